@@ -1,0 +1,43 @@
+# One-word entry points. Each builds .venv (Python ≥ 3.12) and installs the project first.
+#   make dashboard   open the dashboard on the default scenario
+#   make test        run the whole test suite
+#   make bench       run the benchmarks (printed tables + benchmarks.json)
+#   make campaign    run the long property-based and fuzzing campaign
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# The first Python ≥ 3.12 found: python3.13, python3.12, python3, then pyenv's installed versions.
+find_python = for p in python3.13 python3.12 python3 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 /root/.pyenv/versions/3.1[2-9]*/bin/python3; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; exit 0; fi; done; \
+	echo "no Python >= 3.12 found (Mesa 3.5 needs it)" >&2; exit 1
+
+.PHONY: dashboard test bench campaign lint install clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || "$$( $(find_python) )" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+dashboard: $(STAMP)
+	$(VENV)/bin/regionsim dashboard capital_region
+
+test: $(STAMP)
+	$(PY) -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$status
+
+bench: $(STAMP)
+	$(PY) -m pytest -q -s tests/benchmarks -p no:randomly --benchmarks
+
+campaign: $(STAMP)
+	REGIONSIM_CAMPAIGN=1 $(PY) -m pytest -q tests/test_properties.py tests/test_fuzz.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache

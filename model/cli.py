@@ -1,0 +1,239 @@
+"""The `regionsim` command line.
+
+    regionsim run SCENARIO [--until YEAR] [--seed N] [--set key=value ...] --out DIR
+    regionsim validate SCENARIO [SCENARIO ...]
+    regionsim sources SCENARIO
+    regionsim levers SCENARIO
+    regionsim list
+    regionsim sweep FILE --out DIR [--workers N] [--scheduler tcp://HOST:PORT]
+    regionsim analyze DIR
+    regionsim synth --cities N --functions M --seed S --out FILE
+    regionsim dashboard [SCENARIO] [--port N]
+
+Exit status: 0 success, 2 a user's mistake (bad scenario, bad option, missing file: one clear
+message, no traceback), 1 a bug. Heavy modules (Mesa, pandas, the dashboard) are imported only by
+the commands that need them, so `regionsim --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from model.errors import UserError
+
+VERSION = "0.1.0"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with status 2 and one line, as for every user mistake."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"regionsim: error: {message}\n")
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = _Parser(prog="regionsim", description="A multi-agent simulator of regional coordination in China.")
+    parser.add_argument("--version", action="version", version=f"regionsim {VERSION}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a scenario and write its results")
+    run.add_argument("scenario", help="short name from scenarios/ (e.g. capital_region) or a path to a .toml file")
+    run.add_argument("--until", type=int, help="last year to simulate (default: the scenario's horizon)")
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a value, e.g. rules.joint_control.enabled=false (repeatable)")
+    run.add_argument("--out", required=True, type=Path, help="output folder (created whole or not at all)")
+    run.add_argument("--no-function-rows", action="store_true", help="leave Function agents out of agents.parquet")
+    run.add_argument("--quiet", action="store_true", help="print nothing on success")
+
+    validate = sub.add_parser("validate", help="check scenarios and report every problem")
+    validate.add_argument("scenario", nargs="+")
+    validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+
+    sources = sub.add_parser("sources", help="list every number of a scenario with its source")
+    sources.add_argument("scenario")
+    sources.add_argument("--missing", action="store_true", help="only numbers without a source")
+
+    levers = sub.add_parser("levers", help="list every rule lever with its value, range and plan clause")
+    levers.add_argument("scenario")
+
+    sub.add_parser("list", help="list the shipped scenarios and variants")
+
+    sweep = sub.add_parser("sweep", help="run a parameter sweep (locally or on a Dask cluster)")
+    sweep.add_argument("file", type=Path, help="sweep file (TOML), e.g. scenarios/sweeps/capital_lhs.toml")
+    sweep.add_argument("--out", required=True, type=Path, help="sweep folder (resumable: run again to finish it)")
+    sweep.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPU count)")
+    sweep.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    analyze = sub.add_parser("analyze", help="sensitivity analysis of a finished sweep")
+    analyze.add_argument("folder", type=Path)
+
+    synth = sub.add_parser("synth", help="write a synthetic scenario of any size (for scale tests)")
+    synth.add_argument("--cities", type=int, required=True)
+    synth.add_argument("--functions", type=int, required=True)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--out", type=Path, required=True)
+
+    dashboard = sub.add_parser("dashboard", help="open the dashboard in a browser")
+    dashboard.add_argument("scenario", nargs="?", default=None)
+    dashboard.add_argument("--port", type=int, default=8765)
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--no-open", action="store_true", help="do not open a browser window")
+    return parser
+
+
+def parse_overrides(assignments: list[str]) -> dict[str, Any]:
+    """`--set` strings to a key-path dictionary."""
+    from model.scenario import parse_set
+
+    overrides: dict[str, Any] = {}
+    for assignment in assignments:
+        key, value = parse_set(assignment)
+        overrides[key] = value
+    return overrides
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a scenario and write its files."""
+    from model.run import run_to_directory
+
+    started = time.perf_counter()
+    overrides = parse_overrides(args.set)
+    model, out = run_to_directory(args.scenario, args.out, seed=args.seed, until=args.until, overrides=overrides,
+                                  record_functions=not args.no_function_rows)
+    if not args.quiet:
+        from model.outputs import summary_table
+
+        print(f"regionsim {VERSION}: {model.region.name}, seed {args.seed}, "
+              f"{model.region.base_year}–{model.state.year}, {time.perf_counter() - started:.2f} s")
+        print(summary_table(model))
+        print(f"wrote {out}/: model.parquet agents.parquet events.parquet scorecard.csv scenario.toml run.json")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check scenarios; report all problems of all files."""
+    from model.errors import ScenarioError
+    from model.scenario import load_scenario
+
+    overrides = parse_overrides(args.set)
+    failed = False
+    for ref in args.scenario:
+        try:
+            scenario = load_scenario(ref, overrides)
+        except ScenarioError as exc:
+            failed = True
+            print(str(exc), file=sys.stderr)
+            continue
+        except UserError as exc:
+            failed = True
+            print(f"regionsim: error: {exc}", file=sys.stderr)
+            continue
+        data = scenario.data
+        print(f"{scenario.path}: ok — {len(data['provinces'])} provinces, {len(data['cities'])} cities, "
+              f"{len(data.get('links', []))} links, {len(data.get('targets', []))} targets, "
+              f"{data['meta']['base_year']}–{data['meta']['horizon']}")
+    return 2 if failed else 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    """Print every number with its source."""
+    from model.provenance import numbers_with_sources
+    from model.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    rows = numbers_with_sources(scenario.data)
+    missing = [r for r in rows if not r[2]]
+    shown = missing if args.missing else rows
+    width = max((len(r[0]) for r in shown), default=10)
+    print(f"{'key path':<{width}}  {'value':>14}  source")
+    for key, number, source in shown:
+        print(f"{key:<{width}}  {number:>14}  {source or 'MISSING'}")
+    print(f"{len(rows)} numbers, {len(rows) - len(missing)} with a source, {len(missing)} without")
+    return 2 if missing else 0
+
+
+def cmd_levers(args: argparse.Namespace) -> int:
+    """Print every lever grouped by rule."""
+    from model.rules import REGISTRY
+    from model.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    for key, spec in REGISTRY.items():
+        params = scenario.params[key]
+        print(f"\n[rules.{key}]  {spec.id} — {spec.title_en} / {spec.title_zh}  ({'on' if params['enabled'] else 'off'})")
+        for lever in spec.levers:
+            bounds = "true/false" if lever.kind == "bool" else f"{lever.low:g}…{lever.high:g}"
+            print(f"  {lever.name:<28} = {params[lever.name]!s:<10} [{bounds}]  {lever.label_en} / {lever.label_zh}  ({lever.clause})")
+        for name in spec.list_params:
+            print(f"  {name:<28} = {params[name]!s}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print the shipped scenarios and variants."""
+    from model.scenario import SCENARIO_DIR, list_scenarios
+
+    for name in list_scenarios():
+        kind = "variant" if (SCENARIO_DIR / "variants" / f"{name}.toml").exists() else "scenario"
+        print(f"{name:<48} {kind}")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Start the Solara dashboard."""
+    from viz.server import serve
+
+    return serve(args.scenario, host=args.host, port=args.port, open_browser=not args.no_open)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep (model/sweep.py)."""
+    from model.sweep import cli_sweep
+
+    return cli_sweep(args)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Analyse a sweep (model/sweep.py)."""
+    from model.sweep import cli_analyze
+
+    return cli_analyze(args)
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    """Write a synthetic scenario (model/synth.py)."""
+    from model.synth import cli_synth
+
+    return cli_synth(args)
+
+
+COMMANDS = {"run": cmd_run, "sweep": cmd_sweep, "analyze": cmd_analyze, "synth": cmd_synth, "validate": cmd_validate, "sources": cmd_sources, "levers": cmd_levers, "list": cmd_list,
+            "dashboard": cmd_dashboard}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `regionsim` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"regionsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("regionsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""ECO_COMP — horizontal ecological compensation for water-source areas.
+
+Picture Zhangjiakou and Chengde upstream of Beijing's reservoirs: they keep polluting industry
+out to protect the water, and the cities downstream that drink it pay them for that service.
+
+Each year, for every water-source city w (`water_source = true` in the scenario):
+  restricted output_ws ← restricted output_ws · (1 − restriction_rate)   for restricted sectors s
+  foregone_w ← foregone_w + what was cut this year      (the output given up, year after year)
+  owed_w = payment_per_km2 · area_w + compensation_share · foregone_w      (亿元)
+and owed_w is paid by the beneficiary cities (the non-water-source cities of `payer_provinces`,
+or of every province when none are named) in proportion to their population.
+
+Plan clauses: bohai_rim_outline L664–668, L790–798 (Zhangjiakou–Chengde water-conservation
+functional zone, compensation); capital_metro_area L731; inner_mongolia_bohai L66; green_development L15.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.rules.base import Lever, RuleSpec, StepContext, fmt
+from model.sectors import SECTOR_INDEX
+
+RULE = RuleSpec(
+    id="ECO_COMP",
+    key="eco_comp",
+    stage="money",
+    title_en="Ecological compensation for water-source areas",
+    title_zh="水源地横向生态补偿",
+    clauses=("bohai_rim_outline L664–668", "bohai_rim_outline L790–798", "capital_metro_area L731", "inner_mongolia_bohai L66"),
+    levers=(
+        Lever("payment_10k_yuan_per_km2", 2.0, 0.0, 10000.0, "Payment per km² of water-source area (万元/yr)",
+              "每平方公里水源涵养区补偿（万元/年）", "bohai_rim_outline L796"),
+        Lever("compensation_share", 0.3, 0.0, 1.0, "Share of foregone output compensated", "对放弃产出的补偿比例",
+              "bohai_rim_outline L796"),
+        Lever("restriction_rate", 0.03, 0.0, 1.0, "Yearly cut of restricted sectors in water-source areas",
+              "水源地限制产业年压减比例", "bohai_rim_outline L664"),
+    ),
+    list_params=("restricted_sectors", "payer_provinces"),
+    list_defaults={"restricted_sectors": ["energy", "heavy_industry", "general_manufacturing"], "payer_provinces": []},
+)
+
+
+def apply(ctx: StepContext) -> None:
+    """Restrict polluting sectors in water-source areas and pay them for it."""
+    state, p = ctx.state, ctx.params["eco_comp"]
+    water = np.nonzero(state.water_source)[0]
+    if len(water) == 0:
+        return
+    sectors = [SECTOR_INDEX[s] for s in p["restricted_sectors"]]
+    cut = state.base_output[np.ix_(water, sectors)] * p["restriction_rate"]
+    state.base_output[np.ix_(water, sectors)] -= cut
+    state.foregone_output[water] += cut.sum(axis=1)
+    owed = p["payment_10k_yuan_per_km2"] * state.area_km2[water] * 1e-4 + p["compensation_share"] * state.foregone_output[water]
+    payer_provinces = [state.province_ids.index(x) for x in (p["payer_provinces"] or [])]
+    payers = ~state.water_source
+    if payer_provinces:
+        payers &= np.isin(state.city_province, payer_provinces)
+    payer_idx = np.nonzero(payers)[0]
+    if len(payer_idx) == 0:
+        return
+    weight = state.population[payer_idx] / state.population[payer_idx].sum()
+    for w, total in zip(water.tolist(), owed.tolist(), strict=True):
+        amounts = total * weight
+        state.transfers.pay("ECO_COMP", payer_idx, np.full(len(payer_idx), w), amounts)
+        for r, x in zip(payer_idx.tolist(), amounts.tolist(), strict=True):
+            if x <= 1e-9:
+                continue
+            ctx.events.add(
+                ctx.year, "ECO_COMP", "payment", state.city_ids[r], state.city_ids[w], amount=x, unit="100m yuan",
+                clause="bohai_rim_outline L790–798",
+                why_en=(f"{state.city_names_en[r]} pays {state.city_names_en[w]} {fmt(x, 3)} 亿元 of ecological compensation: "
+                        f"{state.city_names_en[w]} protects a water source and has given up {fmt(state.foregone_output[w])} 亿元 "
+                        f"of polluting output a year"),
+                why_zh=(f"{state.city_names_zh[r]}向{state.city_names_zh[w]}支付生态补偿{fmt(x, 3)}亿元："
+                        f"{state.city_names_zh[w]}保护水源，每年放弃污染产业产出{fmt(state.foregone_output[w])}亿元"),
+            )

@@ -1,0 +1,103 @@
+"""ENERGY — power and coal flow from energy-rich cities to the cities that need them.
+
+Picture Inner Mongolia and Shanxi as the region's power plants: where a city's energy sector
+produces more than its own industry and households use, it sells the surplus along the lines to
+deficit cities, nearer ones first, and is paid for it. The smoke stays where the coal burns
+(production-based accounting, AIR's physics); the CO2 can also be counted where the power is
+used (consumption-based accounting), which shows the "leakage" of emissions to exporters.
+
+  demand_c  = Σ_s output_cs · r_s, r_s ∝ the sector's CO2 intensity (non-energy sectors), scaled so
+              that base-year regional demand equals regional energy output
+  surplus_c = energy output_c − demand_c;  exportable_e = min(surplus_e, export_share_max · energy output_e)
+  flow_ec   = exportable_e · deficit_c · exp(−km_ec / decay_km) / Σ_c' (…), then scaled so no importer
+              receives more than its deficit
+  payment c→e = price_factor · flow_ec (亿元);  consumption CO2_c = production CO2_c − CO2 of energy exported
+              + CO2 embodied in energy imported
+
+Plan clauses: bohai_rim_outline L588–647 (energy bases, power transmission to Beijing–Tianjin–Hebei
+and Shandong); inner_mongolia_bohai L30, L53 (power lines and coal corridors).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.rules.base import Lever, RuleSpec, StepContext, fmt
+from model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
+
+RULE = RuleSpec(
+    id="ENERGY",
+    key="energy",
+    stage="environment",
+    title_en="Energy flows and emission accounting",
+    title_zh="能源调配与排放核算",
+    clauses=("bohai_rim_outline L588–647", "inner_mongolia_bohai L30", "inner_mongolia_bohai L53"),
+    levers=(
+        Lever("export_share_max", 0.6, 0.0, 1.0, "Largest share of an exporter's energy output sold to others",
+              "能源输出占产出的最大比例", "bohai_rim_outline L600"),
+        Lever("decay_km", 600.0, 1.0, 10000.0, "Distance decay of energy trade (km)", "能源输送距离衰减（公里）",
+              "estimate: modelling assumption"),
+        Lever("price_factor", 1.0, 0.0, 10.0, "Payment per 亿元 of energy value delivered", "每亿元能源价值的结算系数",
+              "estimate: at output value"),
+        Lever("consumption_accounting", False, kind="bool", label_en="Count CO2 where energy is consumed",
+              label_zh="按消费地核算CO2", clause="bohai_rim_outline L640"),
+    ),
+)
+
+EVENT_MIN = 0.05
+"""Smallest delivery (亿元) written as its own event row (all deliveries are in the money totals)."""
+ENERGY = SECTOR_INDEX["energy"]
+CO2 = POLLUTANT_INDEX["co2"]
+
+
+def initialise(state, params: dict) -> None:
+    """Set energy-use coefficients so base-year demand matches base-year energy output."""
+    weights = state.base_intensity[:, CO2].copy()
+    weights[ENERGY] = 0.0
+    weights = np.maximum(weights, 1e-6 * max(weights.max(), 1e-12))
+    weights[ENERGY] = 0.0
+    output = state.output()
+    demand = (output @ weights).sum()
+    state.energy_coeff = weights * (output[:, ENERGY].sum() / max(demand, 1e-12))
+
+
+def trade(state, p: dict) -> np.ndarray:
+    """flow[e, c]: energy (亿元 of value) delivered from exporter e to importer c this year."""
+    output = state.output()
+    supply = output[:, ENERGY]
+    demand = output @ state.energy_coeff
+    surplus = supply - demand
+    exportable = np.minimum(np.maximum(surplus, 0.0), p["export_share_max"] * supply)
+    deficit = np.maximum(-surplus, 0.0)
+    gravity = deficit[None, :] * np.exp(-state.distance_km / p["decay_km"])
+    np.fill_diagonal(gravity, 0.0)
+    flow = exportable[:, None] * gravity / np.maximum(gravity.sum(axis=1, keepdims=True), 1e-300)
+    received = flow.sum(axis=0)
+    flow *= np.where(received > deficit, deficit / np.maximum(received, 1e-300), 1.0)[None, :]
+    return flow
+
+
+def apply(ctx: StepContext) -> None:
+    """Deliver surplus energy, settle payments and compute consumption-based CO2."""
+    state, p = ctx.state, ctx.params["energy"]
+    flow = trade(state, p)
+    energy_output = state.output()[:, ENERGY]
+    energy_co2 = (state.base_output[:, ENERGY] * state.intensity[ENERGY, CO2]
+                  + np.bincount(state.fn_host, weights=state.fn_output * state.intensity[state.fn_sector, CO2]
+                                * (state.fn_sector == ENERGY), minlength=state.n_cities))
+    co2_per_unit = energy_co2 / np.maximum(energy_output, 1e-12)
+    exported = flow.sum(axis=1)
+    imported_co2 = (flow * co2_per_unit[:, None]).sum(axis=0)
+    state.co2_consumption = state.emissions[:, CO2] - exported * co2_per_unit + imported_co2
+    exporter, importer = np.nonzero(flow > 0)
+    state.transfers.pay("ENERGY", importer, exporter, p["price_factor"] * flow[exporter, importer])
+    for e, c in np.argwhere(flow > EVENT_MIN).tolist():
+        amount = float(p["price_factor"] * flow[e, c])
+        ctx.events.add(
+            ctx.year, "ENERGY", "payment", state.city_ids[c], state.city_ids[e], amount=amount, unit="100m yuan",
+            clause="bohai_rim_outline L588–647",
+            why_en=(f"{state.city_names_en[c]} buys {fmt(flow[e, c], 2)} 亿元 of power and coal from "
+                    f"{state.city_names_en[e]}, whose energy output exceeds its own use"),
+            why_zh=(f"{state.city_names_zh[c]}从{state.city_names_zh[e]}购入{fmt(flow[e, c], 2)}亿元电力和煤炭："
+                    f"后者能源产出超过自身需求"),
+        )

@@ -1,0 +1,123 @@
+"""FUND — the cooperation fund and pairing aid.
+
+Picture a common purse. Member provinces' cities put in a share of their tax revenue each year;
+the purse pays for cross-border infrastructure in the lagging members (links there get faster),
+for ecological compensation of water-source areas, and for pollution clean-up where the air is
+worst. Separately, named donor cities give pairing aid (对口帮扶) to named recipients.
+
+  contribution_c = contribution_rate · tax revenue_c                   (member cities → fund)
+  spending       = spend_rate · fund balance, split by share_infrastructure / _compensation / _cleanup
+    infrastructure → member cities with GDP per capita below the member mean, by population;
+                     every link touching a recipient gets minutes · max(min_time_factor, 1 − speedup · amount)
+    compensation   → water-source cities, by area
+    clean-up       → cities above their PM2.5 target, by population · excess
+  pairing aid donor→recipient = pairing_rate · tax revenue_donor
+The fund is an account of its own: what cities put in, it holds or pays out; nothing is lost.
+
+Plan clauses: bohai_rim_outline L1226–1230 (cooperation development fund), L1477–1486;
+inner_mongolia_bohai L115 (pairing aid from Beijing to Chifeng and Ulanqab).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.rules.base import Lever, RuleSpec, StepContext, fmt
+
+RULE = RuleSpec(
+    id="FUND",
+    key="fund",
+    stage="money",
+    title_en="Cooperation fund and pairing aid",
+    title_zh="合作发展基金与对口帮扶",
+    clauses=("bohai_rim_outline L1226–1230", "bohai_rim_outline L1477–1486", "inner_mongolia_bohai L115"),
+    levers=(
+        Lever("contribution_rate", 0.005, 0.0, 0.2, "Share of tax revenue paid into the fund", "按税收缴入基金的比例",
+              "bohai_rim_outline L1228"),
+        Lever("spend_rate", 0.8, 0.0, 1.0, "Share of the fund balance spent each year", "基金年度支出比例",
+              "estimate: modelling assumption"),
+        Lever("share_infrastructure", 0.5, 0.0, 1.0, "Share of spending on cross-region infrastructure", "基础设施支出占比",
+              "bohai_rim_outline L1228"),
+        Lever("share_compensation", 0.25, 0.0, 1.0, "Share of spending on ecological compensation", "生态补偿支出占比",
+              "bohai_rim_outline L1228"),
+        Lever("share_cleanup", 0.25, 0.0, 1.0, "Share of spending on pollution clean-up", "污染治理支出占比",
+              "bohai_rim_outline L1228"),
+        Lever("speedup_per_100m_yuan", 0.002, 0.0, 0.1, "Travel-time cut per 亿元 spent on a city's links",
+              "每亿元投资缩短通行时间比例", "estimate: modelling assumption"),
+        Lever("min_time_factor", 0.6, 0.1, 1.0, "Fastest a link can become (share of its base time)", "通行时间最低可降至",
+              "estimate: modelling assumption"),
+        Lever("pairing_rate", 0.005, 0.0, 0.2, "Pairing aid as a share of the donor's tax revenue", "对口帮扶占援助方税收比例",
+              "inner_mongolia_bohai L115"),
+    ),
+    list_params=("members", "pairing"),
+    list_defaults={"members": [], "pairing": []},
+)
+
+
+def _pay_out(ctx: StepContext, purpose_en: str, purpose_zh: str, recipients: np.ndarray, weights: np.ndarray,
+             total: float) -> np.ndarray:
+    state = ctx.state
+    fund = state.n_cities
+    if total <= 0 or len(recipients) == 0 or weights.sum() <= 0:
+        return np.zeros(0)
+    amounts = total * weights / weights.sum()
+    state.transfers.pay("FUND", np.full(len(recipients), fund), recipients, amounts)
+    state.fund_balance -= float(amounts.sum())
+    for c, x in zip(recipients.tolist(), amounts.tolist(), strict=True):
+        if x > 1e-9:
+            ctx.events.add(
+                ctx.year, "FUND", "payment", "fund", state.city_ids[c], amount=x, unit="100m yuan",
+                clause="bohai_rim_outline L1226–1230",
+                why_en=f"The cooperation fund pays {state.city_names_en[c]} {fmt(x, 3)} 亿元 for {purpose_en}",
+                why_zh=f"合作发展基金向{state.city_names_zh[c]}拨付{fmt(x, 3)}亿元，用于{purpose_zh}",
+            )
+    return amounts
+
+
+def apply(ctx: StepContext) -> None:
+    """Collect contributions, spend the fund, pay pairing aid."""
+    state, p = ctx.state, ctx.params["fund"]
+    n, fund = state.n_cities, state.n_cities
+    tax = (state.output() * state.tax_share[None, :]).sum(axis=1)
+    members = np.ones(n, dtype=bool)
+    if p["members"]:
+        members = np.isin(state.city_province, [state.province_ids.index(x) for x in p["members"]])
+    contribution = p["contribution_rate"] * tax * members
+    state.transfers.pay("FUND", np.nonzero(members)[0], np.full(int(members.sum()), fund), contribution[members])
+    state.fund_balance += float(contribution.sum())
+    if contribution.sum() > 0:
+        ctx.events.add(
+            ctx.year, "FUND", "payment", "members", "fund", units=int(members.sum()), amount=float(contribution.sum()),
+            unit="100m yuan", clause="bohai_rim_outline L1226–1230",
+            why_en=f"{int(members.sum())} member cities pay {p['contribution_rate']:.1%} of their tax revenue into the cooperation fund",
+            why_zh=f"{int(members.sum())}个成员城市按税收的{p['contribution_rate']:.1%}缴入合作发展基金",
+        )
+
+    budget = p["spend_rate"] * state.fund_balance
+    shares = np.array([p["share_infrastructure"], p["share_compensation"], p["share_cleanup"]])
+    shares = shares / shares.sum() if shares.sum() > 0 else shares
+    gdp_pc = state.gdp() / np.maximum(state.population, 1.0)
+    mean_pc = state.gdp()[members].sum() / max(state.population[members].sum(), 1.0)
+    lagging = np.nonzero(members & (gdp_pc < mean_pc))[0]
+    spent = _pay_out(ctx, "cross-region infrastructure", "跨区域基础设施", lagging, state.population[lagging], budget * shares[0])
+    if len(spent):
+        per_city = np.zeros(n)
+        per_city[lagging] = spent
+        touched = per_city[state.link_from] + per_city[state.link_to]
+        state.link_speedup = np.maximum(p["min_time_factor"], state.link_speedup * (1.0 - p["speedup_per_100m_yuan"] * touched))
+    water = np.nonzero(state.water_source)[0]
+    _pay_out(ctx, "ecological compensation", "生态补偿", water, state.area_km2[water], budget * shares[1])
+    excess = np.maximum(0.0, state.pm25 - state.pm25_target[state.city_province])
+    dirty = np.nonzero(excess > 0)[0]
+    _pay_out(ctx, "pollution clean-up", "污染治理", dirty, state.population[dirty] * excess[dirty], budget * shares[2])
+
+    for donor_id, recipient_id in p["pairing"] or []:
+        d, r = state.city_ids.index(donor_id), state.city_ids.index(recipient_id)
+        x = p["pairing_rate"] * tax[d]
+        state.transfers.pay("FUND", np.array([d]), np.array([r]), np.array([x]))
+        ctx.events.add(
+            ctx.year, "FUND", "payment", donor_id, recipient_id, amount=float(x), unit="100m yuan",
+            clause="inner_mongolia_bohai L115",
+            why_en=f"Pairing aid: {state.city_names_en[d]} gives {state.city_names_en[r]} {fmt(x, 3)} 亿元",
+            why_zh=f"对口帮扶：{state.city_names_zh[d]}援助{state.city_names_zh[r]}{fmt(x, 3)}亿元",
+        )

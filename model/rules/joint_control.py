@@ -1,0 +1,109 @@
+"""JOINT_CONTROL — joint air-pollution control: a shared target, coordinated abatement, downwind pays upwind.
+
+Picture the region's governments around one table. When the region's population-weighted PM2.5
+misses the shared target, they ask the cities whose smoke reaches the most people to abate more,
+wherever they are; the downwind cities that benefit pay part of the bill (as Tianjin paid Cangzhou
+and Tangshan ¥400 m, green_development L86); and a plant that moves across a provincial border
+must install clean equipment instead of carrying old furnaces along (bohai_rim_outline L802–818).
+Switched off, each province acts alone (POLICY's own-target feedback only), nobody pays anyone,
+and relocated plants keep their emission intensity.
+
+  R        = Σ_c pop_c PM_c / Σ_c pop_c                         (regional exposure)
+  impact_j = Σ_c pop_c · k_c · SR_cj · P_j                       (exposure caused by city j)
+  extra_j ← min(max_abatement, extra_j + response · max(0, R/target − 1) · impact_j / max impact)
+  cost of the extra_j = abatement cost_j · extra_j / abatement_j
+  payment r→j = payment_rate · cost of extra_j · benefit_rj / Σ_r' benefit_r'j,
+               benefit_rj = pop_r · k_r · SR_rj, paid only across provincial borders
+  leakage ban: a heavy-industry plant moving across a provincial border has its emission factor
+  multiplied by (1 − equipment_upgrade) (RELOCATE applies it).
+
+Plan clauses: bohai_rim_outline L802–818; green_development L86; inner_mongolia_bohai L69–72.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.rules import air
+from model.rules.base import Lever, RuleSpec, StepContext, fmt
+
+RULE = RuleSpec(
+    id="JOINT_CONTROL",
+    key="joint_control",
+    stage="environment",
+    title_en="Joint air-pollution control",
+    title_zh="大气污染联防联控",
+    clauses=("bohai_rim_outline L802–818", "green_development L86", "inner_mongolia_bohai L69–72"),
+    levers=(
+        Lever("regional_target_ugm3", 35.0, 1.0, 500.0, "Shared regional PM2.5 target (µg/m³)", "区域PM2.5共同目标",
+              "bohai_rim_outline L802"),
+        Lever("response", 0.3, 0.0, 10.0, "Coordinated abatement response", "协同减排响应强度", "bohai_rim_outline L804"),
+        Lever("payment_rate", 0.5, 0.0, 1.0, "Share of upwind abatement cost paid by downwind beneficiaries",
+              "下风向受益方承担上风向减排成本比例", "green_development L86"),
+        Lever("leakage_ban", True, kind="bool", label_en="Ban moving high-emission equipment across borders",
+              label_zh="禁止跨区域转移高排放设备", clause="bohai_rim_outline L816"),
+        Lever("equipment_upgrade", 0.5, 0.0, 1.0, "Emission cut required of plants moving across borders",
+              "跨省迁移企业须削减的排放比例", "bohai_rim_outline L816"),
+    ),
+)
+
+
+EVENT_MIN = 0.001
+"""Smallest payment (亿元) written as its own event row (all payments are in the money totals)."""
+
+
+def benefit(state) -> np.ndarray:
+    """benefit[r, j]: exposure at receptor r (person·µg/m³) per unit of load at source j."""
+    return (state.population * state.pm25_scale)[:, None] * state.source_receptor
+
+
+def coordinate(ctx: StepContext) -> None:
+    """Raise abatement where it cuts regional exposure most, when the shared target is missed."""
+    state, p = ctx.state, ctx.params["joint_control"]
+    if not ctx.on("joint_control"):
+        state.jc_abatement[:] = 0.0
+        return
+    regional = float((state.population * state.pm25).sum() / max(state.population.sum(), 1.0))
+    gap = max(0.0, regional / p["regional_target_ugm3"] - 1.0)
+    impact = benefit(state).sum(axis=0) * air.load(state, ctx.params["air"], state.emissions)
+    share = impact / max(impact.max(), 1e-12)
+    before = state.jc_abatement.copy()
+    state.jc_abatement = np.minimum(ctx.params["policy"]["max_abatement"], before + p["response"] * gap * share)
+    if gap > 0:
+        top = np.argsort(-share)[:3]
+        names_en = ", ".join(state.city_names_en[i] for i in top)
+        names_zh = "、".join(state.city_names_zh[i] for i in top)
+        ctx.events.add(
+            ctx.year, "JOINT_CONTROL", "policy", "region", "region", amount=regional, unit="µg/m³",
+            clause="bohai_rim_outline L802–818",
+            why_en=(f"Regional PM2.5 {fmt(regional)} misses the shared target {fmt(p['regional_target_ugm3'])}: "
+                    f"coordinated abatement raised most where smoke reaches most people ({names_en})"),
+            why_zh=(f"区域PM2.5为{fmt(regional)}，未达共同目标{fmt(p['regional_target_ugm3'])}：按对人口暴露的贡献"
+                    f"协同加大减排（{names_zh}）"),
+        )
+
+
+def pay(ctx: StepContext) -> None:
+    """Downwind beneficiaries in other provinces pay part of the coordinated abatement's cost."""
+    state, p = ctx.state, ctx.params["joint_control"]
+    if not ctx.on("joint_control"):
+        return
+    share_jc = np.where(state.abatement > 0, np.minimum(state.jc_abatement, state.abatement) / np.maximum(state.abatement, 1e-12), 0.0)
+    cost = state.abatement_cost * share_jc
+    b = benefit(state)
+    np.fill_diagonal(b, 0.0)
+    weights = b / np.maximum(b.sum(axis=0, keepdims=True), 1e-300)
+    cross = state.city_province[:, None] != state.city_province[None, :]
+    amount = p["payment_rate"] * cost[None, :] * weights * cross  # [payer r, payee j]
+    payer, payee = np.nonzero(amount > 0)
+    state.transfers.pay("JOINT_CONTROL", payer, payee, amount[payer, payee])
+    for r, j in np.argwhere(amount > EVENT_MIN).tolist():
+        x = float(amount[r, j])
+        ctx.events.add(
+            ctx.year, "JOINT_CONTROL", "payment", state.city_ids[r], state.city_ids[j], amount=x, unit="100m yuan",
+            clause="green_development L86",
+            why_en=(f"{state.city_names_en[r]} pays {state.city_names_en[j]} {fmt(x, 3)} 亿元 toward its coordinated "
+                    f"abatement: {weights[r, j]:.0%} of that abatement's benefit falls on {state.city_names_en[r]}"),
+            why_zh=(f"{state.city_names_zh[r]}向{state.city_names_zh[j]}支付{fmt(x, 3)}亿元协同减排费用："
+                    f"其减排收益的{weights[r, j]:.0%}落在{state.city_names_zh[r]}"),
+        )

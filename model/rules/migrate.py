@@ -1,0 +1,146 @@
+"""MIGRATE — people: natural change, migration toward jobs and services, caps respected.
+
+Picture each city's residents weighing the cities they could move to: more jobs within commuting
+reach per worker, better public services and higher incomes pull; distance and the receiving
+city's hukou (household-registration) barrier hold them back. Staff of relocated units move with
+their unit. Cities and provinces at their population cap admit no more than their room.
+
+  natural_c  = pop_c · (births − deaths per 1,000 of c's province) / 1000
+  access_c   = Σ_j jobs_j [minutes_cj ≤ band] / Σ_j labour_j [minutes_cj ≤ band]   (commuting circle)
+  A_c        = w_jobs · ln access_c + w_services · ln service_c + w_income · ln(GDP per capita_c / mean)
+               − w_cost · ln cost_c − A_c(base year)
+               (calibration: the base year is taken as a migration equilibrium, so people respond to how
+               a city's draw changes from then on — more jobs, better services — not to the standing
+               differences between, say, Beijing and Hengshui, which hukou, housing and ties already hold
+               in balance. Switch off with `calibrate_to_base_year = false`.)
+  M_ij       = rate · pop_i · exp(−minutes_ij / decay) · max(0, A_j − A_i) · (1 − hukou_j)  (i ≠ j)
+             + followers_ij (staff of units moved from i to j this year, from RELOCATE)
+  rows scaled so no city loses more than `max_outflow_share` of its residents in a year;
+  inflows into a city (or from outside into a province) scaled down to its remaining room under
+  its cap; then pop_c ← pop_c + natural_c + Σ_i M_ic − Σ_j M_cj.
+So population change = natural change + net migration, exactly, for every city and year.
+
+Plan clauses: capital_metro_area L197 (commuting circle), L251 (rail-led commuting), L341 (services);
+harbin_changchun L190–196, L438–464 (hukou opened in medium cities); green_development L69 (cap).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.rules.base import Lever, RuleSpec, StepContext
+
+RULE = RuleSpec(
+    id="MIGRATE",
+    key="migrate",
+    stage="people",
+    title_en="Migration, commuting and natural change",
+    title_zh="人口迁移、通勤与自然增长",
+    clauses=("capital_metro_area L197", "capital_metro_area L251", "capital_metro_area L341",
+             "harbin_changchun L190–196", "harbin_changchun L438–464", "green_development L69"),
+    levers=(
+        Lever("migration_rate", 0.05, 0.0, 1.0, "Migration response to attractiveness gaps", "迁移对吸引力差的响应",
+              "estimate: modelling assumption"),
+        Lever("decay_minutes", 120.0, 1.0, 5000.0, "Distance decay of migration (minutes)", "迁移距离衰减（分钟）",
+              "estimate: modelling assumption"),
+        Lever("weight_jobs", 1.0, 0.0, 20.0, "Weight of job access", "就业可达性权重", "capital_metro_area L197"),
+        Lever("weight_services", 1.0, 0.0, 20.0, "Weight of public services", "公共服务权重", "capital_metro_area L341"),
+        Lever("weight_income", 0.5, 0.0, 20.0, "Weight of income (GDP per capita)", "收入权重", "estimate: modelling assumption"),
+        Lever("weight_cost", 0.5, 0.0, 20.0, "Weight of living costs (housing, wages)", "生活成本权重", "estimate: modelling assumption"),
+        Lever("calibrate_to_base_year", True, kind="bool", label_en="Treat the base year as migration equilibrium",
+              label_zh="以基年为迁移均衡", clause="estimate: calibration choice"),
+        Lever("hukou_friction", 0.3, 0.0, 1.0, "Hukou barrier in receiving cities (0 open, 1 closed)", "户籍迁入门槛（0开放，1封闭）",
+              "harbin_changchun L438"),
+        Lever("commute_band_minutes", 60.0, 0.0, 600.0, "Commuting band (minutes)", "通勤圈时间（分钟）", "capital_metro_area L197"),
+        Lever("participation", 0.55, 0.05, 1.0, "Share of residents who work", "劳动参与率", "estimate: modelling assumption"),
+        Lever("max_outflow_share", 0.05, 0.0, 0.5, "Largest share of residents leaving a city per year", "每年最大迁出比例",
+              "estimate: modelling assumption"),
+    ),
+    list_params=("hukou_friction_by_city",),
+    list_defaults={"hukou_friction_by_city": {}},
+)
+
+
+def raw_attractiveness(state, p: dict) -> np.ndarray:
+    """How strongly city c draws migrants, before the base-year calibration."""
+    jobs = state.jobs().sum(axis=1)
+    labour = p["participation"] * state.population
+    within = (state.travel_minutes <= p["commute_band_minutes"]).astype(float)
+    access = (within @ jobs) / np.maximum(within @ labour, 1e-9)
+    gdp_pc = state.gdp() / np.maximum(state.population, 1.0)
+    mean_pc = state.gdp().sum() / max(state.population.sum(), 1.0)
+    return (
+        p["weight_jobs"] * np.log(np.maximum(access, 1e-9))
+        + p["weight_services"] * np.log(np.maximum(state.service_level, 1e-9))
+        + p["weight_income"] * np.log(np.maximum(gdp_pc / mean_pc, 1e-9))
+        - p["weight_cost"] * np.log(np.maximum(state.cost_index, 1e-9))
+    )
+
+
+def initialise(state, params: dict) -> None:
+    """Remember the base year's attractiveness (the calibration point)."""
+    state.attractiveness0 = raw_attractiveness(state, params["migrate"])
+
+
+def attractiveness(state, p: dict) -> np.ndarray:
+    """A_c: how strongly city c draws migrants (relative to the base year when calibrated)."""
+    raw = raw_attractiveness(state, p)
+    return raw - state.attractiveness0 if p["calibrate_to_base_year"] else raw
+
+
+def hukou(state, p: dict) -> np.ndarray:
+    """Hukou friction per city: scenario city value, else rule overrides, else the lever."""
+    friction = np.where(np.isnan(state.hukou_friction), float(p["hukou_friction"]), state.hukou_friction)
+    overrides = p.get("hukou_friction_by_city") or {}
+    for city, value in overrides.items():
+        friction[state.city_ids.index(city)] = value
+    return friction
+
+
+def flows(ctx: StepContext, natural: np.ndarray) -> np.ndarray:
+    """Migration matrix M[i, j] (persons moving from i to j this year), caps applied."""
+    state, p = ctx.state, ctx.params["migrate"]
+    a = attractiveness(state, p)
+    with np.errstate(over="ignore"):
+        reach = np.exp(-state.travel_minutes / p["decay_minutes"])
+    gain = np.maximum(0.0, a[None, :] - a[:, None])
+    m = p["migration_rate"] * state.population[:, None] * reach * gain * (1.0 - hukou(state, p))[None, :]
+    m += state.relocation_followers
+    np.fill_diagonal(m, 0.0)
+    out = m.sum(axis=1)
+    limit = p["max_outflow_share"] * state.population
+    m *= np.where(out > limit, limit / np.maximum(out, 1e-12), 1.0)[:, None]
+    province = state.city_province
+    cross = province[:, None] != province[None, :]
+    capped = np.nonzero(np.isfinite(state.province_population_cap))[0]
+    for _ in range(50):
+        inflow, outflow = m.sum(axis=0), m.sum(axis=1)
+        room = np.maximum(0.0, state.population_cap - state.population - natural + outflow)
+        over = inflow > room
+        m[:, over] *= (room[over] / inflow[over])[None, :] * (1.0 - 1e-12)
+        changed = over.any()
+        for prov in capped:
+            members = province == prov
+            block = np.outer(~members, members)
+            incoming = m[block].sum()
+            leaving = m[members, :][cross[members, :]].sum()
+            room_p = max(0.0, state.province_population_cap[prov] - state.population[members].sum()
+                         - natural[members].sum() + leaving)
+            if incoming > room_p:
+                m[block] *= room_p / incoming * (1.0 - 1e-12)
+                changed = True
+        if not changed:
+            break
+    return m
+
+
+def apply(ctx: StepContext) -> None:
+    """Apply natural change and migration; record both for the population identity."""
+    state = ctx.state
+    natural = state.population * state.natural_change_per_1000[state.city_province] / 1000.0
+    m = flows(ctx, natural)
+    state.natural_change = natural
+    state.migration_in = m.sum(axis=0)
+    state.migration_out = m.sum(axis=1)
+    state.population = state.population + natural + state.migration_in - state.migration_out
+    state.relocation_followers[:] = 0.0

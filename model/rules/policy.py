@@ -1,0 +1,77 @@
+"""POLICY — provinces set this year's instruments from last year's state (stage 1).
+
+Picture each provincial government reading last year's report: if its cities' PM2.5 is above the
+province's target it orders more end-of-pipe abatement; if its population is above its cap it
+presses harder on relocation. Two simple, stated feedback rules:
+
+* abatement goal_p ← clip(goal_p + response · max(0, PM_p / target_p − 1)
+                              − relax · max(0, 1 − PM_p / target_p), 0, max_abatement)
+  where PM_p is the population-weighted PM2.5 of province p's cities;
+* relocation pressure_p ← 1 + tightening · max(0, population_p / cap_p − 1)
+  which multiplies RELOCATE's annual quota share for province p.
+
+Plan clauses: green_development L40–44 (PM2.5 as a binding target, total-emission caps), L69
+(Beijing ≤ 23 M residents); capital_metro_area L43 (控增量、疏存量: control growth, move the
+stock out); bohai_rim_outline L800–821 (air-pollution targets by province).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.rules.base import Lever, RuleSpec, StepContext, fmt
+
+RULE = RuleSpec(
+    id="POLICY",
+    key="policy",
+    stage="policy",
+    title_en="Provincial policy feedback",
+    title_zh="省级政策反馈",
+    clauses=("green_development L40–44", "green_development L69", "capital_metro_area L43", "bohai_rim_outline L800–821"),
+    levers=(
+        Lever("abatement_response", 0.3, 0.0, 5.0, "Abatement response to PM2.5 above target", "PM2.5超标时减排力度响应",
+              "green_development L42"),
+        Lever("abatement_relax", 0.05, 0.0, 1.0, "Abatement relaxation below target", "达标后减排放松速度",
+              "estimate: modelling assumption"),
+        Lever("max_abatement", 0.7, 0.0, 0.95, "Largest end-of-pipe abatement share", "末端治理最大削减比例",
+              "estimate: best available technology"),
+        Lever("quota_tightening", 5.0, 0.0, 50.0, "Relocation push per unit of population above cap",
+              "人口超上限时疏解加压系数", "green_development L69; capital_metro_area L43"),
+    ),
+)
+
+
+def apply(ctx: StepContext) -> None:
+    """Update each province's abatement goal and relocation pressure from last year's state."""
+    state, p = ctx.state, ctx.params["policy"]
+    pop_by_province = state.province_sum(state.population)
+    pm_by_province = state.province_sum(state.population * state.pm25) / np.maximum(pop_by_province, 1e-9)
+    ratio = pm_by_province / state.pm25_target
+    before = state.province_abatement_goal.copy()
+    goal = before + p["abatement_response"] * np.maximum(0.0, ratio - 1.0) - p["abatement_relax"] * np.maximum(0.0, 1.0 - ratio)
+    state.province_abatement_goal = np.clip(goal, 0.0, p["max_abatement"])
+    excess = np.where(np.isfinite(state.province_population_cap),
+                      pop_by_province / state.province_population_cap - 1.0, -1.0)
+    state.relocation_pressure = 1.0 + p["quota_tightening"] * np.maximum(0.0, excess)
+
+    for i in np.nonzero(np.abs(state.province_abatement_goal - before) >= 0.005)[0]:
+        up = state.province_abatement_goal[i] > before[i]
+        name_en, name_zh = state.province_names_en[i], state.province_names_zh[i]
+        ctx.events.add(
+            ctx.year, "POLICY", "policy", state.province_ids[i], state.province_ids[i],
+            amount=float(state.province_abatement_goal[i]), unit="abatement share",
+            clause="green_development L42",
+            why_en=(f"{name_en} {'raises' if up else 'relaxes'} end-of-pipe abatement to "
+                    f"{state.province_abatement_goal[i]:.0%}: last year's PM2.5 {fmt(pm_by_province[i])} µg/m³ "
+                    f"{'above' if up else 'below'} its target {fmt(state.pm25_target[i])}"),
+            why_zh=(f"{name_zh}{'提高' if up else '放松'}末端减排至{state.province_abatement_goal[i]:.0%}："
+                    f"上年PM2.5为{fmt(pm_by_province[i])}微克/立方米，{'高于' if up else '低于'}目标{fmt(state.pm25_target[i])}"),
+        )
+    for i in np.nonzero(excess > 0)[0]:
+        ctx.events.add(
+            ctx.year, "POLICY", "policy", state.province_ids[i], state.province_ids[i],
+            amount=float(state.relocation_pressure[i]), unit="quota multiplier", clause="green_development L69",
+            why_en=(f"{state.province_names_en[i]} is {excess[i]:.1%} above its population cap: "
+                    f"relocation quotas ×{state.relocation_pressure[i]:.2f}"),
+            why_zh=(f"{state.province_names_zh[i]}常住人口超出上限{excess[i]:.1%}：疏解配额×{state.relocation_pressure[i]:.2f}"),
+        )

@@ -1,0 +1,278 @@
+"""RELOCATE — the relocation market: non-capital functions leave (疏解) and receivers take them in (承接).
+
+Picture a yearly fair. Functions that must or want to leave their city come forward; every other
+city says how well each one would fit; functions choose, receivers with limited room accept the
+best-fitting proposals, and the rest try their next choice. What is left over stays home this year.
+
+Push — function f at host h is a candidate when any of
+  * its type is on h's negative / non-core list (capital_metro_area L43, L139; green_development L90),
+  * h (or h's province) is above its population cap and f's type is not one h is positioned for
+    (capital_metro_area L173; green_development L69),
+  * h's cost index exceeds `cost_threshold` and f is market-driven (plant, wholesale market, data centre).
+  Per source province and function type, a share `annual_quota_share × pressure_p` of the
+  candidates is released this year (pressure_p from POLICY), chosen at random.
+
+Pull — receiver j scores mover f (错位承接, capital_metro_area L139):
+  U_fj = w_role·role_j(type_f) + w_headroom·headroom_j − w_time·minutes(h→j)/60
+         + w_incentive·incentive_j − w_cost·(cost_j − 1)
+  headroom_j = land_index_j · min(1 − pop_j/cap_j, 1 − density_j/density_cap_j), clipped to [0, 1];
+  incentive_j from the scenario (e.g. Xiong'an pay parity, capital_metro_area L607).
+  j is excluded when j = h, beyond `max_travel_minutes`, with no headroom, when f's type is on j's
+  negative list, or when j's zone forbids f's sector (ZONING).
+
+Match — deferred acceptance with capacities: each mover proposes to its best remaining receiver by
+U_fj + Gumbel noise/β (so choice probabilities are logit with sharpness β, `choice_sharpness`);
+each receiver holds the proposals with the highest U_fj up to `receiver capacity` units this
+year and rejects the rest, who propose again. Units are conserved: a function changes host, it is
+never created or destroyed. A share `follow_share` of its jobs' holders move home with it (MIGRATE
+counts them as migrants), and TAX_SHARE opens a contract between origin and host.
+
+Plan clauses: capital_metro_area L43, L109, L139, L145, L171–173, L193, L243, L575, L589, L603–607,
+L683; bohai_rim_outline L269–287, L1093–1109; green_development L82, L90.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from model.rules import tax_share
+from model.rules.base import Lever, RuleSpec, StepContext, fmt
+from model.rules.zoning import forbidden_mask
+from model.sectors import FUNCTION_TYPE_INDEX, FUNCTION_TYPE_LABELS, FUNCTION_TYPE_NAMES
+
+RULE = RuleSpec(
+    id="RELOCATE",
+    key="relocate",
+    stage="relocation",
+    title_en="Relocation of non-capital functions (疏解 → 承接)",
+    title_zh="非首都功能疏解与承接",
+    clauses=("capital_metro_area L43", "capital_metro_area L109", "capital_metro_area L139", "capital_metro_area L145",
+             "capital_metro_area L171–173", "capital_metro_area L193", "capital_metro_area L243",
+             "capital_metro_area L603–607", "capital_metro_area L683", "bohai_rim_outline L1093–1109",
+             "green_development L82", "green_development L90"),
+    levers=(
+        Lever("annual_quota_share", 0.12, 0.0, 1.0, "Share of candidate functions released per year",
+              "每年疏解候选功能的比例", "capital_metro_area L109"),
+        Lever("cost_threshold", 1.6, 0.0, 100.0, "Cost index above which market-driven functions leave",
+              "市场型功能外迁的成本指数阈值", "bohai_rim_outline L1093"),
+        Lever("weight_role", 2.0, 0.0, 50.0, "Weight of role match (错位承接)", "功能定位匹配权重",
+              "capital_metro_area L139"),
+        Lever("weight_time", 1.0, 0.0, 50.0, "Weight of travel time (per hour)", "通行时间权重（每小时）",
+              "capital_metro_area L197"),
+        Lever("weight_headroom", 1.0, 0.0, 50.0, "Weight of receiver headroom", "承接地容量余量权重",
+              "capital_metro_area L171"),
+        Lever("weight_incentive", 1.0, 0.0, 50.0, "Weight of receiving incentives", "承接激励权重",
+              "capital_metro_area L607"),
+        Lever("weight_cost", 0.5, 0.0, 50.0, "Weight of receiver cost level", "承接地成本权重",
+              "bohai_rim_outline L1093"),
+        Lever("choice_sharpness", 3.0, 0.01, 100.0, "Choice sharpness β (logit)", "选择敏感度β",
+              "estimate: modelling assumption"),
+        Lever("receiver_capacity_default", 30.0, 0.0, 1e7, "Units a receiver can take per year",
+              "承接地每年可承接单位数", "estimate: modelling assumption"),
+        Lever("max_travel_minutes", 240.0, 1.0, 10000.0, "Farthest a function moves (minutes)",
+              "最远疏解距离（分钟）", "capital_metro_area L201"),
+        Lever("follow_share", 0.5, 0.0, 1.0, "Share of staff who move home with their unit",
+              "随迁职工比例", "capital_metro_area L173"),
+        Lever("cap_push", True, kind="bool", label_en="Population above cap pushes functions out",
+              label_zh="人口超上限推动疏解", clause="green_development L69"),
+    ),
+    list_params=("incentives", "receiver_capacity"),
+    list_defaults={"incentives": {}, "receiver_capacity": {}},
+)
+
+MARKET_DRIVEN = np.array(
+    [FUNCTION_TYPE_INDEX[t] for t in ("general_manufacturing_plant", "heavy_industry_plant", "wholesale_market", "data_centre")]
+)
+
+TYPE_CLAUSE = {
+    "university": "capital_metro_area L145",
+    "hospital": "capital_metro_area L145",
+    "research_institute": "capital_metro_area L145",
+    "financial_institution": "capital_metro_area L145",
+    "administrative_unit": "capital_metro_area L145, L441",
+    "wholesale_market": "capital_metro_area L243, L683",
+    "general_manufacturing_plant": "capital_metro_area L683",
+    "heavy_industry_plant": "bohai_rim_outline L1093–1109",
+    "data_centre": "capital_metro_area L221",
+}
+
+
+def candidates(ctx: StepContext) -> tuple[np.ndarray, np.ndarray]:
+    """Functions pushed out this year and the reason code of each (1 list, 2 cap, 4 cost; summed)."""
+    state, p = ctx.state, ctx.params["relocate"]
+    host, ftype = state.fn_host, state.fn_type
+    on_list = state.negative[host, ftype]
+    pop_p = state.province_sum(state.population)
+    over_province = (pop_p > state.province_population_cap)[state.city_province]
+    over_city = state.population > state.population_cap
+    over_cap = (over_city | over_province)[host] & ~state.role[host, ftype] & bool(p["cap_push"])
+    costly = (state.cost_index[host] > p["cost_threshold"]) & np.isin(ftype, MARKET_DRIVEN)
+    reason = on_list * 1 + over_cap * 2 + costly * 4
+    return np.nonzero(reason > 0)[0], reason
+
+
+def release(ctx: StepContext, pushed: np.ndarray) -> np.ndarray:
+    """Pick this year's movers among the pushed: a quota per (source province, type), at random."""
+    state, p = ctx.state, ctx.params["relocate"]
+    if len(pushed) == 0:
+        return pushed
+    n_types = len(FUNCTION_TYPE_NAMES)
+    group = state.city_province[state.fn_host[pushed]] * n_types + state.fn_type[pushed]
+    counts = np.bincount(group, minlength=state.n_provinces * n_types)
+    share = np.clip(p["annual_quota_share"] * np.repeat(state.relocation_pressure, n_types), 0.0, 1.0)
+    expected = counts * share
+    quota = np.floor(expected + ctx.rng.random(len(expected))).astype(np.int64)  # stochastic rounding
+    order = np.lexsort((ctx.rng.random(len(pushed)), group))
+    sorted_group = group[order]
+    starts = np.searchsorted(sorted_group, sorted_group, side="left")
+    rank = np.arange(len(order)) - starts
+    chosen = order[rank < quota[sorted_group]]
+    return np.sort(pushed[chosen])
+
+
+def utilities(ctx: StepContext, movers: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Mover × receiver utility U_fj (−inf where j may not receive f) and its parts."""
+    state, p = ctx.state, ctx.params["relocate"]
+    host, ftype, sector = state.fn_host[movers], state.fn_type[movers], state.fn_sector[movers]
+    pop_room = np.where(np.isfinite(state.population_cap), 1.0 - state.population / state.population_cap, 1.0)
+    density_room = np.where(np.isfinite(state.density_cap), 1.0 - state.built_density() / state.density_cap, 1.0)
+    headroom = np.clip(np.minimum(pop_room, density_room), 0.0, 1.0) * state.land_index
+    incentive = np.zeros(state.n_cities)
+    for city, value in (p["incentives"] or {}).items():
+        incentive[state.city_ids.index(city)] = value
+    role = state.role[:, ftype].T.astype(float)
+    minutes = state.travel_minutes[host, :]
+    utility = (
+        p["weight_role"] * role
+        + p["weight_headroom"] * headroom[None, :]
+        - p["weight_time"] * minutes / 60.0
+        + p["weight_incentive"] * incentive[None, :]
+        - p["weight_cost"] * (state.cost_index[None, :] - 1.0)
+    )
+    allowed = (
+        (np.arange(state.n_cities)[None, :] != host[:, None])
+        & (minutes <= p["max_travel_minutes"])
+        & (headroom[None, :] > 0)
+        & ~state.negative[:, ftype].T
+        & ~forbidden_mask(state, ctx.params)[:, sector].T
+    )
+    utility = np.where(allowed, utility, -np.inf)
+    return utility, {"role": role, "minutes": minutes, "headroom": np.broadcast_to(headroom, role.shape),
+                     "incentive": np.broadcast_to(incentive, role.shape)}
+
+
+def deferred_acceptance(utility: np.ndarray, units: np.ndarray, capacity: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Match movers (rows) to receivers (columns); −1 where a mover found no place.
+
+    Movers propose in order of utility + noise; receivers keep the highest-utility proposals
+    whose units fit their capacity. Runs until no mover has a new receiver to propose to.
+    """
+    m, n = utility.shape
+    preference = np.where(np.isfinite(utility), utility + noise, -np.inf)
+    match = np.full(m, -1, dtype=np.int64)
+    while True:
+        free = np.nonzero(match < 0)[0]
+        best = np.argmax(preference[free], axis=1) if len(free) else np.zeros(0, dtype=np.int64)
+        proposing = free[np.isfinite(preference[free, best])] if len(free) else free
+        if len(proposing) == 0:
+            return match
+        match[proposing] = best[np.isfinite(preference[free, best])]
+        held = np.nonzero(match >= 0)[0]
+        target = match[held]
+        order = np.lexsort((held, -utility[held, target], target))
+        held, target = held[order], target[order]
+        cumulative = np.cumsum(units[held])
+        group_start = np.searchsorted(target, target, side="left")
+        before_group = np.where(group_start > 0, cumulative[group_start - 1], 0)
+        within = cumulative - before_group
+        rejected = within > capacity[target]
+        losers, lost_at = held[rejected], target[rejected]
+        preference[losers, lost_at] = -np.inf
+        match[losers] = -1
+
+
+def apply(ctx: StepContext) -> None:
+    """Run this year's relocation market and move the matched functions."""
+    state, p = ctx.state, ctx.params["relocate"]
+    state.moved_this_year[:] = False
+    pushed, reason = candidates(ctx)
+    movers = release(ctx, pushed)
+    if len(movers) == 0:
+        return
+    utility, parts = utilities(ctx, movers)
+    capacity = np.full(state.n_cities, float(p["receiver_capacity_default"]))
+    for city, value in (p["receiver_capacity"] or {}).items():
+        capacity[state.city_ids.index(city)] = value
+    noise = ctx.rng.gumbel(size=utility.shape) / p["choice_sharpness"]
+    match = deferred_acceptance(utility, state.fn_units[movers].astype(float), capacity, noise)
+
+    moved = movers[match >= 0]
+    origin, target = state.fn_host[moved].copy(), match[match >= 0]
+    state.fn_host[moved] = target
+    state.fn_year_moved[moved] = ctx.year
+    state.moved_this_year[moved] = True
+    np.add.at(state.relocation_followers, (origin, target), p["follow_share"] * state.fn_jobs[moved])
+    cross = state.city_province[origin] != state.city_province[target]
+    if ctx.on("joint_control") and ctx.params["joint_control"]["leakage_ban"]:
+        heavy = state.fn_type[moved] == FUNCTION_TYPE_INDEX["heavy_industry_plant"]
+        upgrade = moved[heavy & cross]
+        state.fn_emission_factor[upgrade] *= 1.0 - ctx.params["joint_control"]["equipment_upgrade"]
+    if ctx.on("tax_share"):
+        tax_share.open_contracts(state, moved, origin, ctx.params["tax_share"])
+    _log_moves(ctx, movers, match, moved, origin, target, reason, parts)
+
+
+REASONS = {1: ("on its city's negative list", "列入所在地负面清单"), 2: ("population above cap", "人口超过上限"),
+           4: ("costs above threshold", "成本超过阈值")}
+
+
+def _reason_text(code: int) -> tuple[str, str]:
+    parts = [REASONS[bit] for bit in (1, 2, 4) if code & bit]
+    return "; ".join(p[0] for p in parts), "；".join(p[1] for p in parts)
+
+
+def _log_moves(ctx, movers, match, moved, origin, target, reason, parts) -> None:
+    state = ctx.state
+    row_of = {f: r for r, f in enumerate(movers)}
+    for f, h, j in zip(moved.tolist(), origin.tolist(), target.tolist(), strict=True):
+        r = row_of[f]
+        type_name = FUNCTION_TYPE_NAMES[state.fn_type[f]]
+        zh_type, en_type = FUNCTION_TYPE_LABELS[type_name]
+        units = int(state.fn_units[f])
+        why_en_reason, why_zh_reason = _reason_text(int(reason[f]))
+        role, minutes = parts["role"][r, j], parts["minutes"][r, j]
+        headroom, incentive = parts["headroom"][r, j], parts["incentive"][r, j]
+        detail = {"role_match": round(float(role), 3), "travel_minutes": round(float(minutes), 1),
+                  "headroom": round(float(headroom), 3), "incentive": round(float(incentive), 3),
+                  "jobs": round(float(state.fn_jobs[f]), 1), "function": int(f)}
+        ctx.events.add(
+            ctx.year, "RELOCATE", "relocation", state.city_ids[h], state.city_ids[j],
+            function_type=type_name, units=units, amount=float(state.fn_jobs[f]), unit="jobs",
+            clause=TYPE_CLAUSE[type_name],
+            why_en=(f"{units} {en_type}{'s' if units > 1 else ''} moved from {state.city_names_en[h]} to "
+                    f"{state.city_names_en[j]} ({why_en_reason}): role match {role:.1f}, travel time "
+                    f"{minutes:.0f} min, headroom {headroom:.2f}, incentive {incentive:.1f}"),
+            why_zh=(f"{units}个{zh_type}由{state.city_names_zh[h]}迁往{state.city_names_zh[j]}（{why_zh_reason}）："
+                    f"功能定位匹配{role:.1f}，通行时间{minutes:.0f}分钟，容量余量{headroom:.2f}，激励{incentive:.1f}"),
+            detail=json.dumps(detail, sort_keys=True),
+        )
+    stayed = movers[match < 0]
+    if len(stayed):
+        keys = np.stack([state.fn_host[stayed], state.fn_type[stayed]], axis=1)
+        unique, counts = np.unique(keys, axis=0, return_counts=True)
+        for (h, t), count in zip(unique.tolist(), counts.tolist(), strict=True):
+            type_name = FUNCTION_TYPE_NAMES[t]
+            zh_type, en_type = FUNCTION_TYPE_LABELS[type_name]
+            ctx.events.add(
+                ctx.year, "RELOCATE", "stayed", state.city_ids[h], state.city_ids[h], function_type=type_name,
+                units=int(state.fn_units[stayed][(state.fn_host[stayed] == h) & (state.fn_type[stayed] == t)].sum()),
+                unit="units", clause=TYPE_CLAUSE[type_name],
+                why_en=(f"{count} {en_type} agent(s) ready to leave {state.city_names_en[h]} found no receiver with "
+                        f"room, a matching zone and travel time within reach; they stay this year"),
+                why_zh=(f"{count}个待疏解的{zh_type}未找到有容量、分区允许且距离可达的承接地，今年留在{state.city_names_zh[h]}"),
+            )
+
+
+__all__ = ["RULE", "apply", "candidates", "deferred_acceptance", "release", "utilities", "fmt"]

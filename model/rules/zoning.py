@@ -1,0 +1,93 @@
+"""ZONING — main functional zones, red lines and caps constrain where growth may go.
+
+Picture the region coloured by zone type (green_development L13–19): optimised zones (优化开发,
+the big cities) must cut new construction land every year and stop taking heavy industry; key
+development zones (重点开发) take industry and people; restricted zones (限制开发, key ecological
+and water-conservation areas) apply an industry negative list (产业准入负面清单) and phase out what
+is on it; prohibited zones (禁止开发, red lines) admit almost nothing.
+
+Equations, each year:
+* land_index_c ← land_index_c · (1 − construction_land_cut) for optimised zones (green_development L15);
+  RELOCATE and TRANSFER scale a receiver's headroom by it.
+* forbidden[c, s] = sector s is on the list of city c's zone type: no function or transferred
+  output of sector s may enter city c (read by RELOCATE and TRANSFER).
+* In restricted and prohibited zones, base output of forbidden sectors shrinks by phase_out_rate
+  (closure, not relocation: that output leaves the economy).
+* Optimised zones develop by reduction (减量发展, capital_metro_area L43): their housing capacity may
+  grow by at most `optimised_housing_growth` a year from the base year, so their population cap is
+  min(explicit cap, base population · (1 + optimised_housing_growth)^years). Population and density
+  caps bind in MIGRATE and RELOCATE (headroom); the scorecard reports them.
+
+Plan clauses: green_development L5–19 (red lines, zone types, negative lists), L15 (cut the
+construction-land increment every year in optimised zones); capital_metro_area L171–177 (Xiong'an
+density, Sub-center caps), L303, L333 (ecological red lines, green wedges); harbin_changchun L380.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.rules.base import Lever, RuleSpec, StepContext, fmt
+from model.sectors import SECTOR_INDEX, SECTORS, ZONES
+
+DEFAULT_FORBIDDEN = {
+    "optimised": ["energy", "heavy_industry"],
+    "key": [],
+    "restricted": ["energy", "heavy_industry", "general_manufacturing"],
+    "prohibited": ["energy", "heavy_industry", "general_manufacturing", "advanced_manufacturing", "construction",
+                   "wholesale_logistics", "data_centres"],
+}
+
+RULE = RuleSpec(
+    id="ZONING",
+    key="zoning",
+    stage="policy",
+    title_en="Main functional zones, red lines and caps",
+    title_zh="主体功能区、生态红线与规模管控",
+    clauses=("green_development L5–19", "capital_metro_area L171–177", "capital_metro_area L303", "capital_metro_area L333",
+             "harbin_changchun L380"),
+    levers=(
+        Lever("construction_land_cut", 0.02, 0.0, 0.5, "Yearly cut of construction-land headroom in optimised zones",
+              "优化开发区每年减少建设用地增量", "green_development L15"),
+        Lever("optimised_housing_growth", 0.0, -0.1, 0.2, "Yearly growth of housing capacity in optimised zones",
+              "优化开发区住房容量年增长率", "capital_metro_area L43"),
+        Lever("phase_out_rate", 0.05, 0.0, 1.0, "Yearly phase-out of negative-list sectors in restricted zones",
+              "限制开发区负面清单产业年退出比例", "green_development L15"),
+    ),
+    list_params=("forbidden_sectors",),
+    list_defaults={"forbidden_sectors": DEFAULT_FORBIDDEN},
+)
+
+
+def forbidden_mask(state, params: dict) -> np.ndarray:
+    """City × sector: True where the city's zone type forbids the sector from entering."""
+    by_zone = np.zeros((len(ZONES), len(SECTORS)), dtype=bool)
+    if params["zoning"]["enabled"]:
+        for zone, sectors in (params["zoning"]["forbidden_sectors"] or {}).items():
+            for sector in sectors:
+                by_zone[ZONES.index(zone), SECTOR_INDEX[sector]] = True
+    return by_zone[state.zone]
+
+
+def apply(ctx: StepContext) -> None:
+    """Cut land headroom and cap housing in optimised zones; phase out negative-list sectors in restricted zones."""
+    state, p = ctx.state, ctx.params["zoning"]
+    optimised = state.zone == ZONES.index("optimised")
+    state.land_index[optimised] *= 1.0 - p["construction_land_cut"]
+    years = state.year - state.base_year
+    housing = state.initial_population * (1.0 + p["optimised_housing_growth"]) ** years
+    state.population_cap = np.where(optimised, np.minimum(state.explicit_population_cap, housing),
+                                    state.explicit_population_cap)
+    protected = np.isin(state.zone, [ZONES.index("restricted"), ZONES.index("prohibited")])
+    mask = forbidden_mask(state, ctx.params) & protected[:, None]
+    closed = state.base_output * mask * p["phase_out_rate"]
+    state.base_output -= closed
+    for c in np.nonzero(closed.sum(axis=1) > 1e-9)[0]:
+        sectors = [SECTORS[s] for s in np.nonzero(closed[c] > 0)[0]]
+        ctx.events.add(
+            ctx.year, "ZONING", "closure", state.city_ids[c], state.city_ids[c],
+            amount=float(closed[c].sum()), unit="100m yuan output", clause="green_development L15",
+            why_en=(f"{state.city_names_en[c]} is a restricted zone: {fmt(closed[c].sum())} 亿元 of "
+                    f"{', '.join(sectors)} phased out under the industry negative list"),
+            why_zh=(f"{state.city_names_zh[c]}属限制开发区：按产业准入负面清单退出{fmt(closed[c].sum())}亿元产出"),
+        )

@@ -1,0 +1,453 @@
+"""The region's state as numpy arrays: one row per city, province or relocatable function.
+
+Think of a spreadsheet with three sheets. The city sheet has a row per city (population, output
+by sector, emissions, PM2.5, capacities, zone type…); the province sheet a row per province (policy
+instruments); the function sheet a row per relocatable function (type, jobs, output, host city,
+origin city, tax-sharing contract). Rules read and write whole columns at once; the Mesa agents in
+`agents/` are windows onto single rows.
+
+Units: population in persons, output and money in 亿元 (100 million yuan), emissions in tonnes,
+PM2.5 in µg/m³, travel times in minutes, distances in km.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from model.scenario import Scenario
+from model.sectors import (
+    CIRCLES,
+    FUNCTION_TYPE_INDEX,
+    FUNCTION_TYPES,
+    POLLUTANTS,
+    SECONDARY,
+    SECTOR_INDEX,
+    SECTORS,
+    TERTIARY,
+    ZONES,
+)
+
+PERSONS_PER_10K = 10_000.0
+
+
+@dataclass
+class Transfers:
+    """Money moved this year between accounts (cities 0…n-1, the cooperation fund n).
+
+    Each payment is one row: rule id, payer account, payee account, amount (亿元), and the
+    event detail behind it. Every payment leaves one account and arrives in another, so the net
+    of all accounts is zero by construction; `net()` lets tests check it.
+    """
+
+    n_accounts: int
+    rule: list[str] = field(default_factory=list)
+    payer: list[int] = field(default_factory=list)
+    payee: list[int] = field(default_factory=list)
+    amount: list[float] = field(default_factory=list)
+
+    def pay(self, rule: str, payer: np.ndarray, payee: np.ndarray, amount: np.ndarray) -> None:
+        """Record payments (arrays of equal length); zero and negative amounts are dropped."""
+        payer, payee, amount = np.atleast_1d(payer), np.atleast_1d(payee), np.atleast_1d(amount)
+        keep = (amount > 0) & (payer != payee)
+        self.rule.extend([rule] * int(keep.sum()))
+        self.payer.extend(payer[keep].astype(int).tolist())
+        self.payee.extend(payee[keep].astype(int).tolist())
+        self.amount.extend(amount[keep].astype(float).tolist())
+
+    def net(self, rule: str | None = None) -> np.ndarray:
+        """Net received per account (received minus paid), for one rule or all."""
+        out = np.zeros(self.n_accounts)
+        for r, a, b, x in zip(self.rule, self.payer, self.payee, self.amount, strict=True):
+            if rule is None or r == rule:
+                out[a] -= x
+                out[b] += x
+        return out
+
+    def total(self, rule: str | None = None) -> float:
+        """Money moved (sum of payments), for one rule or all."""
+        return float(sum(x for r, x in zip(self.rule, self.amount, strict=True) if rule is None or r == rule))
+
+    def clear(self) -> None:
+        """Start a new year."""
+        self.rule.clear()
+        self.payer.clear()
+        self.payee.clear()
+        self.amount.clear()
+
+
+@dataclass
+class RegionState:
+    """All simulated quantities, as arrays. Built by `build_state` from a checked scenario."""
+
+    year: int
+    # cities
+    city_ids: list[str]
+    city_names_zh: list[str]
+    city_names_en: list[str]
+    city_province: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    area_km2: np.ndarray
+    built_up_share: np.ndarray
+    density_cap: np.ndarray
+    population_cap: np.ndarray
+    explicit_population_cap: np.ndarray
+    zone: np.ndarray
+    circle: np.ndarray
+    water_source: np.ndarray
+    hukou_friction: np.ndarray
+    cost_index: np.ndarray
+    service_base: np.ndarray
+    service_level: np.ndarray
+    population: np.ndarray
+    base_output: np.ndarray
+    role: np.ndarray
+    negative: np.ndarray
+    pm25: np.ndarray
+    pm25_background: np.ndarray
+    pm25_scale: np.ndarray
+    emissions: np.ndarray
+    abatement: np.ndarray
+    land_index: np.ndarray
+    jc_abatement: np.ndarray
+    # provinces
+    province_ids: list[str]
+    province_names_zh: list[str]
+    province_names_en: list[str]
+    natural_change_per_1000: np.ndarray
+    pm25_target: np.ndarray
+    province_population_cap: np.ndarray
+    province_outlines: list[list[list[float]]]
+    relocation_pressure: np.ndarray
+    province_abatement_goal: np.ndarray
+    # functions
+    fn_type: np.ndarray
+    fn_sector: np.ndarray
+    fn_units: np.ndarray
+    fn_jobs: np.ndarray
+    fn_output: np.ndarray
+    fn_host: np.ndarray
+    fn_origin: np.ndarray
+    fn_year_moved: np.ndarray
+    fn_emission_factor: np.ndarray
+    fn_tax_history: np.ndarray
+    fn_contract_origin: np.ndarray
+    fn_contract_cap: np.ndarray
+    fn_contract_paid: np.ndarray
+    # sectors
+    productivity: np.ndarray
+    tax_share: np.ndarray
+    output_growth: np.ndarray
+    base_intensity: np.ndarray
+    intensity: np.ndarray
+    # geography
+    link_from: np.ndarray
+    link_to: np.ndarray
+    link_minutes: np.ndarray
+    link_opens: np.ndarray
+    link_corridor: np.ndarray
+    distance_km: np.ndarray
+    travel_minutes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    # this year's flows (reset each year)
+    natural_change: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    migration_in: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    migration_out: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    relocation_followers: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    fiscal_revenue: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    transfers: Transfers = field(default_factory=lambda: Transfers(0))
+    co2_consumption: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    abatement_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    fund_balance: float = 0.0
+    moved_this_year: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    base_year: int = 0
+    initial_population: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    initial_fn_service_jobs: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cumulative_transfers: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    notes: list[str] = field(default_factory=list)
+    source_receptor: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    energy_coeff: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    link_speedup: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    foregone_output: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    base_energy_by_province: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    eh_per_capita0: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    attractiveness0: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    # --- sizes -----------------------------------------------------------------------------
+    @property
+    def n_cities(self) -> int:
+        """Number of cities."""
+        return len(self.city_ids)
+
+    @property
+    def n_provinces(self) -> int:
+        """Number of provinces."""
+        return len(self.province_ids)
+
+    @property
+    def n_functions(self) -> int:
+        """Number of Function rows (each may bundle several units)."""
+        return len(self.fn_type)
+
+    # --- derived quantities ------------------------------------------------------------------
+    def function_output(self) -> np.ndarray:
+        """City × sector output carried by hosted functions (亿元)."""
+        out = np.zeros_like(self.base_output)
+        np.add.at(out, (self.fn_host, self.fn_sector), self.fn_output)
+        return out
+
+    def output(self) -> np.ndarray:
+        """City × sector value added (亿元): the non-relocatable base plus hosted functions."""
+        return self.base_output + self.function_output()
+
+    def gdp(self) -> np.ndarray:
+        """City GDP (亿元)."""
+        return self.output().sum(axis=1)
+
+    def jobs(self) -> np.ndarray:
+        """City × sector jobs: base output over labour productivity, plus hosted function jobs."""
+        jobs = self.base_output * 1e4 / self.productivity[None, :]
+        np.add.at(jobs, (self.fn_host, self.fn_sector), self.fn_jobs)
+        return jobs
+
+    def function_units_by_city(self) -> np.ndarray:
+        """City × function type: units hosted."""
+        out = np.zeros((self.n_cities, len(FUNCTION_TYPES)), dtype=np.int64)
+        np.add.at(out, (self.fn_host, self.fn_type), self.fn_units)
+        return out
+
+    def province_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum a per-city array over each province."""
+        return np.bincount(self.city_province, weights=values, minlength=self.n_provinces)
+
+    def built_density(self) -> np.ndarray:
+        """Persons per km² of built-up area."""
+        return self.population / np.maximum(self.area_km2 * self.built_up_share, 1e-9)
+
+    def fn_tax(self) -> np.ndarray:
+        """This year's tax paid by each function (亿元)."""
+        return self.fn_output * self.tax_share[self.fn_sector]
+
+
+def _haversine_km(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    lon_r, lat_r = np.radians(lon), np.radians(lat)
+    dlon = lon_r[None, :] - lon_r[:, None]
+    dlat = lat_r[None, :] - lat_r[:, None]
+    a = np.sin(dlat / 2) ** 2 + np.cos(lat_r[:, None]) * np.cos(lat_r[None, :]) * np.sin(dlon / 2) ** 2
+    return 6371.0 * 2 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def shortest_paths(n: int, a: np.ndarray, b: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+    """All-pairs fastest travel time over undirected links (Floyd–Warshall on arrays)."""
+    tt = np.full((n, n), np.inf)
+    np.fill_diagonal(tt, 0.0)
+    np.minimum.at(tt, (a, b), minutes)
+    np.minimum.at(tt, (b, a), minutes)
+    for k in range(n):
+        np.minimum(tt, tt[:, k : k + 1] + tt[k : k + 1, :], out=tt)
+    return tt
+
+
+def build_state(scenario: "Scenario") -> RegionState:
+    """Turn a checked scenario into arrays for its base year."""
+    data = scenario.data
+    provinces = data["provinces"]
+    cities = data["cities"]
+    province_index = {p["id"]: i for i, p in enumerate(provinces)}
+    city_index = {c["id"]: i for i, c in enumerate(cities)}
+    n, s_count = len(cities), len(SECTORS)
+    sectors = data["sectors"]
+
+    def sector_vector(table: dict[str, Any]) -> np.ndarray:
+        return np.array([float(table[s]) for s in SECTORS])
+
+    productivity = sector_vector(sectors["productivity_10k_yuan_per_job"])
+    tax_share = sector_vector(sectors["tax_share_of_output"])
+    output_growth = sector_vector(sectors["output_growth"])
+    emissions_table = sectors["emission_t_per_100m_yuan"]
+    intensity = np.stack([sector_vector(emissions_table[p]) for p in POLLUTANTS], axis=1)
+
+    def col(key: str, default: float = np.nan) -> np.ndarray:
+        return np.array([float(c.get(key, default)) for c in cities])
+
+    population = col("population_10k") * PERSONS_PER_10K
+    gdp = col("gdp_100m_yuan")
+    base_output = np.zeros((n, s_count))
+    for i, city in enumerate(cities):
+        shares = city["gdp_share"]
+        profile = data["profiles"][city["profile"]]
+        base_output[i, SECTOR_INDEX["agriculture"]] = gdp[i] * shares.get("primary", 0.0)
+        for group, names in (("secondary", SECONDARY), ("tertiary", TERTIARY)):
+            for name in names:
+                base_output[i, SECTOR_INDEX[name]] = gdp[i] * shares.get(group, 0.0) * profile[group].get(name, 0.0)
+
+    t_count = len(FUNCTION_TYPES)
+    role = np.zeros((n, t_count), dtype=bool)
+    negative = np.zeros((n, t_count), dtype=bool)
+    for i, city in enumerate(cities):
+        for t in city.get("roles", []):
+            role[i, FUNCTION_TYPE_INDEX[t]] = True
+        for t in city.get("negative_list", []):
+            negative[i, FUNCTION_TYPE_INDEX[t]] = True
+
+    # functions: expand stocks into Function rows (bundles of `bundle` units)
+    fn_type, fn_units, fn_jobs, fn_host = [], [], [], []
+    for stock in data.get("function_stocks", []):
+        units, bundle = int(stock["units"]), int(stock.get("bundle", 1))
+        full, rest = divmod(units, bundle)
+        sizes = [bundle] * full + ([rest] if rest else [])
+        for size in sizes:
+            fn_type.append(FUNCTION_TYPE_INDEX[stock["type"]])
+            fn_units.append(size)
+            fn_jobs.append(size * float(stock["jobs_per_unit"]))
+            fn_host.append(city_index[stock["city"]])
+    fn_type_arr = np.array(fn_type, dtype=np.int64)
+    sector_of_type = np.array([SECTOR_INDEX[FUNCTION_TYPES[t]] for t in FUNCTION_TYPES], dtype=np.int64)
+    fn_sector = sector_of_type[fn_type_arr] if len(fn_type_arr) else np.zeros(0, dtype=np.int64)
+    fn_jobs_arr = np.array(fn_jobs, dtype=float)
+    fn_host_arr = np.array(fn_host, dtype=np.int64)
+    fn_output = fn_jobs_arr * productivity[fn_sector] * 1e-4 if len(fn_jobs_arr) else np.zeros(0)
+
+    # carve the functions' output out of their host's sector output (keep ≥10% as base)
+    notes: list[str] = []
+    carried = np.zeros((n, s_count))
+    np.add.at(carried, (fn_host_arr, fn_sector), fn_output)
+    limit = 0.9 * base_output
+    over = carried > limit + 1e-12
+    if over.any():
+        scale = np.ones((n, s_count))
+        scale[over] = limit[over] / carried[over]
+        factor = scale[fn_host_arr, fn_sector]
+        fn_output = fn_output * factor
+        fn_jobs_arr = fn_jobs_arr * factor
+        for i, s in zip(*np.nonzero(over), strict=True):
+            notes.append(
+                f"function stocks in {cities[i]['id']}/{SECTORS[s]} exceeded 90% of the sector's output; "
+                f"their jobs and output were scaled by {scale[i, s]:.3f}"
+            )
+        carried = np.zeros((n, s_count))
+        np.add.at(carried, (fn_host_arr, fn_sector), fn_output)
+    base_output = base_output - carried
+
+    links = data.get("links", [])
+    link_from = np.array([city_index[link["from"]] for link in links], dtype=np.int64)
+    link_to = np.array([city_index[link["to"]] for link in links], dtype=np.int64)
+    link_minutes = np.array([float(link["minutes"]) for link in links])
+    link_opens = np.array([int(link.get("opens", 0)) for link in links], dtype=np.int64)
+    link_corridor = np.array([bool(link.get("corridor")) for link in links], dtype=bool)
+
+    lon, lat = col("lon"), col("lat")
+    # a density cap on built-up land is a population cap too (capital_metro_area L171)
+    explicit_cap = np.minimum(col("population_cap_10k", np.inf) * PERSONS_PER_10K,
+                              col("density_cap_per_km2", np.inf) * col("area_km2") * col("built_up_share", 1.0))
+    k = len(fn_type_arr)
+    tax_now = fn_output * tax_share[fn_sector] if k else np.zeros(0)
+    state = RegionState(
+        year=scenario.base_year,
+        city_ids=[c["id"] for c in cities],
+        city_names_zh=[c["name_zh"] for c in cities],
+        city_names_en=[c["name_en"] for c in cities],
+        city_province=np.array([province_index[c["province"]] for c in cities], dtype=np.int64),
+        lon=lon,
+        lat=lat,
+        area_km2=col("area_km2"),
+        built_up_share=col("built_up_share", 1.0),
+        density_cap=col("density_cap_per_km2", np.inf),
+        population_cap=explicit_cap,
+        explicit_population_cap=explicit_cap.copy(),
+        zone=np.array([ZONES.index(c["zone"]) for c in cities], dtype=np.int64),
+        circle=np.array([CIRCLES.index(c.get("circle", "outside")) for c in cities], dtype=np.int64),
+        water_source=np.array([bool(c.get("water_source", False)) for c in cities]),
+        hukou_friction=col("hukou_friction", np.nan),
+        cost_index=col("cost_index", 1.0),
+        service_base=col("service_level", 1.0),
+        service_level=col("service_level", 1.0),
+        population=population,
+        base_output=base_output,
+        role=role,
+        negative=negative,
+        pm25=col("pm25_ugm3"),
+        pm25_background=np.zeros(n),
+        pm25_scale=np.ones(n),
+        emissions=np.zeros((n, len(POLLUTANTS))),
+        abatement=np.zeros(n),
+        land_index=np.ones(n),
+        jc_abatement=np.zeros(n),
+        province_ids=[p["id"] for p in provinces],
+        province_names_zh=[p["name_zh"] for p in provinces],
+        province_names_en=[p["name_en"] for p in provinces],
+        natural_change_per_1000=np.array([float(p["natural_change_per_1000"]) for p in provinces]),
+        pm25_target=np.array([float(p["pm25_target_ugm3"]) for p in provinces]),
+        province_population_cap=np.array([float(p.get("population_cap_10k", np.inf)) for p in provinces]) * PERSONS_PER_10K,
+        province_outlines=[p.get("outline", []) for p in provinces],
+        relocation_pressure=np.ones(len(provinces)),
+        province_abatement_goal=np.zeros(len(provinces)),
+        fn_type=fn_type_arr,
+        fn_sector=fn_sector,
+        fn_units=np.array(fn_units, dtype=np.int64),
+        fn_jobs=fn_jobs_arr,
+        fn_output=fn_output,
+        fn_host=fn_host_arr,
+        fn_origin=fn_host_arr.copy(),
+        fn_year_moved=np.full(k, -1, dtype=np.int64),
+        fn_emission_factor=np.ones(k),
+        fn_tax_history=np.repeat(tax_now[:, None], 3, axis=1) if k else np.zeros((0, 3)),
+        fn_contract_origin=np.full(k, -1, dtype=np.int64),
+        fn_contract_cap=np.zeros(k),
+        fn_contract_paid=np.zeros(k),
+        productivity=productivity,
+        tax_share=tax_share,
+        output_growth=output_growth,
+        base_intensity=intensity,
+        intensity=intensity.copy(),
+        link_from=link_from,
+        link_to=link_to,
+        link_minutes=link_minutes,
+        link_opens=link_opens,
+        link_corridor=link_corridor,
+        distance_km=_haversine_km(lon, lat),
+        base_year=scenario.base_year,
+        notes=notes,
+    )
+    state.transfers = Transfers(n + 1)
+    state.natural_change = np.zeros(n)
+    state.migration_in = np.zeros(n)
+    state.migration_out = np.zeros(n)
+    state.relocation_followers = np.zeros((n, n))
+    state.fiscal_revenue = (state.output() * tax_share[None, :]).sum(axis=1)
+    state.co2_consumption = np.zeros(n)
+    state.abatement_cost = np.zeros(n)
+    state.moved_this_year = np.zeros(k, dtype=bool)
+    state.initial_population = population.copy()
+    state.cumulative_transfers = np.zeros(n + 1)
+    state.link_speedup = np.ones(len(link_minutes))
+    state.foregone_output = np.zeros(n)
+    state.travel_minutes = travel_times(state)
+    state.initial_fn_service_jobs = service_function_jobs(state)
+    return state
+
+
+def travel_times(state: RegionState) -> np.ndarray:
+    """Fastest travel time between every pair of cities over the links open this year.
+
+    `state.link_speedup` (one factor per link, ≤ 1) shortens links the cooperation fund improved.
+    """
+    open_now = state.link_opens <= state.year
+    minutes = state.link_minutes * state.link_speedup
+    return shortest_paths(state.n_cities, state.link_from[open_now], state.link_to[open_now], minutes[open_now])
+
+
+SERVICE_TYPES = (FUNCTION_TYPE_INDEX["university"], FUNCTION_TYPE_INDEX["hospital"])
+
+
+def service_function_jobs(state: RegionState, moved_before: int | None = None) -> np.ndarray:
+    """Jobs in hosted universities and hospitals per city (those moved after `moved_before` excluded)."""
+    mask = np.isin(state.fn_type, SERVICE_TYPES)
+    if moved_before is not None:
+        # a unit that moved within the lag is still being set up: it counts nowhere yet
+        mask &= state.fn_year_moved <= moved_before
+    jobs = np.bincount(state.fn_host[mask], weights=state.fn_jobs[mask], minlength=state.n_cities)
+    return jobs
