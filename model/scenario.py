@@ -89,6 +89,9 @@ CITY_FIELDS: dict[str, tuple[str, bool, Any]] = {
     "service_level": ("num", False, (0.01, 100.0)),
     "cost_index": ("num", False, (0.01, 100.0)),
     "hukou_friction": ("num", False, (0.0, 1.0)),
+    "cluster": ("str", False, None),
+    "tags": ("strs", False, None),
+    "description": ("str", False, None),
 }
 
 LINK_FIELDS: dict[str, tuple[str, bool, Any]] = {
@@ -687,7 +690,6 @@ LIST_PARAM_KINDS = {
     "receiver_capacity": "city_numbers",
     "pairing": "city_pairs",
     "hukou_friction_by_city": "city_numbers",
-    "exporters": "city",
 }
 
 
