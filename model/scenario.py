@@ -23,7 +23,7 @@ from typing import Any
 
 from model.errors import Problem, ScenarioError, UserError
 from model.rules import REGISTRY
-from model.sectors import CIRCLES, FUNCTION_TYPES, POLLUTANTS, SECTORS, SECONDARY, TERTIARY, ZONES
+from model.sectors import CIRCLES, FUNCTION_TYPES, POLLUTANTS, SECONDARY, SECTORS, TERTIARY, ZONES
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 """Where short scenario names are looked up (and `variants/` below it)."""
@@ -200,7 +200,7 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ScenarioError([Problem(str(path), "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")])
+        raise ScenarioError([Problem(str(path), "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]) from None
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
@@ -264,10 +264,13 @@ def set_path(data: dict[str, Any], key: str, value: Any, origin: str = "") -> st
         return f"{'.'.join(parts[:-1])} is a value, not a table"
     node[last] = value
     if origin and last not in SOURCE_KEYS and len(parts) > 1 and parts[0] != "meta":
-        sources = node.get("sources")
+        owner, field_name = node, last
+        if parts[0] == "rules" and len(parts) > 3:  # an entry of a table-valued rule parameter
+            owner, field_name = data["rules"][parts[1]], parts[2]
+        sources = owner.get("sources")
         if not isinstance(sources, dict):
-            sources = node["sources"] = {}
-        sources[last] = f"set by {origin}"
+            sources = owner["sources"] = {}
+        sources[field_name] = f"set by {origin}"
     return None
 
 

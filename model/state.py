@@ -251,7 +251,7 @@ def shortest_paths(n: int, a: np.ndarray, b: np.ndarray, minutes: np.ndarray) ->
     return tt
 
 
-def build_state(scenario: "Scenario") -> RegionState:
+def build_state(scenario: Scenario) -> RegionState:
     """Turn a checked scenario into arrays for its base year."""
     data = scenario.data
     provinces = data["provinces"]

@@ -1,0 +1,45 @@
+"""Shared test helpers: the hand-made three-city state and small model runs."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.events import EventLog
+from model.rules import air, energy, migrate, services
+from model.rules.base import StepContext
+from model.scenario import load_scenario
+from model.state import build_state
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "three_cities.toml"
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def three_city_context(overrides: dict | None = None, seed: int = 0) -> StepContext:
+    """A fresh three-city state (A = capital, B = newtown, C = milltown) ready for one rule."""
+    scenario = load_scenario(FIXTURE, overrides or {})
+    state = build_state(scenario)
+    params = copy.deepcopy(scenario.params)
+    for module in (air, energy, services, migrate):
+        module.initialise(state, params)
+    state.year += 1
+    return StepContext(state, params, np.random.default_rng(seed), EventLog())
+
+
+@pytest.fixture
+def ctx() -> StepContext:
+    """The three-city context with the fixture's parameters."""
+    return three_city_context()
+
+
+def regionsim(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the `regionsim` console script in a fresh process."""
+    exe = Path(sys.executable).parent / "regionsim"
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=timeout)
