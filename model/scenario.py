@@ -493,12 +493,25 @@ class _Checker:
             self.add(path, f"shares must sum to 1, they sum to {total:.6g}")
 
 
+SECTION_TYPES = {"meta": dict, "sectors": dict, "profiles": dict, "provinces": list, "cities": list, "links": list,
+                 "function_stocks": list, "targets": list, "rules": dict}
+
+
 def check_document(data: dict[str, Any], file: str, text: str = "") -> list[Problem]:
     """Every problem in a resolved scenario document (empty when it is valid)."""
     c = _Checker(data, file, text)
     for key in data:
         if key not in TOP_KEYS:
             c.add(key, _unknown(key, TOP_KEYS, what="section"))
+    # a section of the wrong kind is reported once and then read as empty, so that the
+    # remaining checks see only well-formed sections
+    data = dict(data)
+    for key, kind in SECTION_TYPES.items():
+        if key in data and not isinstance(data[key], kind):
+            c.add(key, f"must be {'a table [' + key + ']' if kind is dict else 'a list of [[' + key + ']] tables'}, "
+                       f"not {_show(data[key])}")
+            data[key] = kind()
+    c.data = data
     for key in ("meta", "sectors", "profiles", "provinces", "cities"):
         if key not in data:
             c.add(key, "missing section")
