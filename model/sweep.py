@@ -361,7 +361,7 @@ def run_local(tasks: Iterator[dict[str, Any]], workers: int, on_row: Any, runner
             if not finished:
                 on_row(None)  # a tick: lets the writer flush on time
             if broken:
-                for future, (task, attempt) in list(in_flight.items()):
+                for task, attempt in list(in_flight.values()):
                     _retry_or_fail(task, attempt, retry, on_row, "a worker process died")
                 in_flight.clear()
                 pool.shutdown(wait=True, cancel_futures=True)

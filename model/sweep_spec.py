@@ -403,16 +403,8 @@ def _check_levers(f: str, table: Any, design: str, fixed: set[str]) -> tuple[Lev
             if k not in LEVER_KEYS:
                 raise UserError(f"{where}.{k}: unknown key; valid keys: {', '.join(LEVER_KEYS)}")
 
-        def check(value: Any, what: str) -> None:
-            if kind == "bool":
-                problem = None if isinstance(value, bool) else "must be true or false"
-            elif lever is not None:
-                problem = lever.check(value)
-            else:
-                problem = None
-            if problem:
-                bounds = "" if kind == "bool" else f" (the rule's range: {lever.low:g}…{lever.high:g})"  # type: ignore[union-attr]
-                raise UserError(f"{where}.{what} = {value!r}: {problem}{bounds}")
+        def check(value: Any, what: str, where: str = where, kind: str = kind, lever: Any = lever) -> None:
+            _check_value(where, what, value, kind, lever)
 
         levels = entry.get("levels", DEFAULT_LEVELS)
         if "levels" in entry:
@@ -447,6 +439,17 @@ def _check_levers(f: str, table: Any, design: str, fixed: set[str]) -> tuple[Lev
     if len({lever.key for lever in levers}) != len(levers):
         raise UserError(f"{f}: [levers] names a lever twice")
     return tuple(levers)
+
+
+def _check_value(where: str, what: str, value: Any, kind: str, lever: Any) -> None:
+    """Refuse a lever value outside the rule's declared range (or a non-boolean for a switch)."""
+    if kind == "bool":
+        problem = None if isinstance(value, bool) else "must be true or false"
+    else:
+        problem = lever.check(value)
+    if problem:
+        bounds = "" if kind == "bool" else f" (the rule's range: {lever.low:g}…{lever.high:g})"
+        raise UserError(f"{where}.{what} = {value!r}: {problem}{bounds}")
 
 
 def _check_outcomes(f: str, table: Any, base_year: int, until: int, ref: str,
