@@ -162,7 +162,9 @@ def plot(table: pd.DataFrame, method: str, path: Path, title: str) -> Path:
                 err = np.vstack([group[key] - group[f"{key}_low"], group[f"{key}_high"] - group[key]]).clip(min=0)
                 ax.barh(y + offset, group[key], height=0.4, color=colour, label=key.upper(),
                         xerr=np.nan_to_num(err), error_kw={"elinewidth": 0.8})
-            ax.set_xlim(min(0.0, float(np.nanmin(group["s1_low"].to_numpy(dtype=float), initial=0.0))) - 0.05, 1.05)
+            low = np.nanmin(group[["s1_low", "st_low"]].to_numpy(dtype=float), initial=0.0)
+            high = np.nanmax(group[["s1_high", "st_high"]].to_numpy(dtype=float), initial=1.0)
+            ax.set_xlim(min(0.0, float(low)) - 0.05, float(high) + 0.05)
         else:
             colours = ["#c44e52" if v < 0 else "#4c72b0" for v in group["src"].fillna(0)]
             ax.barh(y, group["src"].fillna(0), color=colours)
