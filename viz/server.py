@@ -1,0 +1,92 @@
+"""Serve the dashboard: `regionsim dashboard [SCENARIO] [--port N] [--host H] [--no-open]`.
+
+Runs Solara's Starlette app under uvicorn in this process, prints the address, and serves until
+Ctrl-C. The scenario is checked before the server starts (a typo ends with one clear message,
+exit status 2), then handed to the page through an environment variable; each browser session
+builds its own model from it. Solara's telemetry is switched off: the dashboard makes no request
+beyond the machine it runs on.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+import webbrowser
+from pathlib import Path
+
+from model.errors import UserError
+
+APP = str(Path(__file__).resolve().parent / "app.py")
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def configure(scenario: str | None) -> None:
+    """Environment for the Solara app (before solara.server is imported)."""
+    from viz import SCENARIO_ENV  # not viz.app: importing solara before these are set would ignore them
+
+    if scenario:
+        os.environ[SCENARIO_ENV] = scenario
+    os.environ["SOLARA_APP"] = APP
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    os.environ.setdefault("SOLARA_MODE", "production")
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
+    os.environ.setdefault("SOLARA_THEME_TITLE", "regionsim dashboard")
+
+
+def serve(scenario: str | None, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> int:
+    """Start the dashboard on `scenario` (default: capital_region) at http://host:port/; return
+    the exit status when stopped."""
+    from model.model import DEFAULT_SCENARIO
+    from model.scenario import load_scenario
+
+    name = scenario or DEFAULT_SCENARIO
+    load_scenario(name)  # raises UserError with the reason: no server for a scenario that cannot run
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port {port}: must be from 0 to 65535")
+    if port == 0:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    if not _port_free(host, port):
+        raise UserError(f"--port {port}: already in use on {host}; choose another with --port")
+    configure(name)
+
+    import uvicorn
+
+    shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    url = f"http://{shown_host}:{port}/"
+    config = uvicorn.Config("solara.server.starlette:app", host=host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    print(f"regionsim dashboard: scenario {name} at {url}  (Ctrl-C to stop)", flush=True)
+
+    if open_browser:
+        def _open() -> None:
+            while not server.started and not server.should_exit:
+                time.sleep(0.1)
+            if server.started:
+                webbrowser.open(url)
+
+        threading.Thread(target=_open, daemon=True).start()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    print("regionsim dashboard: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m viz.server [SCENARIO] [PORT]`
+    sys.exit(serve(sys.argv[1] if len(sys.argv) > 1 else None, port=int(sys.argv[2]) if len(sys.argv) > 2 else 8765,
+                   open_browser=False))
