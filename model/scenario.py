@@ -198,13 +198,16 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # an editor's byte-order mark is not a TOML error
     except UnicodeDecodeError as exc:
         raise ScenarioError([Problem(str(path), "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]) from None
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
+        if line is None:  # Python < 3.14 puts the position only into the message
+            found = re.search(r"\(at line (\d+)", str(exc))
+            line = int(found.group(1)) if found else None
         message = getattr(exc, "msg", str(exc))
         raise ScenarioError([Problem(str(path), "", f"not valid TOML: {message}", line)]) from None
     except RecursionError:
@@ -461,7 +464,7 @@ class _Checker:
         elif kind == "ref":
             valid = self.ids(detail)
             if not isinstance(value, str) or value not in valid:
-                self.add(path, _unknown(str(value), sorted(valid), what=f"{detail[:-1]} id"))
+                self.add(path, _unknown(str(value), sorted(valid), what=f"{_singular(detail)} id"))
         elif kind == "shares":
             self.shares(path, value, detail)
         elif kind == "points":
@@ -774,10 +777,15 @@ def _describe(kind: str, detail: Any) -> str:
     if kind == "choice":
         return f"one of: {', '.join(detail)}"
     if kind == "ref":
-        return f"a {detail[:-1]} id"
+        return f"a {_singular(detail)} id"
     if kind == "shares":
         return f"shares {{{', '.join(detail)}}} summing to 1"
     return {"str": "a string", "bool": "true or false", "strs": "a list of strings"}.get(kind, kind)
+
+
+def _singular(collection: str) -> str:
+    """"cities" → "city", "provinces" → "province" (for messages)."""
+    return {"cities": "city"}.get(collection, collection[:-1])
 
 
 def _unknown(key: str, valid: Any, what: str = "key") -> str:
