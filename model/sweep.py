@@ -164,7 +164,8 @@ class SweepFolder:
         old, new = info.get("describe", {}), self.spec.describe()
         changed = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
         if changed == ["scenario_sha256"]:
-            what = "the scenario file(s) changed since this sweep started"
+            what = ("the scenario's data changed since this sweep started: "
+                    + ", ".join(str(p) for p in self.spec.scenario_files))
         elif changed:
             what = "the sweep file now differs in " + ", ".join(changed)
         else:
@@ -311,6 +312,38 @@ def failed_row(task: dict[str, Any], error: str) -> dict[str, Any]:
     return row
 
 
+def _worker_init(driver_pid: int) -> None:
+    """In each local worker: exit when the driver is gone (killed with SIGKILL, say), instead of waiting
+    forever for work that will not come. (The fork server outlives the driver while its children hold
+    its pipe, so a worker cannot rely on its parent dying.)"""
+    import threading
+
+    def watch() -> None:
+        while _alive(driver_pid):
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="regionsim-driver-watch").start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _window(workers: int) -> int:
     return max(4, 4 * workers)
 
@@ -328,7 +361,7 @@ def run_local(tasks: Iterator[dict[str, Any]], workers: int, on_row: Any, runner
     in_flight: dict[Any, tuple[dict[str, Any], int]] = {}
     tasks = iter(tasks)
     exhausted = False
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),))
     try:
         while True:
             broken = False
@@ -365,7 +398,7 @@ def run_local(tasks: Iterator[dict[str, Any]], workers: int, on_row: Any, runner
                     _retry_or_fail(task, attempt, retry, on_row, "a worker process died")
                 in_flight.clear()
                 pool.shutdown(wait=True, cancel_futures=True)
-                pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+                pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -377,14 +410,15 @@ def _retry_or_fail(task: dict[str, Any], attempt: int, retry: deque, on_row: Any
         retry.append((task, attempt + 1))
 
 
-def run_dask(tasks: Iterator[dict[str, Any]], address: str, on_row: Any, runner: Any = None) -> None:
+def run_dask(tasks: Iterator[dict[str, Any]], address: str, on_row: Any, runner: Any = None,
+             connect_timeout: float = 20.0) -> None:
     """Run tasks on a Dask distributed cluster; resubmit a run lost with its worker."""
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
 
     runner = runner or run_one
     try:
-        client = Client(address, timeout="15s", set_as_default=False)
+        client = Client(address, timeout=connect_timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise UserError(f"--scheduler {address}: cannot reach a Dask scheduler there ({exc})") from None
     try:
@@ -403,7 +437,7 @@ def run_dask(tasks: Iterator[dict[str, Any]], address: str, on_row: Any, runner:
             initial.append(submit(task, 1))
             if len(initial) >= _window(workers):
                 break
-        queue = as_completed(initial, with_results=False)
+        queue = as_completed(initial, loop=client.loop, with_results=False)
         retry: deque[tuple[dict[str, Any], int]] = deque()
         while not queue.is_empty() or retry:
             while retry:
@@ -431,7 +465,7 @@ def run_dask(tasks: Iterator[dict[str, Any]], address: str, on_row: Any, runner:
 
 def run_sweep(spec_or_file: SweepSpec | str | Path, out: Path, *, workers: int | None = None, scheduler: str | None = None,
               progress: bool = True, part_rows: int = PART_ROWS, flush_seconds: float = FLUSH_SECONDS,
-              runner: Any = None) -> dict[str, Any]:
+              runner: Any = None, connect_timeout: float = 20.0) -> dict[str, Any]:
     """Run (or finish) a sweep into folder `out`; return a summary (runs, new, failed, seconds)."""
     spec = spec_or_file if isinstance(spec_or_file, SweepSpec) else load_sweep(spec_or_file)
     folder = SweepFolder(Path(out), spec)
@@ -458,7 +492,7 @@ def run_sweep(spec_or_file: SweepSpec | str | Path, out: Path, *, workers: int |
             try:
                 tasks = folder.pending_tasks(done)
                 if scheduler:
-                    run_dask(tasks, scheduler, on_row, runner)
+                    run_dask(tasks, scheduler, on_row, runner, connect_timeout)
                 else:
                     run_local(tasks, workers or os.cpu_count() or 1, on_row, runner)
             finally:

@@ -133,6 +133,8 @@ class SweepSpec:
     series: tuple[str, ...]
     description: str = ""
     scenario_files: tuple[Path, ...] = field(default_factory=tuple)
+    scenario_digest: str = ""
+    """SHA-256 of the resolved scenario (base + variants + [set]) as data: comments and layout do not count."""
 
     # --- the design -----------------------------------------------------------------------------
     @property
@@ -216,7 +218,7 @@ class SweepSpec:
         """What decides the runs' outcomes, as JSON-able data (hashed by `fingerprint`)."""
         return {
             "scenario": self.scenario,
-            "scenario_sha256": _files_sha256(self.scenario_files),
+            "scenario_sha256": self.scenario_digest,
             "until": self.until,
             "design": self.design,
             "samples": self.samples,
@@ -251,12 +253,8 @@ def outcome_column(indicator: str, year: int) -> str:
     return f"{indicator}_{year}"
 
 
-def _files_sha256(paths: tuple[Path, ...]) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+def _data_sha256(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
 
 
 # --- reading and checking a sweep file -----------------------------------------------------------------
@@ -371,7 +369,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     return SweepSpec(path=path.resolve(), name=name, scenario=ref, until=until, base_year=base_year, design=design,
                      samples=samples, replicates=replicates, seed=seed, seeds=tuple(seeds), levers=levers, fixed=fixed,
                      indicators=indicators, years=years, series=series, description=str(sweep.get("description", "")),
-                     scenario_files=tuple(scenario.chain))
+                     scenario_files=tuple(scenario.chain), scenario_digest=_data_sha256(scenario.data))
 
 
 def _check_levers(f: str, table: Any, design: str, fixed: set[str]) -> tuple[LeverRange, ...]:

@@ -1,0 +1,506 @@
+"""Sweeps: designs from a file, streamed resumable Parquet results, local processes and a real Dask cluster.
+
+The 200-run Latin-hypercube sweep of capital_region to 2035 (scenarios/sweeps/capital_lhs.toml)
+is run once locally and once through a Dask LocalCluster, and both tables must agree row for
+row; the same sweep is SIGKILLed part-way in a subprocess and finished by running the command
+again. Small sweeps (to 2026) cover the rest.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from model.errors import UserError
+from model.sweep import open_results, read_runs, rerun, run_sweep
+from model.sweep_spec import load_sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+LHS = ROOT / "scenarios" / "sweeps" / "capital_lhs.toml"
+REGIONSIM = str(Path(sys.executable).parent / "regionsim")
+
+
+def regionsim(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The console script in a fresh process."""
+    return subprocess.run([REGIONSIM, *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+
+
+def small_sweep(folder: Path, *, design: str = "latin_hypercube", samples: int = 6, replicates: int = 2, until: int = 2026,
+                extra: str = "", name: str = "small.toml", levers: str | None = None) -> Path:
+    """Write a small sweep file (runs take ~0.03 s each)."""
+    levers = levers or """
+"rules.relocate.annual_quota_share" = { low = 0.05, high = 0.35 }
+"rules.migrate.hukou_friction" = { low = 0.1, high = 0.7 }
+"""
+    samples_line = "" if design == "full_factorial" else f"samples = {samples}"
+    path = folder / name
+    path.write_text(textwrap.dedent(f"""
+[sweep]
+scenario = "capital_region"
+until = {until}
+design = "{design}"
+{samples_line}
+replicates = {replicates}
+seed = 11
+{extra}
+[levers]
+{levers}
+[outcomes]
+indicators = ["population_beijing", "pm25_population_weighted", "units_away_from_origin"]
+years = [2024, {until}]
+series = ["population_total"]
+"""), encoding="utf-8")
+    return path
+
+
+def part_rows(folder: Path) -> pd.DataFrame:
+    """Every row of every part file, without deduplication."""
+    parts = sorted((folder / "parts").glob("part-*.parquet"))
+    if not parts:
+        return pd.DataFrame(columns=["run_id"])
+    return pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
+
+
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A result table without the columns that say where and how fast a run went."""
+    return frame.drop(columns=["elapsed_s", "worker"]).sort_values("run_id").reset_index(drop=True)
+
+
+# --- runners that misbehave (top-level, so worker processes can unpickle them) -------------------------
+
+
+def kill_worker_once(marker_dir: str, run_ids: tuple[int, ...], task: dict) -> dict:
+    """SIGKILL the worker process the first time it gets one of `run_ids`; otherwise a normal run."""
+    from model.sweep import run_one
+
+    marker = Path(marker_dir) / f"killed-{task['run_id']}"
+    if task["run_id"] in run_ids and not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+    return run_one(task)
+
+
+def break_run(run_id: int, task: dict) -> dict:
+    """Run `run_id` against a scenario that does not exist, so the model raises inside the worker."""
+    from model.sweep import run_one
+
+    if task["run_id"] == run_id:
+        task = {**task, "scenario": "no_such_scenario"}
+    return run_one(task)
+
+
+# --- fixtures ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lhs_local(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The 200-run Latin-hypercube sweep of capital_region to 2035, run locally in 2 processes."""
+    out = tmp_path_factory.mktemp("lhs") / "local"
+    summary = run_sweep(LHS, out, workers=2, progress=False)
+    print(f"\n200-run LHS sweep to 2035, local, 2 processes: {summary['seconds']:.1f} s, "
+          f"{summary['new'] / summary['seconds']:.1f} runs/s")
+    return out, summary
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """A real dask.distributed scheduler and two single-threaded worker processes on 127.0.0.1."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, silence_logs=50)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+# --- the design ---------------------------------------------------------------------------------------
+
+
+def test_design_is_deterministic_with_stable_run_ids():
+    first, second = load_sweep(LHS), load_sweep(LHS)
+    a, b = first.design_table(), second.design_table()
+    pd.testing.assert_frame_equal(a, b)
+    assert first.fingerprint() == second.fingerprint()
+    assert first.n_runs == len(a) == 200
+    assert list(a["run_id"]) == list(range(200))
+    assert (a["run_id"] == a["point_id"] * first.replicates + a["replicate"]).all()
+    # replicate seeds are common to all points; each point is repeated once per seed
+    assert a.groupby("replicate")["seed"].nunique().eq(1).all() and a["seed"].nunique() == first.replicates
+    # Latin hypercube: each lever's 50 points fall one in each of 50 equal strata of its range
+    for lever in first.levers:
+        values = a.drop_duplicates("point_id")[lever.column].to_numpy()
+        assert ((values >= lever.low) & (values <= lever.high)).all()
+        strata = np.floor((values - lever.low) / (lever.high - lever.low) * first.samples).astype(int)
+        assert sorted(strata) == list(range(first.samples))
+
+
+def test_full_factorial_and_sobol_layouts(tmp_path):
+    factorial = load_sweep(small_sweep(tmp_path, design="full_factorial", levers="""
+"rules.joint_control.enabled" = { values = [true, false] }
+"rules.relocate.annual_quota_share" = { low = 0.05, high = 0.35, levels = 3 }
+"rules.services.lag_years" = { low = 0, high = 4, levels = 3 }
+"""))
+    table = factorial.design_table()
+    assert factorial.n_runs == 2 * 3 * 3 * 2 == len(table)
+    combos = table[[lever.column for lever in factorial.levers]].drop_duplicates()
+    assert len(combos) == 18
+    assert set(table["rules__services__lag_years"]) == {0, 2, 4}
+    assert table["rules__services__lag_years"].dtype == np.int64
+    assert table["rules__joint_control__enabled"].dtype == bool
+
+    sobol = load_sweep(small_sweep(tmp_path, design="sobol", samples=8, replicates=1, name="sobol.toml"))
+    table = sobol.design_table()
+    k = len(sobol.levers)
+    assert len(table) == 8 * (k + 2)
+    columns = [lever.column for lever in sobol.levers]
+    blocks = table[columns].to_numpy().reshape(8, k + 2, k)
+    for i in range(k):  # AB^i equals A except lever i, which comes from B
+        assert np.array_equal(np.delete(blocks[:, 1 + i], i, axis=1), np.delete(blocks[:, 0], i, axis=1))
+        assert np.array_equal(blocks[:, 1 + i, i], blocks[:, k + 1, i])
+
+
+@pytest.mark.parametrize(("lever", "message"), [
+    ('"rules.relocate.annual_quota_share" = { low = 0.1, high = 1.5 }', "must be from 0 to 1"),
+    ('"rules.relocate.no_such_lever" = { low = 0.1, high = 0.5 }', "has no lever 'no_such_lever'"),
+    ('"rules.nowhere.x" = { low = 0.1, high = 0.5 }', "unknown rule 'nowhere'"),
+    ('"rules.relocate.annual_quota_share" = { low = 0.5, high = 0.1 }', "must be below high"),
+    ('"rules.joint_control.enabled" = { low = 0, high = 1 }', "values = [true, false]"),
+    ('"rules.services.lag_years" = { values = [1, 2.5] }', "whole number"),
+])
+def test_bad_levers_are_user_errors_naming_file_and_key(tmp_path, lever, message):
+    path = small_sweep(tmp_path, levers=lever)
+    with pytest.raises(UserError) as caught:
+        load_sweep(path)
+    assert message in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_cli_reports_user_mistakes_with_exit_2(tmp_path):
+    path = small_sweep(tmp_path, levers='"rules.relocate.annual_quota_share" = { low = 0.1, high = 1.5 }')
+    result = regionsim("sweep", path, "--out", tmp_path / "out")
+    assert result.returncode == 2, result.stderr
+    assert "rules.relocate.annual_quota_share" in result.stderr and "Traceback" not in result.stderr
+    bad_outcome = small_sweep(tmp_path, name="o.toml").read_text().replace('"pm25_population_weighted"', '"pm25_weighted"')
+    (tmp_path / "o.toml").write_text(bad_outcome)
+    result = regionsim("sweep", tmp_path / "o.toml", "--out", tmp_path / "out2")
+    assert result.returncode == 2 and "unknown indicator 'pm25_weighted'" in result.stderr
+    assert "pm25_population_weighted" in result.stderr  # the suggestion
+    result = regionsim("sweep", tmp_path / "missing.toml", "--out", tmp_path / "out3")
+    assert result.returncode == 2 and "no such sweep file" in result.stderr
+
+
+# --- check 1: 200 runs locally, one row each; any row re-runs alone ----------------------------------------
+
+
+def test_lhs_200_runs_locally_one_row_per_run(lhs_local):
+    out, summary = lhs_local
+    runs = read_runs(out)
+    spec = load_sweep(LHS)
+    assert summary["new"] == 200 and len(runs) == 200
+    assert sorted(runs["run_id"]) == list(range(200))
+    assert len(part_rows(out)) == 200  # no duplicates even before deduplication
+    assert (runs["status"] == "ok").all()
+    lever_columns = [lever.column for lever in spec.levers]
+    for column in ["seed", *lever_columns, *spec.outcome_columns()]:
+        assert runs[column].notna().all(), column
+    design = pq.read_table(out / "design.parquet").to_pandas()
+    merged = runs.merge(design, on="run_id", suffixes=("", "_design"))
+    for column in ["seed", *lever_columns]:
+        assert (merged[column] == merged[f"{column}_design"]).all()
+    # a series column holds every year from the base year to the horizon
+    assert all(len(s) == 2035 - 2023 + 1 for s in runs["population_beijing_series"])
+    # the DuckDB file queries every part as one table
+    import duckdb
+
+    con = duckdb.connect(str(out / "sweep.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM runs").fetchone() == (200, 200)
+    assert con.execute("SELECT count(*) FROM missing").fetchone() == (0,)
+    con.close()
+
+
+def test_any_row_rerun_alone_reproduces_its_outcomes(lhs_local):
+    from model.model import RegionModel
+
+    out, _ = lhs_local
+    spec = load_sweep(LHS)
+    runs = read_runs(out).set_index("run_id")
+    design = pq.read_table(out / "design.parquet").to_pandas().set_index("run_id")
+    for run_id in (0, 137):
+        row = design.loc[run_id]
+        levers = {lever.key: row[lever.column].item() for lever in spec.levers}
+        model = RegionModel(row["scenario"], rng=int(row["seed"]), until=int(row["until"]), record_functions=False,
+                            **levers).run()
+        frame = model.model_frame().set_index("year")
+        for indicator in spec.indicators:
+            for year in spec.years:
+                assert frame.loc[year, indicator] == runs.loc[run_id, f"{indicator}_{year}"]
+        # and the helper that does the same from the folder alone
+        again = rerun(out, run_id)
+        for column in spec.outcome_columns():
+            assert again[column] == runs.loc[run_id, column]
+
+
+def test_rerunning_a_finished_sweep_does_nothing(lhs_local):
+    out, _ = lhs_local
+    parts_before = sorted(p.name for p in (out / "parts").iterdir())
+    result = regionsim("sweep", LHS, "--out", out, "--workers", "2", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "nothing to do" in result.stdout
+    assert sorted(p.name for p in (out / "parts").iterdir()) == parts_before
+
+
+# --- check 2: the same sweep on a Dask cluster gives the same outcomes --------------------------------------
+
+
+def test_dask_cluster_gives_the_same_outcomes_row_for_row(lhs_local, dask_cluster, tmp_path):
+    out, _ = lhs_local
+    started = time.perf_counter()
+    summary = run_sweep(LHS, tmp_path / "dask", scheduler=dask_cluster.scheduler_address, progress=False)
+    print(f"\n200-run LHS sweep through Dask {dask_cluster.scheduler_address}: {time.perf_counter() - started:.1f} s")
+    assert summary["new"] == 200
+    local, remote = comparable(read_runs(out)), comparable(read_runs(tmp_path / "dask"))
+    assert len(remote) == 200
+    pd.testing.assert_frame_equal(local, remote, check_exact=True)
+
+    assert read_runs(tmp_path / "dask")["worker"].nunique() >= 2  # the work really ran on both worker processes
+
+
+def test_dask_worker_killed_mid_run_is_retried(dask_cluster, tmp_path):
+    path = small_sweep(tmp_path, samples=4, replicates=2)
+    runner = functools.partial(kill_worker_once, str(tmp_path), (3,))
+    summary = run_sweep(path, tmp_path / "out", scheduler=dask_cluster.scheduler_address, progress=False, runner=runner)
+    assert (tmp_path / "killed-3").exists()  # a worker really died
+    runs = read_runs(tmp_path / "out")
+    assert summary["new"] == 8 and sorted(runs["run_id"]) == list(range(8)) and (runs["status"] == "ok").all()
+
+
+def test_unreachable_scheduler_is_a_user_error(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a free port with nobody listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(UserError, match="cannot reach a Dask scheduler"):
+        run_sweep(small_sweep(tmp_path), tmp_path / "out", scheduler=f"tcp://127.0.0.1:{port}", progress=False,
+                  connect_timeout=2)
+
+
+# --- check 3: SIGKILL the driver part-way, run again: exactly 200 rows ---------------------------------------
+
+
+def test_sigkilled_driver_resumes_to_exactly_one_row_per_run(tmp_path):
+    import psutil
+
+    out = tmp_path / "out"
+    driver = subprocess.Popen([REGIONSIM, "sweep", str(LHS), "--out", str(out), "--workers", "2", "--quiet"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    family = psutil.Process(driver.pid)
+    deadline = time.monotonic() + 120
+    while len(list((out / "parts").glob("part-*.parquet"))) < 2:
+        assert driver.poll() is None, driver.communicate()
+        assert time.monotonic() < deadline, "no part files appeared"
+        time.sleep(0.05)
+    children = family.children(recursive=True)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    before = part_rows(out)
+    assert 0 < len(before) < 200, "the kill came too late to test anything"
+    assert before["run_id"].is_unique
+    # the orphaned worker processes notice and exit instead of idling forever
+    deadline = time.monotonic() + 15
+    while (alive := [p for p in children if _running(p)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive, f"worker processes left behind: {alive}"
+
+    result = regionsim("sweep", LHS, "--out", out, "--workers", "2", timeout=240)
+    assert result.returncode == 0, result.stderr
+    after = part_rows(out)
+    assert len(after) == 200 and after["run_id"].is_unique  # none computed twice, none missing
+    assert sorted(after["run_id"]) == list(range(200))
+    assert f"{len(before)} were already done" in result.stdout
+    con = open_results(out)
+    assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM runs").fetchone() == (200, 200)
+    con.close()
+    again = regionsim("sweep", LHS, "--out", out, "--workers", "2", timeout=120)
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+    assert len(part_rows(out)) == 200
+
+
+def _running(process) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for an init that may never reap it)."""
+    import psutil
+
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_ctrl_c_keeps_finished_rows_and_resumes(tmp_path):
+    path = small_sweep(tmp_path, samples=30, replicates=2, until=2030)
+    out = tmp_path / "out"
+    driver = subprocess.Popen([REGIONSIM, "sweep", str(path), "--out", str(out), "--workers", "2", "--quiet"], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list((out / "parts").glob("part-*.parquet")):
+        assert driver.poll() is None and time.monotonic() < deadline, driver.communicate()
+        time.sleep(0.05)
+    os.killpg(driver.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    _, stderr = driver.communicate(timeout=60)
+    assert driver.returncode == 130, stderr
+    assert "Run the same command again" in stderr and "Traceback" not in stderr
+    before = part_rows(out)
+    assert 0 < len(before) < 60 and before["run_id"].is_unique
+    assert regionsim("sweep", path, "--out", out, "--workers", "2").returncode == 0
+    after = part_rows(out)
+    assert len(after) == 60 and after["run_id"].is_unique
+
+
+# --- failures: dead workers are retried, raising runs are rows ------------------------------------------
+
+
+def test_local_worker_death_is_retried(tmp_path):
+    path = small_sweep(tmp_path, samples=5, replicates=2)
+    runner = functools.partial(kill_worker_once, str(tmp_path), (2, 7))
+    summary = run_sweep(path, tmp_path / "out", workers=2, progress=False, runner=runner)
+    assert (tmp_path / "killed-2").exists() and (tmp_path / "killed-7").exists()
+    runs = read_runs(tmp_path / "out")
+    assert summary["new"] == 10 and sorted(runs["run_id"]) == list(range(10))
+    assert (runs["status"] == "ok").all() and len(part_rows(tmp_path / "out")) == 10
+
+
+def test_a_run_that_raises_is_a_failed_row_and_the_sweep_goes_on(tmp_path):
+    path = small_sweep(tmp_path, samples=4, replicates=2)
+    runner = functools.partial(break_run, 5)
+    summary = run_sweep(path, tmp_path / "out", workers=2, progress=False, runner=runner)
+    runs = read_runs(tmp_path / "out").set_index("run_id")
+    assert summary["new"] == 8 and summary["failed_new"] == 1 and len(runs) == 8
+    assert runs.loc[5, "status"] == "failed" and "no_such_scenario" in runs.loc[5, "error"]
+    assert np.isnan(runs.loc[5, "pm25_population_weighted_2026"])
+    assert (runs.drop(index=5)["status"] == "ok").all() and runs.drop(index=5)["error"].isna().all()
+    # its levers and seed are still in the row, so it can be investigated alone
+    assert runs.loc[5, ["seed", "rules__relocate__annual_quota_share"]].notna().all()
+
+
+# --- the folder refuses a changed design; parts are atomic ------------------------------------------------
+
+
+def test_changed_sweep_file_is_refused_with_exit_2(tmp_path):
+    path = small_sweep(tmp_path, samples=3, replicates=1)
+    out = tmp_path / "out"
+    assert regionsim("sweep", path, "--out", out, "--workers", "1", "--quiet").returncode == 0
+    path.write_text(path.read_text().replace("high = 0.35", "high = 0.30"))
+    result = regionsim("sweep", path, "--out", out, "--quiet")
+    assert result.returncode == 2 and "different design" in result.stderr and "levers" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    # a comment or a description is not a different design
+    path.write_text("# a comment\n" + path.read_text().replace("high = 0.30", "high = 0.35"))
+    assert regionsim("sweep", path, "--out", out, "--quiet").returncode == 0
+
+
+def test_a_half_written_part_is_never_read(tmp_path):
+    path = small_sweep(tmp_path, samples=3, replicates=1)
+    out = tmp_path / "out"
+    run_sweep(path, out, workers=1, progress=False)
+    parts = out / "parts"
+    # what a driver killed inside a write leaves behind: a temporary name, never a part name
+    stale = parts / ".part-20990101T000000-dead00-00001.parquet.abcd1234.tmp"
+    stale.write_bytes(b"PAR1 truncated")
+    assert len(read_runs(out)) == 3
+    summary = run_sweep(path, out, workers=1, progress=False)
+    assert summary["new"] == 0 and not stale.exists()
+
+
+def test_a_sweep_refuses_a_folder_that_is_not_a_sweep(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="not a sweep folder"):
+        run_sweep(small_sweep(tmp_path), tmp_path / "out", workers=1, progress=False)
+
+
+# --- analyze ----------------------------------------------------------------------------------------------
+
+
+def test_analyze_prints_a_table_and_writes_a_plot(lhs_local, tmp_path):
+    out, _ = lhs_local
+    result = regionsim("analyze", out, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "standardised regression" in result.stdout and "migrate.hukou_friction" in result.stdout
+    png = (out / "sensitivity.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    table = pd.read_csv(out / "sensitivity.csv")
+    # hukou friction is what holds people in or out of Beijing: the screening must see it
+    beijing = table[table["outcome"] == "population_beijing_2035"].set_index("lever")["src"]
+    assert beijing.abs().idxmax() == "rules__migrate__hukou_friction"
+
+    sobol = small_sweep(tmp_path, design="sobol", samples=8, replicates=1, name="sobol.toml")
+    run_sweep(sobol, tmp_path / "sobol", workers=2, progress=False)
+    result = regionsim("analyze", tmp_path / "sobol", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Sobol indices" in result.stdout and (tmp_path / "sobol" / "sensitivity.png").exists()
+    assert regionsim("analyze", tmp_path / "nowhere").returncode == 2
+
+
+def test_sobol_indices_match_the_ishigami_function():
+    """The estimators on a function whose indices are known analytically."""
+    from scipy.stats import qmc
+
+    from model.sweep_analyze import sobol_indices
+
+    k, n = 3, 2048
+    base = qmc.Sobol(d=2 * k, seed=np.random.default_rng(1)).random(n)
+    a, b = base[:, :k], base[:, k:]
+    blocks = np.repeat(a[:, None, :], k + 2, axis=1)
+    for i in range(k):
+        blocks[:, i + 1, i] = b[:, i]
+    blocks[:, k + 1] = b
+    x = blocks.reshape(-1, k) * 2 * np.pi - np.pi
+    y = np.sin(x[:, 0]) + 7 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0]) + 1e4  # a large mean, too
+    points = pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "x3": x[:, 2], "y": y})
+    table = sobol_indices(points, ["x1", "x2", "x3"], ["y"]).set_index("lever")
+    assert np.allclose(table["s1"], [0.314, 0.442, 0.0], atol=0.05)
+    assert np.allclose(table["st"], [0.558, 0.442, 0.244], atol=0.05)
+
+
+# --- check 4: memory does not grow with the number of runs ------------------------------------------------
+
+MEMORY_PROBE = """
+import resource, sys
+from model.sweep import run_sweep
+summary = run_sweep(sys.argv[1], sys.argv[2], workers=2, progress=False)
+print(summary["new"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_peak_memory_of_2000_runs_is_within_1_5x_of_200(tmp_path):
+    """Peak RSS of the driver process (ru_maxrss of a fresh interpreter), 200 vs 2,000 runs.
+
+    The stand-in for cheap runs is capital_region to 2024 (one simulated year) through the real
+    streaming path, with series columns so that rows are not trivially small.
+    """
+    peaks = {}
+    for samples in (100, 1000):
+        path = small_sweep(tmp_path, samples=samples, replicates=2, until=2024, name=f"m{samples}.toml")
+        started = time.perf_counter()
+        probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(path), str(tmp_path / f"m{samples}")],
+                               capture_output=True, text=True, cwd=ROOT, timeout=600)
+        assert probe.returncode == 0, probe.stderr
+        runs, peak_kib = map(int, probe.stdout.split())
+        assert runs == 2 * samples
+        peaks[runs] = peak_kib
+        print(f"\n{runs} runs: driver peak RSS {peak_kib / 1024:.1f} MiB, {time.perf_counter() - started:.1f} s")
+    ratio = peaks[2000] / peaks[200]
+    print(f"peak RSS ratio 2000/200 runs: {ratio:.3f}")
+    assert ratio <= 1.5
