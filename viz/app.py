@@ -32,7 +32,7 @@ VIEWS = ("map", "charts", "scorecard", "compare", "export")
 
 
 @solara.component_vue(str(HERE / "vue" / "svg_view.vue"))
-def SvgView(svg: str, css: str = "", event_click: Callable[[str], None] | None = None):
+def SvgView(svg: str, extra_class: str = "", event_click: Callable[[str], None] | None = None):
     """An SVG string, with clicks on `data-key` elements reported as `event_click(key)`."""
 
 
@@ -42,7 +42,7 @@ def Ticker(playing: bool, interval_ms: int, done: int = 0, event_tick: Callable[
 
 
 @solara.component_vue(str(HERE / "vue" / "download.vue"))
-def DownloadButton(label: str, filename: str, payload: str = "", mime_type: str = "application/octet-stream", css: str = "",
+def DownloadButton(label: str, filename: str, payload: str = "", mime_type: str = "application/octet-stream", extra_class: str = "",
                    event_request: Callable[[Any], None] | None = None):
     """A button that saves bytes Python hands over on request."""
 
@@ -67,7 +67,7 @@ def Download(label: str, filename: str, make: Callable[[], bytes], css: str, mim
         count.current += 1
         set_payload(f"{count.current}:" + base64.b64encode(make()).decode("ascii"))
 
-    DownloadButton(label=label, filename=filename, payload=payload, mime_type=mime_type, css=css, event_request=request)
+    DownloadButton(label=label, filename=filename, payload=payload, mime_type=mime_type, extra_class=css, event_request=request)
 
 
 @solara.component
@@ -303,7 +303,7 @@ def MapView(run: DashboardRun, tick: int, lang: str, indicator: str, set_indicat
                     current = names[model.state.city_ids.index(selected)] if selected in model.state.city_ids else None
                     solara.Select(label=t("pick_city", lang), values=list(names), value=current,
                                   on_value=lambda name: set_selected(by_name.get(name)), classes=["rs-city-select"], dense=True)
-            SvgView(svg=svg, css="rs-map-view", event_click=set_selected)
+            SvgView(svg=svg, extra_class="rs-map-view", event_click=set_selected)
         with solara.Column(style="flex:1 1 340px;min-width:320px;max-height:calc(100vh - 150px);overflow-y:auto", gap="0px"):
             if selected:
                 solara.HTML(tag="div", unsafe_innerHTML=views.city_html(model, selected, lang), classes=["rs-city"])
@@ -316,7 +316,7 @@ def MapView(run: DashboardRun, tick: int, lang: str, indicator: str, set_indicat
 def ChartsView(run: DashboardRun, tick: int, lang: str):
     """The time series that matter, one small chart each."""
     charts = solara.use_memo(lambda: views.chart_views(run.model, lang), [id(run), tick, lang])
-    SvgView(svg="<div style='display:flex;flex-wrap:wrap;gap:8px'>" + "".join(charts) + "</div>", css="rs-charts-view")
+    SvgView(svg="<div style='display:flex;flex-wrap:wrap;gap:8px'>" + "".join(charts) + "</div>", extra_class="rs-charts-view")
 
 
 @solara.component
@@ -366,15 +366,15 @@ def CompareView(run: DashboardRun, lang: str, choices: list[str], other: str | N
     solara.HTML(tag="div", unsafe_innerHTML=f"A = {esc(name_a)} · B = {esc(name_b)}", style="font-weight:600")
     if mode == "difference":
         svg = views.map_view(b, map_indicator, lang, index=index, compare_to=a)
-        SvgView(svg=svg, css="rs-compare-map")
+        SvgView(svg=svg, extra_class="rs-compare-map")
     else:
         with solara.Row(gap="8px", style="flex-wrap:wrap"):
             for label, m in (("A", a), ("B", b)):
                 svg = views.map_view(m, map_indicator, lang, index=index).replace('width="660" height="560"',
                                                                                    'width="520" height="441"', 1)
-                SvgView(svg=f"<div style='font-weight:700'>{label}</div>" + svg, css=f"rs-compare-map rs-compare-map-{label}")
+                SvgView(svg=f"<div style='font-weight:700'>{label}</div>" + svg, extra_class=f"rs-compare-map rs-compare-map-{label}")
     charts = views.chart_views(a, lang, other=b, difference=mode == "difference")
-    SvgView(svg="<div style='display:flex;flex-wrap:wrap;gap:8px'>" + "".join(charts) + "</div>", css="rs-compare-charts")
+    SvgView(svg="<div style='display:flex;flex-wrap:wrap;gap:8px'>" + "".join(charts) + "</div>", extra_class="rs-compare-charts")
 
 
 def views_run_case(scenario: str, seed: int, overrides: dict[str, Any]):

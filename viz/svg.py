@@ -202,6 +202,7 @@ def map_svg(spec: MapSpec) -> str:
             f'stroke="#1d3557" stroke-opacity="0.75" stroke-width="{width:.1f}" marker-end="url(#rs-arrowhead)">'
             f'<title>{esc(arrow.tooltip)}</title></path>')
 
+    out.extend(arrow_parts)  # under the cities, so that an arrow never hides a city from a click
     for c in sorted(cities, key=lambda c: -c.population):
         x, y = positions[c.key]
         selected = c.key == spec.selected
@@ -209,7 +210,6 @@ def map_svg(spec: MapSpec) -> str:
             f'<circle class="rs-city" data-key="{esc(c.key)}" cx="{x:.1f}" cy="{y:.1f}" r="{radii[c.key]:.1f}" '
             f'fill="{colour(c.value)}" fill-opacity="0.9" stroke="{"#000" if selected else "#333"}" '
             f'stroke-width="{3 if selected else 0.8}" style="cursor:pointer"><title>{esc(c.tooltip or c.label)}</title></circle>')
-    out.extend(arrow_parts)
 
     # labels: largest cities first, skipping any that would overlap one already placed
     placed: list[tuple[float, float, float, float]] = []

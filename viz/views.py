@@ -274,6 +274,10 @@ def city_html(model: RegionModel, key: str, lang: str, max_events: int = 60) -> 
     mine = mine.iloc[::-1]
     money = mine[mine["kind"] == "payment"]
     other = mine[mine["kind"] != "payment"]
+    # relocations first (the "why did this move?" answers), then policy and closures, then market transfers
+    order = {"relocation": 0, "policy": 1, "closure": 2, "transfer": 3}
+    other = other.assign(_rank=other["kind"].map(order).fillna(2), _year=-other["year"]).sort_values(
+        ["_rank", "_year"], kind="stable")
 
     def listing(frame: pd.DataFrame, css: str) -> str:
         if frame.empty:
