@@ -3,12 +3,20 @@
 Every row says what happened (year, rule id, source, target, function type, units, amount and
 its unit), which plan clause it implements, and why, in English and Chinese. The dashboard's
 "why did this happen?" answers are these rows.
+
+A rule logs one event with `add`, or a whole array of them with `add_many` (e.g. every energy
+delivery of the year). `add_many` takes columns; a text column may be given as a function that
+writes all its sentences, called only when the log is first read, so a year with a hundred thousand
+payments does not spend its time formatting sentences nobody has asked for yet. The rows, and their
+order, are the same either way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 COLUMNS = (
@@ -26,6 +34,36 @@ COLUMNS = (
     "why_zh",
     "detail",
 )
+NUMERIC = {"year": "int64", "units": "int64", "amount": "float64"}
+
+Column = Any
+"""A column of `add_many`: one value for every row, a sequence with one value per row, or a
+function returning that sequence (text columns; called when the log is read)."""
+
+
+class _Block:
+    """`count` events stored as columns; lazy text columns are rendered on first read."""
+
+    __slots__ = ("columns", "count")
+
+    def __init__(self, count: int, columns: dict[str, Column]):
+        self.count = count
+        self.columns = columns
+
+    def column(self, name: str) -> np.ndarray:
+        value = self.columns[name]
+        if callable(value):
+            value = self.columns[name] = value()
+        dtype = NUMERIC.get(name, object)
+        if isinstance(value, (str, int, float, np.integer, np.floating)):
+            out = np.empty(self.count, dtype=dtype)
+            out[:] = value
+            return out
+        if dtype is object:
+            out = np.empty(self.count, dtype=object)
+            out[:] = value.tolist() if isinstance(value, np.ndarray) else list(value)
+            return out
+        return np.asarray(value, dtype=dtype)
 
 
 class EventLog:
@@ -33,6 +71,9 @@ class EventLog:
 
     def __init__(self) -> None:
         self.rows: list[tuple[Any, ...]] = []
+        """Single rows added since the last block (flushed into a block before the next one)."""
+        self._blocks: list[_Block | list[tuple[Any, ...]]] = []
+        self._count = 0
 
     def add(
         self,
@@ -56,13 +97,58 @@ class EventLog:
             (int(year), rule, kind, source, target, function_type, int(units), float(amount), unit, clause, why_en, why_zh, detail)
         )
 
+    def add_many(
+        self,
+        count: int,
+        year: int,
+        rule: str,
+        kind: str,
+        source: Column,
+        target: Column,
+        *,
+        function_type: Column = "",
+        units: Column = 0,
+        amount: Column = 0.0,
+        unit: Column = "",
+        clause: Column = "",
+        why_en: Column | Callable[[], Sequence[str]] = "",
+        why_zh: Column | Callable[[], Sequence[str]] = "",
+        detail: Column | Callable[[], Sequence[str]] = "",
+    ) -> None:
+        """Append `count` events at once, in order; each field is a scalar, a column or a text function."""
+        if count == 0:
+            return
+        self._flush()
+        self._blocks.append(_Block(count, {
+            "year": int(year), "rule": rule, "kind": kind, "source": source, "target": target,
+            "function_type": function_type, "units": units, "amount": amount, "unit": unit, "clause": clause,
+            "why_en": why_en, "why_zh": why_zh, "detail": detail,
+        }))
+        self._count += count
+
+    def _flush(self) -> None:
+        if self.rows:
+            self._blocks.append(self.rows)
+            self._count += len(self.rows)
+            self.rows = []
+
     def __len__(self) -> int:
-        return len(self.rows)
+        return self._count + len(self.rows)
 
     def frame(self) -> pd.DataFrame:
         """All events so far, one row each, in the order they happened."""
-        frame = pd.DataFrame(self.rows, columns=list(COLUMNS))
-        return frame.astype(
-            {"year": "int64", "units": "int64", "amount": "float64"}
-            | {c: "object" for c in COLUMNS if c not in ("year", "units", "amount")}
-        )
+        self._flush()
+        dtypes = NUMERIC | {c: "object" for c in COLUMNS if c not in NUMERIC}
+        if not self._blocks:
+            return pd.DataFrame([], columns=list(COLUMNS)).astype(dtypes)
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in COLUMNS}
+        for block in self._blocks:
+            if isinstance(block, list):
+                for name, values in zip(COLUMNS, zip(*block, strict=True), strict=True):
+                    array = np.empty(len(block), dtype=NUMERIC.get(name, object))
+                    array[:] = values
+                    parts[name].append(array)
+            else:
+                for name in COLUMNS:
+                    parts[name].append(block.column(name))
+        return pd.DataFrame({name: np.concatenate(parts[name]) for name in COLUMNS}).astype(dtypes)

@@ -12,6 +12,7 @@ PM2.5 in µg/m³, travel times in minutes, distances in km.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,42 +42,72 @@ class Transfers:
     Each payment is one row: rule id, payer account, payee account, amount (亿元), and the
     event detail behind it. Every payment leaves one account and arrives in another, so the net
     of all accounts is zero by construction; `net()` lets tests check it.
+
+    Payments are kept as numpy blocks, one per `pay` call (a rule may pay a whole payer × payee
+    matrix at once); `net` and `total` add them up in the order they were paid, exactly as a
+    row-by-row loop would (`net` with `bincount`, `total` with Python's `sum`).
     """
 
     n_accounts: int
-    rule: list[str] = field(default_factory=list)
-    payer: list[int] = field(default_factory=list)
-    payee: list[int] = field(default_factory=list)
-    amount: list[float] = field(default_factory=list)
+    _rules: list[str] = field(default_factory=list)
+    _payer: list[np.ndarray] = field(default_factory=list)
+    _payee: list[np.ndarray] = field(default_factory=list)
+    _amount: list[np.ndarray] = field(default_factory=list)
 
     def pay(self, rule: str, payer: np.ndarray, payee: np.ndarray, amount: np.ndarray) -> None:
         """Record payments (arrays of equal length); zero and negative amounts are dropped."""
         payer, payee, amount = np.atleast_1d(payer), np.atleast_1d(payee), np.atleast_1d(amount)
         keep = (amount > 0) & (payer != payee)
-        self.rule.extend([rule] * int(keep.sum()))
-        self.payer.extend(payer[keep].astype(int).tolist())
-        self.payee.extend(payee[keep].astype(int).tolist())
-        self.amount.extend(amount[keep].astype(float).tolist())
+        if not keep.any():
+            return
+        self._rules.append(rule)
+        self._payer.append(payer[keep].astype(np.int64))
+        self._payee.append(payee[keep].astype(np.int64))
+        self._amount.append(amount[keep].astype(float))
+
+    def _blocks(self, rule: str | None) -> list[int]:
+        return [k for k, r in enumerate(self._rules) if rule is None or r == rule]
+
+    @property
+    def rule(self) -> list[str]:
+        """Rule id of each payment row."""
+        return [r for r, a in zip(self._rules, self._amount, strict=True) for _ in range(len(a))]
+
+    @property
+    def payer(self) -> list[int]:
+        """Payer account of each payment row."""
+        return np.concatenate(self._payer).tolist() if self._payer else []
+
+    @property
+    def payee(self) -> list[int]:
+        """Payee account of each payment row."""
+        return np.concatenate(self._payee).tolist() if self._payee else []
+
+    @property
+    def amount(self) -> list[float]:
+        """Amount of each payment row (亿元)."""
+        return np.concatenate(self._amount).tolist() if self._amount else []
 
     def net(self, rule: str | None = None) -> np.ndarray:
         """Net received per account (received minus paid), for one rule or all."""
-        out = np.zeros(self.n_accounts)
-        for r, a, b, x in zip(self.rule, self.payer, self.payee, self.amount, strict=True):
-            if rule is None or r == rule:
-                out[a] -= x
-                out[b] += x
-        return out
+        blocks = self._blocks(rule)
+        if not blocks:
+            return np.zeros(self.n_accounts)
+        # rows in order, each as (payer, −amount) then (payee, +amount): bincount adds them in that order
+        accounts = np.concatenate([np.stack([self._payer[k], self._payee[k]], axis=1).ravel() for k in blocks])
+        signed = np.concatenate([np.stack([-self._amount[k], self._amount[k]], axis=1).ravel() for k in blocks])
+        return np.bincount(accounts, weights=signed, minlength=self.n_accounts)
 
     def total(self, rule: str | None = None) -> float:
         """Money moved (sum of payments), for one rule or all."""
-        return float(sum(x for r, x in zip(self.rule, self.amount, strict=True) if rule is None or r == rule))
+        return float(sum(itertools.chain.from_iterable(memoryview(self._amount[k]) for k in self._blocks(rule))))
 
     def clear(self) -> None:
         """Start a new year."""
-        self.rule.clear()
-        self.payer.clear()
-        self.payee.clear()
-        self.amount.clear()
+        self._rules.clear()
+        self._payer.clear()
+        self._payee.clear()
+        self._amount.clear()
 
 
 @dataclass
@@ -191,6 +222,16 @@ class RegionState:
     def n_functions(self) -> int:
         """Number of Function rows (each may bundle several units)."""
         return len(self.fn_type)
+
+    def labels(self, which: str) -> np.ndarray:
+        """`city_ids`, `city_names_en`, `city_names_zh` (or the province ones) as an object array,
+        so event columns are built by indexing rather than by a loop (ids and names never change)."""
+        cache = self.__dict__.setdefault("_label_arrays", {})
+        if which not in cache:
+            array = np.empty(len(getattr(self, which)), dtype=object)
+            array[:] = getattr(self, which)
+            cache[which] = array
+        return cache[which]
 
     # --- derived quantities ------------------------------------------------------------------
     def function_output(self) -> np.ndarray:
