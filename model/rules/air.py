@@ -132,15 +132,22 @@ def apply(ctx: StepContext) -> None:
     above = state.pm25 > state.pm25_target[state.city_province]
     cut = state.base_output[:, HEAVY] * p["backward_cut_rate"] * above
     state.base_output[:, HEAVY] -= cut
-    for c in np.nonzero(cut > 0.5)[0]:
-        ctx.events.add(
-            ctx.year, "AIR", "closure", state.city_ids[c], state.city_ids[c], amount=float(cut[c]),
-            unit="100m yuan output", clause="bohai_rim_outline L808",
-            why_en=(f"{state.city_names_en[c]} closes {fmt(cut[c])} 亿元 of backward heavy-industry capacity: "
-                    f"PM2.5 {fmt(state.pm25[c])} above target {fmt(state.pm25_target[state.city_province[c]])}"),
-            why_zh=(f"{state.city_names_zh[c]}淘汰落后重化工产能{fmt(cut[c])}亿元：PM2.5为{fmt(state.pm25[c])}，"
-                    f"高于目标{fmt(state.pm25_target[state.city_province[c]])}"),
-        )
+    closing = np.nonzero(cut > 0.5)[0]
+    closed, pm_now = cut[closing], state.pm25[closing]
+    target = state.pm25_target[state.city_province[closing]]
+    en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
+
+    def why_en() -> list[str]:
+        return [f"{c} closes {x:,.1f} 亿元 of backward heavy-industry capacity: PM2.5 {pm:,.1f} above target {t:,.1f}"
+                for c, x, pm, t in zip(en[closing].tolist(), closed.tolist(), pm_now.tolist(), target.tolist(), strict=True)]
+
+    def why_zh() -> list[str]:
+        return [f"{c}淘汰落后重化工产能{x:,.1f}亿元：PM2.5为{pm:,.1f}，高于目标{t:,.1f}"
+                for c, x, pm, t in zip(zh[closing].tolist(), closed.tolist(), pm_now.tolist(), target.tolist(), strict=True)]
+
+    ids = state.labels("city_ids")
+    ctx.events.add_many(len(closing), ctx.year, "AIR", "closure", ids[closing], ids[closing], amount=closed,
+                        unit="100m yuan output", clause="bohai_rim_outline L808", why_en=why_en, why_zh=why_zh)
 
     max_abatement = ctx.params["policy"]["max_abatement"]
     own = state.province_abatement_goal[state.city_province] if ctx.on("policy") else np.zeros(state.n_cities)

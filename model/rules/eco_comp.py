@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.rules.base import Lever, RuleSpec, StepContext, fmt
+from model.rules.base import Lever, RuleSpec, StepContext
 from model.sectors import SECTOR_INDEX
 
 RULE = RuleSpec(
@@ -60,18 +60,25 @@ def apply(ctx: StepContext) -> None:
     if len(payer_idx) == 0:
         return
     weight = state.population[payer_idx] / state.population[payer_idx].sum()
-    for w, total in zip(water.tolist(), owed.tolist(), strict=True):
-        amounts = total * weight
-        state.transfers.pay("ECO_COMP", payer_idx, np.full(len(payer_idx), w), amounts)
-        for r, x in zip(payer_idx.tolist(), amounts.tolist(), strict=True):
-            if x <= 1e-9:
-                continue
-            ctx.events.add(
-                ctx.year, "ECO_COMP", "payment", state.city_ids[r], state.city_ids[w], amount=x, unit="100m yuan",
-                clause="bohai_rim_outline L790–798",
-                why_en=(f"{state.city_names_en[r]} pays {state.city_names_en[w]} {fmt(x, 3)} 亿元 of ecological compensation: "
-                        f"{state.city_names_en[w]} protects a water source and has given up {fmt(state.foregone_output[w])} 亿元 "
-                        f"of polluting output a year"),
-                why_zh=(f"{state.city_names_zh[r]}向{state.city_names_zh[w]}支付生态补偿{fmt(x, 3)}亿元："
-                        f"{state.city_names_zh[w]}保护水源，每年放弃污染产业产出{fmt(state.foregone_output[w])}亿元"),
-            )
+    # one payment per (water-source city, payer), water-source city by water-source city
+    amounts = owed[:, None] * weight[None, :]
+    payee = np.repeat(water, len(payer_idx))
+    payer = np.tile(payer_idx, len(water))
+    state.transfers.pay("ECO_COMP", payer, payee, amounts.ravel())
+    logged = amounts.ravel() > 1e-9
+    r_idx, w_idx, paid = payer[logged], payee[logged], amounts.ravel()[logged]
+    foregone = state.foregone_output[w_idx]
+    en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
+
+    def why_en() -> list[str]:
+        return [f"{r} pays {w} {x:,.3f} 亿元 of ecological compensation: {w} protects a water source and has given up "
+                f"{g:,.1f} 亿元 of polluting output a year"
+                for r, w, x, g in zip(en[r_idx].tolist(), en[w_idx].tolist(), paid.tolist(), foregone.tolist(), strict=True)]
+
+    def why_zh() -> list[str]:
+        return [f"{r}向{w}支付生态补偿{x:,.3f}亿元：{w}保护水源，每年放弃污染产业产出{g:,.1f}亿元"
+                for r, w, x, g in zip(zh[r_idx].tolist(), zh[w_idx].tolist(), paid.tolist(), foregone.tolist(), strict=True)]
+
+    ids = state.labels("city_ids")
+    ctx.events.add_many(len(r_idx), ctx.year, "ECO_COMP", "payment", ids[r_idx], ids[w_idx], amount=paid, unit="100m yuan",
+                        clause="bohai_rim_outline L790–798", why_en=why_en, why_zh=why_zh)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.rules.base import Lever, RuleSpec, StepContext, fmt
+from model.rules.base import Lever, RuleSpec, StepContext
 from model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
 
 RULE = RuleSpec(
@@ -91,13 +91,20 @@ def apply(ctx: StepContext) -> None:
     state.co2_consumption = state.emissions[:, CO2] - exported * co2_per_unit + imported_co2
     exporter, importer = np.nonzero(flow > 0)
     state.transfers.pay("ENERGY", importer, exporter, p["price_factor"] * flow[exporter, importer])
-    for e, c in np.argwhere(flow > EVENT_MIN).tolist():
-        amount = float(p["price_factor"] * flow[e, c])
-        ctx.events.add(
-            ctx.year, "ENERGY", "payment", state.city_ids[c], state.city_ids[e], amount=amount, unit="100m yuan",
-            clause="bohai_rim_outline L588–647",
-            why_en=(f"{state.city_names_en[c]} buys {fmt(flow[e, c], 2)} 亿元 of power and coal from "
-                    f"{state.city_names_en[e]}, whose energy output exceeds its own use"),
-            why_zh=(f"{state.city_names_zh[c]}从{state.city_names_zh[e]}购入{fmt(flow[e, c], 2)}亿元电力和煤炭："
-                    f"后者能源产出超过自身需求"),
-        )
+    e_idx, c_idx = np.nonzero(flow > EVENT_MIN)
+    delivered = flow[e_idx, c_idx]
+    en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
+
+    def why_en() -> list[str]:
+        return [f"{c} buys {x:,.2f} 亿元 of power and coal from {e}, whose energy output exceeds its own use"
+                for c, x, e in zip(en[c_idx].tolist(), delivered.tolist(), en[e_idx].tolist(), strict=True)]
+
+    def why_zh() -> list[str]:
+        return [f"{c}从{e}购入{x:,.2f}亿元电力和煤炭：后者能源产出超过自身需求"
+                for c, x, e in zip(zh[c_idx].tolist(), delivered.tolist(), zh[e_idx].tolist(), strict=True)]
+
+    ids = state.labels("city_ids")
+    ctx.events.add_many(
+        len(e_idx), ctx.year, "ENERGY", "payment", ids[c_idx], ids[e_idx], amount=p["price_factor"] * delivered,
+        unit="100m yuan", clause="bohai_rim_outline L588–647", why_en=why_en, why_zh=why_zh,
+    )

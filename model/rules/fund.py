@@ -63,14 +63,19 @@ def _pay_out(ctx: StepContext, purpose_en: str, purpose_zh: str, recipients: np.
     amounts = total * weights / weights.sum()
     state.transfers.pay("FUND", np.full(len(recipients), fund), recipients, amounts)
     state.fund_balance -= float(amounts.sum())
-    for c, x in zip(recipients.tolist(), amounts.tolist(), strict=True):
-        if x > 1e-9:
-            ctx.events.add(
-                ctx.year, "FUND", "payment", "fund", state.city_ids[c], amount=x, unit="100m yuan",
-                clause="bohai_rim_outline L1226–1230",
-                why_en=f"The cooperation fund pays {state.city_names_en[c]} {fmt(x, 3)} 亿元 for {purpose_en}",
-                why_zh=f"合作发展基金向{state.city_names_zh[c]}拨付{fmt(x, 3)}亿元，用于{purpose_zh}",
-            )
+    logged = amounts > 1e-9
+    c_idx, paid = recipients[logged], amounts[logged]
+    en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
+
+    def why_en() -> list[str]:
+        return [f"The cooperation fund pays {c} {x:,.3f} 亿元 for {purpose_en}"
+                for c, x in zip(en[c_idx].tolist(), paid.tolist(), strict=True)]
+
+    def why_zh() -> list[str]:
+        return [f"合作发展基金向{c}拨付{x:,.3f}亿元，用于{purpose_zh}" for c, x in zip(zh[c_idx].tolist(), paid.tolist(), strict=True)]
+
+    ctx.events.add_many(len(c_idx), ctx.year, "FUND", "payment", "fund", state.labels("city_ids")[c_idx], amount=paid,
+                        unit="100m yuan", clause="bohai_rim_outline L1226–1230", why_en=why_en, why_zh=why_zh)
     return amounts
 
 

@@ -97,13 +97,18 @@ def pay(ctx: StepContext) -> None:
     amount = p["payment_rate"] * cost[None, :] * weights * cross  # [payer r, payee j]
     payer, payee = np.nonzero(amount > 0)
     state.transfers.pay("JOINT_CONTROL", payer, payee, amount[payer, payee])
-    for r, j in np.argwhere(amount > EVENT_MIN).tolist():
-        x = float(amount[r, j])
-        ctx.events.add(
-            ctx.year, "JOINT_CONTROL", "payment", state.city_ids[r], state.city_ids[j], amount=x, unit="100m yuan",
-            clause="green_development L86",
-            why_en=(f"{state.city_names_en[r]} pays {state.city_names_en[j]} {fmt(x, 3)} 亿元 toward its coordinated "
-                    f"abatement: {weights[r, j]:.0%} of that abatement's benefit falls on {state.city_names_en[r]}"),
-            why_zh=(f"{state.city_names_zh[r]}向{state.city_names_zh[j]}支付{fmt(x, 3)}亿元协同减排费用："
-                    f"其减排收益的{weights[r, j]:.0%}落在{state.city_names_zh[r]}"),
-        )
+    r_idx, j_idx = np.nonzero(amount > EVENT_MIN)
+    paid, share = amount[r_idx, j_idx], weights[r_idx, j_idx]
+    en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
+
+    def why_en() -> list[str]:
+        return [f"{r} pays {j} {x:,.3f} 亿元 toward its coordinated abatement: {w:.0%} of that abatement's benefit falls on {r}"
+                for r, j, x, w in zip(en[r_idx].tolist(), en[j_idx].tolist(), paid.tolist(), share.tolist(), strict=True)]
+
+    def why_zh() -> list[str]:
+        return [f"{r}向{j}支付{x:,.3f}亿元协同减排费用：其减排收益的{w:.0%}落在{r}"
+                for r, j, x, w in zip(zh[r_idx].tolist(), zh[j_idx].tolist(), paid.tolist(), share.tolist(), strict=True)]
+
+    ids = state.labels("city_ids")
+    ctx.events.add_many(len(r_idx), ctx.year, "JOINT_CONTROL", "payment", ids[r_idx], ids[j_idx], amount=paid,
+                        unit="100m yuan", clause="green_development L86", why_en=why_en, why_zh=why_zh)

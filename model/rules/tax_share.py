@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.rules.base import Lever, RuleSpec, StepContext, fmt
+from model.rules.base import Lever, RuleSpec, StepContext
 
 RULE = RuleSpec(
     id="TAX_SHARE",
@@ -60,17 +60,24 @@ def apply(ctx: StepContext) -> None:
     pair = host * n + origin
     totals = np.bincount(pair, weights=due, minlength=n * n)
     counts = np.bincount(pair, minlength=n * n)
-    for key in np.nonzero(totals > 0)[0]:
-        h, o = divmod(int(key), n)
-        state.transfers.pay("TAX_SHARE", np.array([h]), np.array([o]), np.array([totals[key]]))
-        ctx.events.add(
-            ctx.year, "TAX_SHARE", "payment", state.city_ids[h], state.city_ids[o], units=int(counts[key]),
-            amount=float(totals[key]), unit="100m yuan", clause="green_development L82",
-            why_en=(f"{state.city_names_en[h]} pays {state.city_names_en[o]} {fmt(totals[key], 2)} 亿元: "
-                    f"{p['split_to_origin']:.0%} of the taxes of {counts[key]} relocated unit(s), until "
-                    f"{p['cap_years']:g} years of their pre-move taxes are reached"),
-            why_zh=(f"{state.city_names_zh[h]}向{state.city_names_zh[o]}支付{fmt(totals[key], 2)}亿元："
-                    f"{counts[key]}个迁入单位税收的{p['split_to_origin']:.0%}，累计至迁移前{p['cap_years']:g}年税收为止"),
-        )
+    keys = np.nonzero(totals > 0)[0]
+    h_idx, o_idx = np.divmod(keys, n)
+    paid, units = totals[keys], counts[keys]
+    state.transfers.pay("TAX_SHARE", h_idx, o_idx, paid)
+    split, cap = p["split_to_origin"], p["cap_years"]
+    en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
+
+    def why_en() -> list[str]:
+        return [f"{h} pays {o} {x:,.2f} 亿元: {split:.0%} of the taxes of {k} relocated unit(s), until "
+                f"{cap:g} years of their pre-move taxes are reached"
+                for h, o, x, k in zip(en[h_idx].tolist(), en[o_idx].tolist(), paid.tolist(), units.tolist(), strict=True)]
+
+    def why_zh() -> list[str]:
+        return [f"{h}向{o}支付{x:,.2f}亿元：{k}个迁入单位税收的{split:.0%}，累计至迁移前{cap:g}年税收为止"
+                for h, o, x, k in zip(zh[h_idx].tolist(), zh[o_idx].tolist(), paid.tolist(), units.tolist(), strict=True)]
+
+    ids = state.labels("city_ids")
+    ctx.events.add_many(len(keys), ctx.year, "TAX_SHARE", "payment", ids[h_idx], ids[o_idx], units=units, amount=paid,
+                        unit="100m yuan", clause="green_development L82", why_en=why_en, why_zh=why_zh)
     ended = active[state.fn_contract_paid[active] >= state.fn_contract_cap[active] - 1e-12]
     state.fn_contract_origin[ended] = -1

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.rules.base import Lever, RuleSpec, StepContext, fmt
+from model.rules.base import Lever, RuleSpec, StepContext
 from model.rules.zoning import forbidden_mask
 from model.sectors import SECTOR_INDEX, SECTOR_LABELS
 
@@ -80,17 +80,25 @@ def apply(ctx: StepContext) -> None:
     for k, s in enumerate(sectors):
         state.base_output[:, s] += flow[:, :, k].sum(axis=0) - flow[:, :, k].sum(axis=1)
     state.base_output = np.maximum(state.base_output, 0.0)
-    big = np.argwhere(flow > p["event_threshold_100m_yuan"])
-    for i, j, k in big.tolist():
-        sector = [name for name, idx in SECTOR_INDEX.items() if idx == sectors[k]][0]
-        zh, en = SECTOR_LABELS[sector]
-        amount = float(flow[i, j, k])
-        ctx.events.add(
-            ctx.year, "TRANSFER", "transfer", state.city_ids[i], state.city_ids[j], amount=amount,
-            unit="100m yuan output", clause="bohai_rim_outline L1093–1109",
-            why_en=(f"{fmt(amount)} 亿元 of {en.lower()} output moved from {state.city_names_en[i]} to "
-                    f"{state.city_names_en[j]}: cost index {state.cost_index[i]:.2f} vs {state.cost_index[j]:.2f}, "
-                    f"{state.travel_minutes[i, j]:.0f} min apart"),
-            why_zh=(f"{fmt(amount)}亿元{zh}产出由{state.city_names_zh[i]}转移至{state.city_names_zh[j]}："
-                    f"成本指数{state.cost_index[i]:.2f}对{state.cost_index[j]:.2f}，相距{state.travel_minutes[i, j]:.0f}分钟"),
-        )
+    i_idx, j_idx, k_idx = np.nonzero(flow > p["event_threshold_100m_yuan"])
+    moved = flow[i_idx, j_idx, k_idx]
+    sector_names = [next(name for name, idx in SECTOR_INDEX.items() if idx == s) for s in sectors]
+    label_en = [SECTOR_LABELS[name][1].lower() for name in sector_names]
+    label_zh = [SECTOR_LABELS[name][0] for name in sector_names]
+    en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
+    cost, minutes = state.cost_index[i_idx], state.travel_minutes[i_idx, j_idx]
+    cost_to = state.cost_index[j_idx]
+
+    def why_en() -> list[str]:
+        return [f"{x:,.1f} 亿元 of {label_en[k]} output moved from {a} to {b}: cost index {ca:.2f} vs {cb:.2f}, {t:.0f} min apart"
+                for x, k, a, b, ca, cb, t in zip(moved.tolist(), k_idx.tolist(), en[i_idx].tolist(), en[j_idx].tolist(),
+                                                 cost.tolist(), cost_to.tolist(), minutes.tolist(), strict=True)]
+
+    def why_zh() -> list[str]:
+        return [f"{x:,.1f}亿元{label_zh[k]}产出由{a}转移至{b}：成本指数{ca:.2f}对{cb:.2f}，相距{t:.0f}分钟"
+                for x, k, a, b, ca, cb, t in zip(moved.tolist(), k_idx.tolist(), zh[i_idx].tolist(), zh[j_idx].tolist(),
+                                                 cost.tolist(), cost_to.tolist(), minutes.tolist(), strict=True)]
+
+    ids = state.labels("city_ids")
+    ctx.events.add_many(len(i_idx), ctx.year, "TRANSFER", "transfer", ids[i_idx], ids[j_idx], amount=moved,
+                        unit="100m yuan output", clause="bohai_rim_outline L1093–1109", why_en=why_en, why_zh=why_zh)

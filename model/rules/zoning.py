@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.rules.base import Lever, RuleSpec, StepContext, fmt
+from model.rules.base import Lever, RuleSpec, StepContext
 from model.sectors import SECTOR_INDEX, SECTORS, ZONES
 
 DEFAULT_FORBIDDEN = {
@@ -82,12 +82,20 @@ def apply(ctx: StepContext) -> None:
     mask = forbidden_mask(state, ctx.params) & protected[:, None]
     closed = state.base_output * mask * p["phase_out_rate"]
     state.base_output -= closed
-    for c in np.nonzero(closed.sum(axis=1) > 1e-9)[0]:
-        sectors = [SECTORS[s] for s in np.nonzero(closed[c] > 0)[0]]
-        ctx.events.add(
-            ctx.year, "ZONING", "closure", state.city_ids[c], state.city_ids[c],
-            amount=float(closed[c].sum()), unit="100m yuan output", clause="green_development L15",
-            why_en=(f"{state.city_names_en[c]} is a restricted zone: {fmt(closed[c].sum())} 亿元 of "
-                    f"{', '.join(sectors)} phased out under the industry negative list"),
-            why_zh=(f"{state.city_names_zh[c]}属限制开发区：按产业准入负面清单退出{fmt(closed[c].sum())}亿元产出"),
-        )
+    closing = np.nonzero(closed.sum(axis=1) > 1e-9)[0]
+    rows = closed[closing]
+    total = rows.sum(axis=1)
+    en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
+
+    def why_en() -> list[str]:
+        return [f"{c} is a restricted zone: {x:,.1f} 亿元 of {', '.join(SECTORS[s] for s in np.nonzero(row > 0)[0])} "
+                f"phased out under the industry negative list"
+                for c, x, row in zip(en[closing].tolist(), total.tolist(), rows, strict=True)]
+
+    def why_zh() -> list[str]:
+        return [f"{c}属限制开发区：按产业准入负面清单退出{x:,.1f}亿元产出"
+                for c, x in zip(zh[closing].tolist(), total.tolist(), strict=True)]
+
+    ids = state.labels("city_ids")
+    ctx.events.add_many(len(closing), ctx.year, "ZONING", "closure", ids[closing], ids[closing], amount=total,
+                        unit="100m yuan output", clause="green_development L15", why_en=why_en, why_zh=why_zh)
