@@ -40,7 +40,7 @@ import numpy as np
 from model.rules import tax_share
 from model.rules.base import Lever, RuleSpec, StepContext, fmt
 from model.rules.zoning import forbidden_mask
-from model.sectors import FUNCTION_TYPE_INDEX, FUNCTION_TYPE_LABELS, FUNCTION_TYPE_NAMES
+from model.sectors import FUNCTION_TYPE_INDEX, FUNCTION_TYPE_LABELS, FUNCTION_TYPE_NAMES, FUNCTION_TYPES, SECTOR_INDEX
 
 RULE = RuleSpec(
     id="RELOCATE",
@@ -82,6 +82,7 @@ RULE = RuleSpec(
     list_defaults={"incentives": {}, "receiver_capacity": {}},
 )
 
+SECTOR_OF_TYPE = np.array([SECTOR_INDEX[FUNCTION_TYPES[t]] for t in FUNCTION_TYPE_NAMES], dtype=np.int64)
 MARKET_DRIVEN = np.array(
     [FUNCTION_TYPE_INDEX[t] for t in ("general_manufacturing_plant", "heavy_industry_plant", "wholesale_market", "data_centre")]
 )
@@ -133,9 +134,17 @@ def release(ctx: StepContext, pushed: np.ndarray) -> np.ndarray:
 
 
 def utilities(ctx: StepContext, movers: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Mover × receiver utility U_fj (−inf where j may not receive f) and its parts."""
+    """Mover × receiver utility U_fj (−inf where j may not receive f) and its parts.
+
+    Movers with the same host and type see the same receivers the same way, so the terms are
+    computed once per (host, type) group — a few dozen rows where there may be thousands of movers —
+    and `parts` holds them per group: mover r's row is `parts[name][parts["group"][r]]`.
+    """
     state, p = ctx.state, ctx.params["relocate"]
-    host, ftype, sector = state.fn_host[movers], state.fn_type[movers], state.fn_sector[movers]
+    n_types = len(FUNCTION_TYPE_NAMES)
+    pair, group = np.unique(state.fn_host[movers] * n_types + state.fn_type[movers], return_inverse=True)
+    host, ftype = pair // n_types, pair % n_types
+    sector = SECTOR_OF_TYPE[ftype]
     pop_room = np.where(np.isfinite(state.population_cap), 1.0 - state.population / state.population_cap, 1.0)
     density_room = np.where(np.isfinite(state.density_cap), 1.0 - state.built_density() / state.density_cap, 1.0)
     headroom = np.clip(np.minimum(pop_room, density_room), 0.0, 1.0) * state.land_index
@@ -159,8 +168,9 @@ def utilities(ctx: StepContext, movers: np.ndarray) -> tuple[np.ndarray, dict[st
         & ~forbidden_mask(state, ctx.params)[:, sector].T
     )
     utility = np.where(allowed, utility, -np.inf)
-    return utility, {"role": role, "minutes": minutes, "headroom": np.broadcast_to(headroom, role.shape),
-                     "incentive": np.broadcast_to(incentive, role.shape)}
+    return utility[group], {"group": group, "role": role, "minutes": minutes,
+                            "headroom": np.broadcast_to(headroom, role.shape),
+                            "incentive": np.broadcast_to(incentive, role.shape)}
 
 
 def deferred_acceptance(utility: np.ndarray, units: np.ndarray, capacity: np.ndarray, noise: np.ndarray) -> np.ndarray:
@@ -168,17 +178,21 @@ def deferred_acceptance(utility: np.ndarray, units: np.ndarray, capacity: np.nda
 
     Movers propose in order of utility + noise; receivers keep the highest-utility proposals
     whose units fit their capacity. Runs until no mover has a new receiver to propose to.
+    (After the first round only the movers just rejected propose again: a mover that found no
+    receiver to propose to never finds one later, since receivers are only ever struck off.)
     """
     m, n = utility.shape
-    preference = np.where(np.isfinite(utility), utility + noise, -np.inf)
+    preference = np.add(utility, noise)
+    np.copyto(preference, -np.inf, where=~np.isfinite(utility))
     match = np.full(m, -1, dtype=np.int64)
-    while True:
-        free = np.nonzero(match < 0)[0]
-        best = np.argmax(preference[free], axis=1) if len(free) else np.zeros(0, dtype=np.int64)
-        proposing = free[np.isfinite(preference[free, best])] if len(free) else free
+    free = np.arange(m)
+    while len(free):
+        best = np.argmax(preference if len(free) == m else preference[free], axis=1)
+        can = np.isfinite(preference[free, best])
+        proposing = free[can]
         if len(proposing) == 0:
-            return match
-        match[proposing] = best[np.isfinite(preference[free, best])]
+            break
+        match[proposing] = best[can]
         held = np.nonzero(match >= 0)[0]
         target = match[held]
         order = np.lexsort((held, -utility[held, target], target))
@@ -191,6 +205,8 @@ def deferred_acceptance(utility: np.ndarray, units: np.ndarray, capacity: np.nda
         losers, lost_at = held[rejected], target[rejected]
         preference[losers, lost_at] = -np.inf
         match[losers] = -1
+        free = np.sort(losers)
+    return match
 
 
 def apply(ctx: StepContext) -> None:
@@ -233,46 +249,69 @@ def _reason_text(code: int) -> tuple[str, str]:
     return "; ".join(p[0] for p in parts), "；".join(p[1] for p in parts)
 
 
+TYPE_NAMES = np.array(FUNCTION_TYPE_NAMES, dtype=object)
+TYPE_CLAUSES = np.array([TYPE_CLAUSE[t] for t in FUNCTION_TYPE_NAMES], dtype=object)
+REASON_TEXT = [_reason_text(code) if code else ("", "") for code in range(8)]
+
+
 def _log_moves(ctx, movers, match, moved, origin, target, reason, parts) -> None:
+    """One event per move, and one per (city, type) whose ready movers found no receiver."""
     state = ctx.state
-    row_of = {f: r for r, f in enumerate(movers)}
-    for f, h, j in zip(moved.tolist(), origin.tolist(), target.tolist(), strict=True):
-        r = row_of[f]
-        type_name = FUNCTION_TYPE_NAMES[state.fn_type[f]]
-        zh_type, en_type = FUNCTION_TYPE_LABELS[type_name]
-        units = int(state.fn_units[f])
-        why_en_reason, why_zh_reason = _reason_text(int(reason[f]))
-        role, minutes = parts["role"][r, j], parts["minutes"][r, j]
-        headroom, incentive = parts["headroom"][r, j], parts["incentive"][r, j]
-        detail = {"role_match": round(float(role), 3), "travel_minutes": round(float(minutes), 1),
-                  "headroom": round(float(headroom), 3), "incentive": round(float(incentive), 3),
-                  "jobs": round(float(state.fn_jobs[f]), 1), "function": int(f)}
-        ctx.events.add(
-            ctx.year, "RELOCATE", "relocation", state.city_ids[h], state.city_ids[j],
-            function_type=type_name, units=units, amount=float(state.fn_jobs[f]), unit="jobs",
-            clause=TYPE_CLAUSE[type_name],
-            why_en=(f"{units} {en_type}{'s' if units > 1 else ''} moved from {state.city_names_en[h]} to "
-                    f"{state.city_names_en[j]} ({why_en_reason}): role match {role:.1f}, travel time "
-                    f"{minutes:.0f} min, headroom {headroom:.2f}, incentive {incentive:.1f}"),
-            why_zh=(f"{units}个{zh_type}由{state.city_names_zh[h]}迁往{state.city_names_zh[j]}（{why_zh_reason}）："
-                    f"功能定位匹配{role:.1f}，通行时间{minutes:.0f}分钟，容量余量{headroom:.2f}，激励{incentive:.1f}"),
-            detail=json.dumps(detail, sort_keys=True),
-        )
+    rows = parts["group"][np.nonzero(match >= 0)[0]]  # each moved function's (host, type) row of the parts
+    ftype, units, jobs = state.fn_type[moved], state.fn_units[moved], state.fn_jobs[moved]
+    codes = reason[moved]
+    role, minutes = parts["role"][rows, target], parts["minutes"][rows, target]
+    headroom, incentive = parts["headroom"][rows, target], parts["incentive"][rows, target]
+    en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
+
+    def why_en() -> list[str]:
+        out = []
+        for t, u, code, h, j, r, m, hr, inc in zip(ftype.tolist(), units.tolist(), codes.tolist(), en[origin].tolist(),
+                                                    en[target].tolist(), role.tolist(), minutes.tolist(), headroom.tolist(),
+                                                    incentive.tolist(), strict=True):
+            en_type = FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][1]
+            out.append(f"{u} {en_type}{'s' if u > 1 else ''} moved from {h} to {j} ({REASON_TEXT[code][0]}): role match "
+                       f"{r:.1f}, travel time {m:.0f} min, headroom {hr:.2f}, incentive {inc:.1f}")
+        return out
+
+    def why_zh() -> list[str]:
+        return [f"{u}个{FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][0]}由{h}迁往{j}（{REASON_TEXT[code][1]}）："
+                f"功能定位匹配{r:.1f}，通行时间{m:.0f}分钟，容量余量{hr:.2f}，激励{inc:.1f}"
+                for t, u, code, h, j, r, m, hr, inc in zip(ftype.tolist(), units.tolist(), codes.tolist(), zh[origin].tolist(),
+                                                           zh[target].tolist(), role.tolist(), minutes.tolist(),
+                                                           headroom.tolist(), incentive.tolist(), strict=True)]
+
+    def detail() -> list[str]:
+        return [json.dumps({"role_match": round(r, 3), "travel_minutes": round(m, 1), "headroom": round(hr, 3),
+                            "incentive": round(inc, 3), "jobs": round(jb, 1), "function": f}, sort_keys=True)
+                for r, m, hr, inc, jb, f in zip(role.tolist(), minutes.tolist(), headroom.tolist(), incentive.tolist(),
+                                                jobs.tolist(), moved.tolist(), strict=True)]
+
+    ids = state.labels("city_ids")
+    ctx.events.add_many(len(moved), ctx.year, "RELOCATE", "relocation", ids[origin], ids[target], function_type=TYPE_NAMES[ftype],
+                        units=units, amount=jobs, unit="jobs", clause=TYPE_CLAUSES[ftype], why_en=why_en, why_zh=why_zh,
+                        detail=detail)
+
     stayed = movers[match < 0]
-    if len(stayed):
-        keys = np.stack([state.fn_host[stayed], state.fn_type[stayed]], axis=1)
-        unique, counts = np.unique(keys, axis=0, return_counts=True)
-        for (h, t), count in zip(unique.tolist(), counts.tolist(), strict=True):
-            type_name = FUNCTION_TYPE_NAMES[t]
-            zh_type, en_type = FUNCTION_TYPE_LABELS[type_name]
-            ctx.events.add(
-                ctx.year, "RELOCATE", "stayed", state.city_ids[h], state.city_ids[h], function_type=type_name,
-                units=int(state.fn_units[stayed][(state.fn_host[stayed] == h) & (state.fn_type[stayed] == t)].sum()),
-                unit="units", clause=TYPE_CLAUSE[type_name],
-                why_en=(f"{count} {en_type} agent(s) ready to leave {state.city_names_en[h]} found no receiver with "
-                        f"room, a matching zone and travel time within reach; they stay this year"),
-                why_zh=(f"{count}个待疏解的{zh_type}未找到有容量、分区允许且距离可达的承接地，今年留在{state.city_names_zh[h]}"),
-            )
+    if len(stayed) == 0:
+        return
+    keys = np.stack([state.fn_host[stayed], state.fn_type[stayed]], axis=1)
+    unique, group, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    stayed_units = np.zeros(len(unique), dtype=np.int64)
+    np.add.at(stayed_units, group.ravel(), state.fn_units[stayed])
+    h_idx, t_idx = unique[:, 0], unique[:, 1]
+
+    def stayed_en() -> list[str]:
+        return [f"{k} {FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][1]} agent(s) ready to leave {h} found no receiver with "
+                f"room, a matching zone and travel time within reach; they stay this year"
+                for k, t, h in zip(counts.tolist(), t_idx.tolist(), en[h_idx].tolist(), strict=True)]
+
+    def stayed_zh() -> list[str]:
+        return [f"{k}个待疏解的{FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][0]}未找到有容量、分区允许且距离可达的承接地，今年留在{h}"
+                for k, t, h in zip(counts.tolist(), t_idx.tolist(), zh[h_idx].tolist(), strict=True)]
+
+    ctx.events.add_many(len(unique), ctx.year, "RELOCATE", "stayed", ids[h_idx], ids[h_idx], function_type=TYPE_NAMES[t_idx],
+                        units=stayed_units, unit="units", clause=TYPE_CLAUSES[t_idx], why_en=stayed_en, why_zh=stayed_zh)
 
 
 __all__ = ["RULE", "apply", "candidates", "deferred_acceptance", "release", "utilities", "fmt"]
