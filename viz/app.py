@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import solara
 
@@ -355,7 +356,8 @@ def CompareView(run: DashboardRun, lang: str, choices: list[str], other: str | N
     modes = {t("mode_overlay", lang): "overlay", t("mode_diff", lang): "difference"}
     with solara.Row(gap="8px", style="flex-wrap:wrap"):
         with solara.Column(style="min-width:280px", gap="0px"):
-            solara.Select(label=t("compare_mode", lang), values=list(modes), value=t(f"mode_{'diff' if mode == 'difference' else 'overlay'}", lang),
+            shown_mode = t("mode_diff" if mode == "difference" else "mode_overlay", lang)
+            solara.Select(label=t("compare_mode", lang), values=list(modes), value=shown_mode,
                           on_value=lambda label: set_mode(modes.get(label, "overlay")), classes=["rs-compare-mode"], dense=True)
         with solara.Column(style="min-width:160px", gap="0px"):
             solara.Select(label=t("compare_year", lang), values=[str(y) for y in years], value=str(shown),
@@ -369,8 +371,8 @@ def CompareView(run: DashboardRun, lang: str, choices: list[str], other: str | N
         SvgView(svg=svg, extra_class="rs-compare-map")
     else:
         with solara.Row(gap="8px", style="flex-wrap:wrap"):
-            for label, m in (("A", a), ("B", b)):
-                svg = views.map_view(m, map_indicator, lang, index=index).replace('width="660" height="560"',
+            for label, m, twin in (("A", a, b), ("B", b, a)):
+                svg = views.map_view(m, map_indicator, lang, index=index, shared_with=twin).replace('width="660" height="560"',
                                                                                    'width="520" height="441"', 1)
                 SvgView(svg=f"<div style='font-weight:700'>{label}</div>" + svg, extra_class=f"rs-compare-map rs-compare-map-{label}")
     charts = views.chart_views(a, lang, other=b, difference=mode == "difference")

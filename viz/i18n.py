@@ -8,7 +8,7 @@ from here.
 
 from __future__ import annotations
 
-from model.sectors import FUNCTION_TYPE_LABELS, ZONE_LABELS, CIRCLE_LABELS
+from model.sectors import CIRCLE_LABELS, FUNCTION_TYPE_LABELS, ZONE_LABELS
 
 LANGS = ("en", "zh")
 

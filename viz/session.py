@@ -23,7 +23,8 @@ from model.rules import REGISTRY
 from model.rules.base import ENABLED, Lever, RuleSpec
 from model.run import RUN_FILES, write_results
 from model.scenario import list_scenarios, load_scenario
-from model.tomlwrite import _string, value as toml_value
+from model.tomlwrite import _string
+from model.tomlwrite import value as toml_value
 
 MAX_SEED = 2**32 - 1
 

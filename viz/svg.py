@@ -347,7 +347,7 @@ def line_chart_svg(title: str, series: list[Series], *, x_range: tuple[float, fl
                    f'{esc(fmt_number(tick, 2))}</text>')
     if zero_line and y_low < 0 < y_high:
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(0):.1f}" y2="{py(0):.1f}" stroke="#888"/>')
-    for year in nice_ticks(x0, x1, 7):
+    for year in nice_ticks(x0, x1, max(3, min(7, int(pw // 55)))):
         if x0 <= year <= x1 and float(year).is_integer():
             x = px(year)
             out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + ph}" y2="{top + ph + 4}" stroke="#444"/>'

@@ -92,8 +92,9 @@ def relocation_arrows(model: RegionModel, year: int, lang: str) -> list[MapArrow
 
 
 def map_view(model: RegionModel, indicator: str, lang: str, *, selected: str | None = None, index: int = -1,
-             compare_to: RegionModel | None = None) -> str:
-    """The map SVG: `model`'s cities in recorded year `index`, or B − A when `compare_to` (A) is given."""
+             compare_to: RegionModel | None = None, shared_with: RegionModel | None = None) -> str:
+    """The map SVG: `model`'s cities in recorded year `index`, or B − A when `compare_to` (A) is given.
+    With `shared_with`, the colour scale spans both runs, so two maps side by side read alike."""
     s = model.state
     rows = city_rows(model, index)
     year = int(rows["year"][0])
@@ -109,6 +110,9 @@ def map_view(model: RegionModel, indicator: str, lang: str, *, selected: str | N
         title = t("map_title", lang, year=year, indicator=label)
         legend, colormap, diverging = label, COLORMAPS[indicator], False
         vmin, vmax = _range(model, indicator)
+        if shared_with is not None:
+            other_min, other_max = _range(shared_with, indicator)
+            vmin, vmax = min(vmin, other_min), max(vmax, other_max)
         arrow_title = t("arrows_legend", lang)
     cities = [
         MapCity(key=s.city_ids[i], label=short_name(names[i]), lon=float(s.lon[i]), lat=float(s.lat[i]),

@@ -17,7 +17,6 @@ import time
 import zipfile
 
 import pandas as pd
-import pytest
 
 from model.run import RUN_FILES
 from model.scenario import list_scenarios
