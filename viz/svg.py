@@ -328,7 +328,12 @@ def line_chart_svg(title: str, series: list[Series], *, x_range: tuple[float, fl
     listed = [s for s in series if s.in_legend]
     legend_rows = math.ceil(len(listed) / 2) if legend and listed else 0
     height += 16 * legend_rows
-    left, right, top, bottom = 58, 14, 30, 26 + 16 * legend_rows
+    left, right, top, bottom = 58, 14, 30, 28 + 16 * legend_rows
+    tick_step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    decimals = max(0, -math.floor(math.log10(tick_step)) + (0 if float(f"{tick_step:.3g}").is_integer() else 1)) if tick_step > 0 else 2
+
+    def tick_text(value: float) -> str:
+        return fmt_number(value, 1) if abs(value) >= 1e4 else f"{value:,.{min(decimals, 6)}f}"
     pw, ph = width - left - right, height - top - bottom
 
     def px(x: float) -> float:
@@ -344,7 +349,7 @@ def line_chart_svg(title: str, series: list[Series], *, x_range: tuple[float, fl
         y = py(tick)
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>'
                    f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10.5" text-anchor="end" fill="#444">'
-                   f'{esc(fmt_number(tick, 2))}</text>')
+                   f'{esc(tick_text(tick))}</text>')
     if zero_line and y_low < 0 < y_high:
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(0):.1f}" y2="{py(0):.1f}" stroke="#888"/>')
     for year in nice_ticks(x0, x1, max(3, min(7, int(pw // 55)))):
@@ -367,7 +372,7 @@ def line_chart_svg(title: str, series: list[Series], *, x_range: tuple[float, fl
     if legend:
         for i, s in enumerate(listed):
             lx = 10 + (i % 2) * (width / 2)
-            ly = height - 16 * legend_rows + 16 * (i // 2) - 2
+            ly = top + ph + 34 + 16 * (i // 2)
             dash = ' stroke-dasharray="5 3"' if s.dashed else ""
             out.append(f'<line x1="{lx:.0f}" x2="{lx + 22:.0f}" y1="{ly - 4}" y2="{ly - 4}" stroke="{s.colour}" stroke-width="2.5"{dash}/>'
                        f'<text x="{lx + 27:.0f}" y="{ly}" font-size="11" fill="#333">{esc(_clip(s.label, 34))}</text>')
