@@ -79,6 +79,26 @@ def model_reporters(model: RegionModel) -> dict[str, Any]:
     return {key: (lambda m, key=key: m.summary[key]) for key in keys}
 
 
+TYPE_NAME_ARRAY = np.array(FUNCTION_TYPE_NAMES, dtype=object)
+
+
+def _agent_ids(model: RegionModel, kind: str) -> np.ndarray:
+    """Unique ids of the model's provinces, cities or functions (built once: agents are never added)."""
+    cache = model.__dict__.setdefault("_agent_id_arrays", {})
+    agents = getattr(model, kind)
+    if kind not in cache or len(cache[kind]) != len(agents):
+        cache[kind] = np.array([a.unique_id for a in agents], dtype=np.int64)
+    return cache[kind]
+
+
+def _function_keys(model: RegionModel, k: int) -> np.ndarray:
+    """"fn00000", "fn00001", … (built once)."""
+    cache = model.__dict__.setdefault("_agent_id_arrays", {})
+    if len(cache.get("function_keys", ())) != k:
+        cache["function_keys"] = np.array([f"fn{i:05d}" for i in range(k)], dtype=object)
+    return cache["function_keys"]
+
+
 def agent_columns(model: RegionModel) -> dict[str, np.ndarray]:
     """This year's agent rows (provinces, cities, and functions if recorded), as columns."""
     s = model.state
@@ -92,12 +112,12 @@ def agent_columns(model: RegionModel) -> dict[str, np.ndarray]:
     nan_n, nan_m = np.full(n, np.nan), np.full(m, np.nan)
 
     city = {
-        "agent_id": np.array([a.unique_id for a in model.cities], dtype=np.int64),
+        "agent_id": _agent_ids(model, "cities"),
         "agent_type": np.full(n, "city", dtype=object),
-        "key": np.array(s.city_ids, dtype=object),
+        "key": s.labels("city_ids"),
         "name": np.array(s.city_names_en, dtype=object),
         "name_zh": np.array(s.city_names_zh, dtype=object),
-        "province": np.array([s.province_ids[p] for p in s.city_province], dtype=object),
+        "province": s.labels("province_ids")[s.city_province],
         "host": np.full(n, "", dtype=object),
         "population": pop.copy(),
         "gdp": gdp,
@@ -125,7 +145,7 @@ def agent_columns(model: RegionModel) -> dict[str, np.ndarray]:
         "year_moved": np.full(n, -1, dtype=np.int64),
     }
     province = {
-        "agent_id": np.array([a.unique_id for a in model.provinces], dtype=np.int64),
+        "agent_id": _agent_ids(model, "provinces"),
         "agent_type": np.full(m, "province", dtype=object),
         "key": np.array(s.province_ids, dtype=object),
         "name": np.array(s.province_names_en, dtype=object),
@@ -161,14 +181,14 @@ def agent_columns(model: RegionModel) -> dict[str, np.ndarray]:
     if model.record_functions and s.n_functions:
         k = s.n_functions
         nan_k = np.full(k, np.nan)
-        ids = np.array(s.city_ids, dtype=object)
+        ids = s.labels("city_ids")
         parts.append({
-            "agent_id": np.array([a.unique_id for a in model.functions], dtype=np.int64),
+            "agent_id": _agent_ids(model, "functions"),
             "agent_type": np.full(k, "function", dtype=object),
-            "key": np.array([f"fn{i:05d}" for i in range(k)], dtype=object),
-            "name": np.array([FUNCTION_TYPE_NAMES[t] for t in s.fn_type], dtype=object),
+            "key": _function_keys(model, k),
+            "name": TYPE_NAME_ARRAY[s.fn_type],
             "name_zh": np.full(k, "", dtype=object),
-            "province": np.array([s.province_ids[p] for p in s.city_province[s.fn_host]], dtype=object),
+            "province": s.labels("province_ids")[s.city_province[s.fn_host]],
             "host": ids[s.fn_host],
             "population": nan_k,
             "gdp": s.fn_output.copy(),
@@ -181,7 +201,7 @@ def agent_columns(model: RegionModel) -> dict[str, np.ndarray]:
             "fiscal_revenue": s.fn_tax(), "transfers_net": nan_k, "function_units": nan_k,
             "density_built_per_km2": nan_k,
             "units": s.fn_units.astype(float),
-            "function_type": np.array([FUNCTION_TYPE_NAMES[t] for t in s.fn_type], dtype=object),
+            "function_type": TYPE_NAME_ARRAY[s.fn_type],
             "origin": ids[s.fn_origin],
             "year_moved": s.fn_year_moved.copy(),
         })
@@ -206,7 +226,7 @@ def indicator_value(model: RegionModel, target: dict[str, Any]) -> float:
     """The value of a target's indicator this year, for its city, province or the region."""
     s = model.state
     if "city" in target:
-        mask = np.array([c == target["city"] for c in s.city_ids])
+        mask = s.labels("city_ids") == target["city"]
     elif "province" in target:
         mask = s.city_province == s.province_ids.index(target["province"])
     else:
