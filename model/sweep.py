@@ -45,7 +45,10 @@ MAX_ATTEMPTS = 3
 PART_ROWS = 500
 """Rows buffered before a part file is written."""
 FLUSH_SECONDS = 2.0
-"""…or seconds since the last part, whichever comes first (bounds what a killed driver loses)."""
+"""…or seconds since the last part, whichever comes first (bounds what a killed driver loses). The interval
+grows with the sweep's age (a thirtieth of it, at most `MAX_FLUSH_SECONDS`), so a sweep of many hours writes
+hundreds of parts, not tens of thousands."""
+MAX_FLUSH_SECONDS = 60.0
 PARTS = "parts"
 RUN_COLUMNS = ("run_id", "point_id", "replicate", "seed")
 STATUS_OK, STATUS_FAILED = "ok", "failed"
@@ -271,7 +274,7 @@ class PartWriter:
         self.session = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.sequence = 0
         self.rows: list[dict[str, Any]] = []
-        self.last_flush = time.monotonic()
+        self.started = self.last_flush = time.monotonic()
         self.written = 0
 
     def add(self, row: dict[str, Any]) -> None:
@@ -280,8 +283,12 @@ class PartWriter:
         self.maybe_flush()
 
     def maybe_flush(self) -> None:
-        """Flush when the buffer holds `part_rows` rows or is `flush_seconds` old."""
-        if self.rows and (len(self.rows) >= self.part_rows or time.monotonic() - self.last_flush >= self.flush_seconds):
+        """Flush when the buffer holds `part_rows` rows or the flush interval has passed."""
+        if not self.rows:
+            return
+        now = time.monotonic()
+        interval = min(max(self.flush_seconds, (now - self.started) / 30), max(self.flush_seconds, MAX_FLUSH_SECONDS))
+        if len(self.rows) >= self.part_rows or now - self.last_flush >= interval:
             self.flush()
 
     def flush(self) -> None:
@@ -292,12 +299,19 @@ class PartWriter:
         self.last_flush = time.monotonic()
         if not self.rows:
             return
-        table = pa.Table.from_pylist(self.rows, schema=self.schema)
+        rows, self.rows = self.rows, []
         self.sequence += 1
         path = self.folder.parts / f"part-{self.session}-{self.sequence:05d}.parquet"
-        _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-        self.written += len(self.rows)
-        self.rows = []
+        try:
+            table = pa.Table.from_pylist(rows, schema=self.schema)
+            _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+        except BaseException:
+            # Interrupted (Ctrl-C) or failed: if the part did not reach its name, its rows are still ours to
+            # write; if it did, they are written and must not be written again.
+            if not path.exists():
+                self.rows = rows + self.rows
+            raise
+        self.written += len(rows)
 
 
 # --- executors ---------------------------------------------------------------------------------------
@@ -467,6 +481,9 @@ def run_sweep(spec_or_file: SweepSpec | str | Path, out: Path, *, workers: int |
               progress: bool = True, part_rows: int = PART_ROWS, flush_seconds: float = FLUSH_SECONDS,
               runner: Any = None, connect_timeout: float = 20.0) -> dict[str, Any]:
     """Run (or finish) a sweep into folder `out`; return a summary (runs, new, failed, seconds)."""
+    import duckdb  # noqa: F401 - imported now, not at the end, where a Ctrl-C inside its import aborts the process
+    import pyarrow.parquet  # noqa: F401
+
     spec = spec_or_file if isinstance(spec_or_file, SweepSpec) else load_sweep(spec_or_file)
     folder = SweepFolder(Path(out), spec)
     folder.prepare()

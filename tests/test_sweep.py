@@ -349,7 +349,7 @@ def _running(process) -> bool:
 
 
 def test_ctrl_c_keeps_finished_rows_and_resumes(tmp_path):
-    path = small_sweep(tmp_path, samples=30, replicates=2, until=2030)
+    path = small_sweep(tmp_path, samples=60, replicates=2, until=2030)
     out = tmp_path / "out"
     driver = subprocess.Popen([REGIONSIM, "sweep", str(path), "--out", str(out), "--workers", "2", "--quiet"], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -362,10 +362,10 @@ def test_ctrl_c_keeps_finished_rows_and_resumes(tmp_path):
     assert driver.returncode == 130, stderr
     assert "Run the same command again" in stderr and "Traceback" not in stderr
     before = part_rows(out)
-    assert 0 < len(before) < 60 and before["run_id"].is_unique
+    assert 0 < len(before) < 120 and before["run_id"].is_unique
     assert regionsim("sweep", path, "--out", out, "--workers", "2").returncode == 0
     after = part_rows(out)
-    assert len(after) == 60 and after["run_id"].is_unique
+    assert len(after) == 120 and after["run_id"].is_unique
 
 
 # --- failures: dead workers are retried, raising runs are rows ------------------------------------------
@@ -423,6 +423,14 @@ def test_a_half_written_part_is_never_read(tmp_path):
     assert len(read_runs(out)) == 3
     summary = run_sweep(path, out, workers=1, progress=False)
     assert summary["new"] == 0 and not stale.exists()
+
+
+def test_rows_are_streamed_in_bounded_parts(tmp_path):
+    """The driver holds at most `part_rows` results before writing them out."""
+    path = small_sweep(tmp_path, samples=5, replicates=2)
+    run_sweep(path, tmp_path / "out", workers=2, progress=False, part_rows=4, flush_seconds=3600)
+    sizes = [pq.read_metadata(p).num_rows for p in sorted((tmp_path / "out" / "parts").glob("part-*.parquet"))]
+    assert sorted(sizes, reverse=True) == [4, 4, 2]
 
 
 def test_a_sweep_refuses_a_folder_that_is_not_a_sweep(tmp_path):
