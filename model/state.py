@@ -59,13 +59,32 @@ class Transfers:
         """Record payments (arrays of equal length); zero and negative amounts are dropped."""
         payer, payee, amount = np.atleast_1d(payer), np.atleast_1d(payee), np.atleast_1d(amount)
         keep = (amount > 0) & (payer != payee)
-        if not keep.any():
+        if not keep.all():
+            payer, payee, amount = payer[keep], payee[keep], amount[keep]
+        self._append(rule, payer, payee, amount)
+
+    def pay_matrix(self, rule: str, amount: np.ndarray, payer_axis: int = 0) -> None:
+        """Record every positive entry off the diagonal of a square matrix of payments, row by row.
+
+        `amount[r, j]` is what r pays j (`payer_axis=0`) or what j pays r (`payer_axis=1`). The rows
+        recorded, and their order, are those of `pay(rule, *np.nonzero(amount > 0), …)`.
+        """
+        flat = np.flatnonzero(amount > 0)
+        rows, cols = np.divmod(flat, amount.shape[1])
+        values = amount.ravel()[flat]
+        off = rows != cols
+        if not off.all():
+            rows, cols, values = rows[off], cols[off], values[off]
+        self._append(rule, *((rows, cols) if payer_axis == 0 else (cols, rows)), values)
+
+    def _append(self, rule: str, payer: np.ndarray, payee: np.ndarray, amount: np.ndarray) -> None:
+        if len(amount) == 0:
             return
         self._net.clear()
         self._rules.append(rule)
-        self._payer.append(payer[keep].astype(np.int64))
-        self._payee.append(payee[keep].astype(np.int64))
-        self._amount.append(amount[keep].astype(float))
+        self._payer.append(payer.astype(np.int64, copy=False))
+        self._payee.append(payee.astype(np.int64, copy=False))
+        self._amount.append(np.ascontiguousarray(amount, dtype=float))
 
     def _blocks(self, rule: str | None) -> list[int]:
         return [k for k, r in enumerate(self._rules) if rule is None or r == rule]

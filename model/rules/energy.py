@@ -89,10 +89,10 @@ def apply(ctx: StepContext) -> None:
     exported = flow.sum(axis=1)
     imported_co2 = (flow * co2_per_unit[:, None]).sum(axis=0)
     state.co2_consumption = state.emissions[:, CO2] - exported * co2_per_unit + imported_co2
-    exporter, importer = np.nonzero(flow > 0)
-    state.transfers.pay("ENERGY", importer, exporter, p["price_factor"] * flow[exporter, importer])
-    e_idx, c_idx = np.nonzero(flow > EVENT_MIN)
-    delivered = flow[e_idx, c_idx]
+    state.transfers.pay_matrix("ENERGY", p["price_factor"] * flow, payer_axis=1)  # importer c pays exporter e
+    logged = np.flatnonzero(flow > EVENT_MIN)
+    e_idx, c_idx = np.divmod(logged, state.n_cities)
+    delivered = flow.ravel()[logged]
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:

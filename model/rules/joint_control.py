@@ -90,15 +90,16 @@ def pay(ctx: StepContext) -> None:
         return
     share_jc = np.where(state.abatement > 0, np.minimum(state.jc_abatement, state.abatement) / np.maximum(state.abatement, 1e-12), 0.0)
     cost = state.abatement_cost * share_jc
-    b = benefit(state)
-    np.fill_diagonal(b, 0.0)
-    weights = b / np.maximum(b.sum(axis=0, keepdims=True), 1e-300)
+    weights = benefit(state)
+    np.fill_diagonal(weights, 0.0)
+    weights /= np.maximum(weights.sum(axis=0, keepdims=True), 1e-300)
     cross = state.city_province[:, None] != state.city_province[None, :]
-    amount = p["payment_rate"] * cost[None, :] * weights * cross  # [payer r, payee j]
-    payer, payee = np.nonzero(amount > 0)
-    state.transfers.pay("JOINT_CONTROL", payer, payee, amount[payer, payee])
-    r_idx, j_idx = np.nonzero(amount > EVENT_MIN)
-    paid, share = amount[r_idx, j_idx], weights[r_idx, j_idx]
+    amount = (p["payment_rate"] * cost)[None, :] * weights  # [payer r, payee j]
+    amount *= cross
+    state.transfers.pay_matrix("JOINT_CONTROL", amount)
+    logged = np.flatnonzero(amount > EVENT_MIN)
+    r_idx, j_idx = np.divmod(logged, state.n_cities)
+    paid, share = amount.ravel()[logged], weights.ravel()[logged]
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:
