@@ -7,7 +7,7 @@ something on a noisy machine; neither is ever failed on a time. Our sweep's time
 batch_run does not do: writing every row to Parquet parts as it goes and the DuckDB views. The two
 tables are also compared: the same seeds and levers must give the same outcomes.
 
-    .venv/bin/python tests/benchmarks/bench_sweep.py            # 4 × 4 levels × 4 seeds = 64 runs to 2035
+    .venv/bin/python tests/benchmarks/bench_sweep.py            # 5 × 5 levels × 6 seeds = 150 runs to 2035
     .venv/bin/python tests/benchmarks/bench_sweep.py --small    # 2 × 2 × 2 = 8 runs to 2026
 """
 
@@ -50,7 +50,7 @@ years = [{until}]
     return path
 
 
-def bench(levels: int = 4, n_seeds: int = 4, until: int = 2035, workers: int | None = None) -> dict[str, float]:
+def bench(levels: int = 5, n_seeds: int = 6, until: int = 2035, workers: int | None = None) -> dict[str, float]:
     """Time both on the same design; return runs, runs/s of each, their ratio, and whether outcomes agree."""
     import mesa
 
@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures (and JSON with --json)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="8 runs to 2026 (the normal test suite's version)")
-    parser.add_argument("--levels", type=int, default=4)
-    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--levels", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=6)
     parser.add_argument("--until", type=int, default=2035)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
