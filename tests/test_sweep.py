@@ -394,6 +394,24 @@ def test_a_run_that_raises_is_a_failed_row_and_the_sweep_goes_on(tmp_path):
     assert runs.loc[5, ["seed", "rules__relocate__annual_quota_share"]].notna().all()
 
 
+def test_a_sweep_can_start_from_a_variant(tmp_path):
+    from model.model import RegionModel
+    from model.scenario import SCENARIO_DIR
+
+    variant = "capital_region-no_joint_control"
+    if not (SCENARIO_DIR / "variants" / f"{variant}.toml").exists():
+        pytest.skip(f"variant {variant} not in this checkout")
+    path = small_sweep(tmp_path, samples=2, replicates=1)
+    path.write_text(path.read_text().replace('scenario = "capital_region"', f'scenario = "{variant}"'))
+    run_sweep(path, tmp_path / "out", workers=1, progress=False)
+    row = read_runs(tmp_path / "out").iloc[1]
+    model = RegionModel(variant, rng=int(row["seed"]), until=2026, record_functions=False,
+                        rules__relocate__annual_quota_share=row["rules__relocate__annual_quota_share"],
+                        rules__migrate__hukou_friction=row["rules__migrate__hukou_friction"]).run()
+    assert model.summary["pm25_population_weighted"] == row["pm25_population_weighted_2026"]
+    assert model.params["joint_control"]["enabled"] is False
+
+
 # --- the folder refuses a changed design; parts are atomic ------------------------------------------------
 
 
