@@ -23,7 +23,6 @@ from model.rules import REGISTRY
 from model.rules.base import ENABLED, Lever, RuleSpec
 from model.run import RUN_FILES, write_results
 from model.scenario import list_scenarios, load_scenario
-from model.tomlwrite import _string
 from model.tomlwrite import value as toml_value
 
 MAX_SEED = 2**32 - 1
@@ -161,10 +160,10 @@ def variant_toml(base: str, overrides: dict[str, Any], *, name: str, seed: int |
     """A variant file (scenarios/FORMAT.md) that `regionsim run FILE` runs: base + these overrides."""
     lines = ["# Lever settings saved from the regionsim dashboard.",
              f"# Run it with: regionsim run {name}.toml{'' if seed is None else f' --seed {seed}'} --out results/{name}",
-             "", "[variant]", f"base = {_string(base)}", f"name = {_string(name)}",
-             f"title_en = {_string(f'{base} with dashboard lever settings')}",
-             f"title_zh = {_string(f'{base}（仪表盘杠杆设置）')}", "", "[set]"]
-    lines += [f"{_string(key)} = {toml_value(value)}" for key, value in sorted(overrides.items())]
+             "", "[variant]", f"base = {toml_value(base)}", f"name = {toml_value(name)}",
+             f"title_en = {toml_value(f'{base} with dashboard lever settings')}",
+             f"title_zh = {toml_value(f'{base}（仪表盘杠杆设置）')}", "", "[set]"]
+    lines += [f"{toml_value(key)} = {toml_value(value)}" for key, value in sorted(overrides.items())]
     return "\n".join(lines) + "\n"
 
 
