@@ -84,6 +84,7 @@ CITY_FIELDS: dict[str, tuple[str, bool, Any]] = {
     "negative_list": ("choices", False, tuple(FUNCTION_TYPES)),
     "population_cap_10k": ("num", False, (0.0, 1e5)),
     "density_cap_per_km2": ("num", False, (1.0, 1e6)),
+    "water_capacity_10k": ("num", False, (0.0, 1e5)),
     "built_up_share": ("num", False, (0.0, 1.0)),
     "water_source": ("bool", False, None),
     "service_level": ("num", False, (0.01, 100.0)),
@@ -397,6 +398,12 @@ class _Checker:
         self.problems.append(Problem(self.file, key, message, _locate(self.text, key)))
 
     def ids(self, collection: str) -> set[str]:
+        cache = self.__dict__.setdefault("_ids", {})
+        if collection not in cache:
+            cache[collection] = self._ids_uncached(collection)
+        return cache[collection]
+
+    def _ids_uncached(self, collection: str) -> set[str]:
         value = self.data.get(collection)
         if isinstance(value, list):
             return {str(r["id"]) for r in value if isinstance(r, dict) and isinstance(r.get("id"), str)}
@@ -515,6 +522,7 @@ def check_document(data: dict[str, Any], file: str, text: str = "") -> list[Prob
                        f"not {_show(data[key])}")
             data[key] = kind()
     c.data = data
+    c.__dict__.pop("_ids", None)
     for key in ("meta", "sectors", "profiles", "provinces", "cities"):
         if key not in data:
             c.add(key, "missing section")
@@ -708,6 +716,7 @@ LIST_PARAM_KINDS = {
     "incentives": "city_numbers",
     "receiver_capacity": "city_numbers",
     "pairing": "city_pairs",
+    "exporters": "city",
     "hukou_friction_by_city": "city_numbers",
 }
 

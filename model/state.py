@@ -439,8 +439,10 @@ def build_state(scenario: Scenario) -> RegionState:
 
     lon, lat = col("lon"), col("lat")
     # a density cap on built-up land is a population cap too (capital_metro_area L171)
-    explicit_cap = np.minimum(col("population_cap_10k", np.inf) * PERSONS_PER_10K,
-                              col("density_cap_per_km2", np.inf) * col("area_km2") * col("built_up_share", 1.0))
+    # and so is the population the local water supply can serve (MODEL.md §1: land, water, density)
+    explicit_cap = np.minimum.reduce([col("population_cap_10k", np.inf) * PERSONS_PER_10K,
+                                      col("density_cap_per_km2", np.inf) * col("area_km2") * col("built_up_share", 1.0),
+                                      col("water_capacity_10k", np.inf) * PERSONS_PER_10K])
     k = len(fn_type_arr)
     tax_now = fn_output * tax_share[fn_sector] if k else np.zeros(0)
     state = RegionState(

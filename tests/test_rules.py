@@ -256,11 +256,12 @@ def test_policy_raises_abatement_when_above_target():
     ctx = three_city_context()
     state = ctx.state
     policy.apply(ctx)
+    response, relax = ctx.params["policy"]["abatement_response"], ctx.params["policy"]["abatement_relax"]
     pop = state.population
     for prov in range(state.n_provinces):
         members = state.city_province == prov
         pm = (pop[members] * state.pm25[members]).sum() / pop[members].sum()
-        expected = max(0.0, 0.3 * max(0.0, pm / 35.0 - 1.0) - 0.05 * max(0.0, 1 - pm / 35.0))
+        expected = max(0.0, response * max(0.0, pm / 35.0 - 1.0) - relax * max(0.0, 1 - pm / 35.0))
         assert state.province_abatement_goal[prov] == pytest.approx(min(expected, 0.7))
 
 

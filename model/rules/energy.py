@@ -9,6 +9,7 @@ used (consumption-based accounting), which shows the "leakage" of emissions to e
   demand_c  = Σ_s output_cs · r_s, r_s ∝ the sector's CO2 intensity (non-energy sectors), scaled so
               that base-year regional demand equals regional energy output
   surplus_c = energy output_c − demand_c;  exportable_e = min(surplus_e, export_share_max · energy output_e)
+              for the scenario's energy bases (`exporters`; when none are named, every city with a surplus)
   flow_ec   = exportable_e · deficit_c · exp(−km_ec / decay_km) / Σ_c' (…), then scaled so no importer
               receives more than its deficit
   payment c→e = price_factor · flow_ec (亿元);  consumption CO2_c = production CO2_c − CO2 of energy exported
@@ -42,6 +43,8 @@ RULE = RuleSpec(
         Lever("consumption_accounting", False, kind="bool", label_en="Count CO2 where energy is consumed",
               label_zh="按消费地核算CO2", clause="bohai_rim_outline L640"),
     ),
+    list_params=("exporters",),
+    list_defaults={"exporters": []},
 )
 
 EVENT_MIN = 0.05
@@ -68,6 +71,8 @@ def trade(state, p: dict) -> np.ndarray:
     demand = output @ state.energy_coeff
     surplus = supply - demand
     exportable = np.minimum(np.maximum(surplus, 0.0), p["export_share_max"] * supply)
+    if p.get("exporters"):
+        exportable = exportable * np.isin(np.arange(state.n_cities), [state.city_ids.index(c) for c in p["exporters"]])
     deficit = np.maximum(-surplus, 0.0)
     gravity = deficit[None, :] * np.exp(-state.distance_km / p["decay_km"])
     np.fill_diagonal(gravity, 0.0)

@@ -37,7 +37,7 @@ RULE = RuleSpec(
     levers=(
         Lever("regional_target_ugm3", 35.0, 1.0, 500.0, "Shared regional PM2.5 target (µg/m³)", "区域PM2.5共同目标",
               "bohai_rim_outline L802"),
-        Lever("response", 0.3, 0.0, 10.0, "Coordinated abatement response", "协同减排响应强度", "bohai_rim_outline L804"),
+        Lever("response", 0.1, 0.0, 10.0, "Coordinated abatement response", "协同减排响应强度", "bohai_rim_outline L804"),
         Lever("payment_rate", 0.5, 0.0, 1.0, "Share of upwind abatement cost paid by downwind beneficiaries",
               "下风向受益方承担上风向减排成本比例", "green_development L86"),
         Lever("leakage_ban", True, kind="bool", label_en="Ban moving high-emission equipment across borders",

@@ -15,7 +15,9 @@ their unit. Cities and provinces at their population cap admit no more than thei
                in balance. Switch off with `calibrate_to_base_year = false`.)
   M_ij       = rate · pop_i · exp(−minutes_ij / decay) · max(0, A_j − A_i) · (1 − hukou_j)  (i ≠ j)
              + followers_ij (staff of units moved from i to j this year, from RELOCATE)
-  rows scaled so no city loses more than `max_outflow_share` of its residents in a year;
+  rows scaled so no city loses more than `max_outflow_share` of its residents in a year, and columns
+  so no city gains more than `max_inflow_share` (housing and schools cannot be built faster: a new
+  rail link that suddenly brings a city into a metropolis's commuting band fills it over years);
   inflows into a city (or from outside into a province) scaled down to its remaining room under
   its cap; then pop_c ← pop_c + natural_c + Σ_i M_ic − Σ_j M_cj.
 So population change = natural change + net migration, exactly, for every city and year.
@@ -53,6 +55,8 @@ RULE = RuleSpec(
               "harbin_changchun L438"),
         Lever("commute_band_minutes", 60.0, 0.0, 600.0, "Commuting band (minutes)", "通勤圈时间（分钟）", "capital_metro_area L197"),
         Lever("participation", 0.55, 0.05, 1.0, "Share of residents who work", "劳动参与率", "estimate: modelling assumption"),
+        Lever("max_inflow_share", 0.03, 0.0, 0.5, "Largest share of residents arriving in a city per year", "每年最大迁入比例",
+              "estimate: modelling assumption (housing supply)"),
         Lever("max_outflow_share", 0.05, 0.0, 0.5, "Largest share of residents leaving a city per year", "每年最大迁出比例",
               "estimate: modelling assumption"),
     ),
@@ -110,6 +114,9 @@ def flows(ctx: StepContext, natural: np.ndarray) -> np.ndarray:
     out = m.sum(axis=1)
     limit = p["max_outflow_share"] * state.population
     m *= np.where(out > limit, limit / np.maximum(out, 1e-12), 1.0)[:, None]
+    inflow = m.sum(axis=0)
+    limit = p["max_inflow_share"] * state.population
+    m *= np.where(inflow > limit, limit / np.maximum(inflow, 1e-12), 1.0)[None, :]
     province = state.city_province
     cross = province[:, None] != province[None, :]
     capped = np.nonzero(np.isfinite(state.province_population_cap))[0]

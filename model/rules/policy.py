@@ -29,7 +29,7 @@ RULE = RuleSpec(
     title_zh="省级政策反馈",
     clauses=("green_development L40–44", "green_development L69", "capital_metro_area L43", "bohai_rim_outline L800–821"),
     levers=(
-        Lever("abatement_response", 0.3, 0.0, 5.0, "Abatement response to PM2.5 above target", "PM2.5超标时减排力度响应",
+        Lever("abatement_response", 0.1, 0.0, 5.0, "Abatement response to PM2.5 above target", "PM2.5超标时减排力度响应",
               "green_development L42"),
         Lever("abatement_relax", 0.05, 0.0, 1.0, "Abatement relaxation below target", "达标后减排放松速度",
               "estimate: modelling assumption"),
