@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
+from agents.base import RowAgent
 from model.sectors import CIRCLES, FUNCTION_TYPE_NAMES, POLLUTANTS, SECTORS, ZONES
 
 
-class City(mesa.Agent):
+class City(RowAgent):
     """A city. Every attribute reads the city's row of the model's state arrays."""
-
-    def __init__(self, model: mesa.Model, index: int) -> None:
-        super().__init__(model)
-        self.index = index
-
-    @property
-    def _state(self):
-        return self.model.state
 
     @property
     def key(self) -> str:

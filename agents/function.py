@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import mesa
-
+from agents.base import RowAgent
 from model.sectors import FUNCTION_TYPE_NAMES, SECTORS
 
 
-class Function(mesa.Agent):
+class Function(RowAgent):
     """A relocatable function; reads its row of the function arrays."""
-
-    def __init__(self, model: mesa.Model, index: int) -> None:
-        super().__init__(model)
-        self.index = index
-
-    @property
-    def _state(self):
-        return self.model.state
 
     @property
     def type(self) -> str:

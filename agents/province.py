@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
+from agents.base import RowAgent
 
-class Province(mesa.Agent):
+
+class Province(RowAgent):
     """A provincial-level unit. Reads its row of the province arrays and sums over its cities."""
-
-    def __init__(self, model: mesa.Model, index: int) -> None:
-        super().__init__(model)
-        self.index = index
-
-    @property
-    def _state(self):
-        return self.model.state
 
     @property
     def key(self) -> str:

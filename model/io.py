@@ -20,7 +20,8 @@ import pandas as pd
 from model.errors import UserError
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (renames, new files) to disk; a no-op where the OS does not allow it."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -59,7 +60,7 @@ def atomic_directory(destination: Path, fill: Callable[[Path], None]) -> None:
         for item in temporary.iterdir():
             with open(item, "rb") as handle:
                 os.fsync(handle.fileno())
-        _fsync_dir(temporary)
+        fsync_dir(temporary)
         temporary.chmod(0o755)
         if destination.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{destination.name}.old-", dir=parent))
@@ -69,7 +70,7 @@ def atomic_directory(destination: Path, fill: Callable[[Path], None]) -> None:
             shutil.rmtree(old, ignore_errors=True)
         else:
             temporary.rename(destination)
-        _fsync_dir(parent)
+        fsync_dir(parent)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from model.errors import UserError
+from model.io import fsync_dir
 from model.sweep_spec import SweepSpec, fixed_columns, load_sweep, outcome_column
 
 FORMAT_VERSION = 1
@@ -247,20 +248,7 @@ def _atomic_write(path: Path, write: Any) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)
 
 
 class PartWriter:
