@@ -4,14 +4,23 @@ Everything is written into a hidden temporary folder beside the destination, flu
 and only then renamed into place. A reader (or a later run) therefore sees either the previous
 complete folder, no folder, or the new complete folder — never a half-written one. Each folder
 also carries `run.json`, written last, so a folder without it is not a finished run.
+
+Replacing an existing folder swaps the two in one step where the system can (Linux `renameat2`
+with RENAME_EXCHANGE), so even a SIGKILL between two renames cannot leave the destination
+missing. A process killed part-way leaves its hidden `.NAME.tmp-PID-…` (or `.NAME.old-PID-…`)
+folder behind; the next run that creates NAME removes those whose process is gone.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
+import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,8 +48,70 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     frame.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
 
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _renameat2():
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+_RENAMEAT2 = _renameat2() if os.name == "posix" else None
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths atomically; False where the system or file system cannot."""
+    if _RENAMEAT2 is None:
+        return False
+    if _RENAMEAT2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EPERM):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but belongs to someone else
+        return True
+    return True
+
+
+def remove_stale(destination: Path, before: float) -> list[Path]:
+    """Remove `.NAME.tmp-PID-…`/`.NAME.old-PID-…` siblings left by dead processes before `before` (epoch s)."""
+    pattern = re.compile(rf"^\.{re.escape(destination.name)}\.(?:tmp|old)-(\d+)-")
+    removed = []
+    try:
+        siblings = list(destination.parent.iterdir())
+    except OSError:
+        return removed
+    for sibling in siblings:
+        found = pattern.match(sibling.name)
+        if not found or int(found.group(1)) == os.getpid() or _alive(int(found.group(1))):
+            continue
+        try:
+            if not sibling.is_dir() or sibling.is_symlink() or sibling.lstat().st_mtime >= before:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(sibling, ignore_errors=True)
+        removed.append(sibling)
+    return removed
+
+
 def atomic_directory(destination: Path, fill: Callable[[Path], None]) -> None:
     """Create `destination` by filling a temporary sibling folder and renaming it into place."""
+    started = time.time()
     destination = destination.resolve()
     parent = destination.parent
     try:
@@ -51,8 +122,9 @@ def atomic_directory(destination: Path, fill: Callable[[Path], None]) -> None:
         raise UserError(f"{destination}: exists and is not a folder")
     if destination.is_dir() and any(destination.iterdir()) and not (destination / "run.json").exists():
         raise UserError(f"{destination}: exists, is not empty and is not a regionsim run; choose another --out")
+    remove_stale(destination, started)
     try:
-        temporary = Path(tempfile.mkdtemp(prefix=f".{destination.name}.tmp-", dir=parent))
+        temporary = Path(tempfile.mkdtemp(prefix=f".{destination.name}.tmp-{os.getpid()}-", dir=parent))
     except OSError as exc:
         raise UserError(f"{parent}: cannot write there: {exc.strerror}") from None
     try:
@@ -62,8 +134,10 @@ def atomic_directory(destination: Path, fill: Callable[[Path], None]) -> None:
                 os.fsync(handle.fileno())
         fsync_dir(temporary)
         temporary.chmod(0o755)
-        if destination.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{destination.name}.old-", dir=parent))
+        if destination.exists() and _exchange(temporary, destination):
+            shutil.rmtree(temporary, ignore_errors=True)  # now the previous run
+        elif destination.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{destination.name}.old-{os.getpid()}-", dir=parent))
             old.rmdir()
             destination.rename(old)
             temporary.rename(destination)
