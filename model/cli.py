@@ -18,7 +18,9 @@ the commands that need them, so `regionsim --help` stays fast.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -220,9 +222,20 @@ COMMANDS = {"run": cmd_run, "sweep": cmd_sweep, "analyze": cmd_analyze, "synth":
             "dashboard": cmd_dashboard}
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind (temporary files are removed on the way) and exit with 128 + 15."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `regionsim` console script."""
     args = build_parser().parse_args(argv)
+    # `run` turns SIGTERM into a clean exit (the dashboard and sweeps handle signals themselves)
+    handle = args.command == "run" and threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if handle else None
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
@@ -231,8 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("regionsim: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("regionsim: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:
         return 0
+    finally:
+        if handle:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
