@@ -5,10 +5,16 @@ Ctrl-C. The scenario is checked before the server starts (a typo ends with one c
 exit status 2), then handed to the page through an environment variable; each browser session
 builds its own model from it. Solara's telemetry is switched off: the dashboard makes no request
 beyond the machine it runs on.
+
+With `REGIONSIM_DEBUG_SESSIONS=1` in the environment the server also answers
+`GET /regionsim-debug/sessions` with JSON counts of what is alive in it — Solara kernels (browser
+sessions), `DashboardRun`s and `RegionModel`s, after a garbage collection — so a test can check
+that closing browser sessions frees their models. It is off unless asked for.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import sys
@@ -45,6 +51,36 @@ def configure(scenario: str | None) -> None:
     os.environ.setdefault("SOLARA_THEME_TITLE", "regionsim dashboard")
 
 
+DEBUG_ENV = "REGIONSIM_DEBUG_SESSIONS"
+DEBUG_PATH = "/regionsim-debug/sessions"
+
+
+def live_counts() -> dict[str, int]:
+    """Solara kernels (open and closed-but-kept), dashboard runs and RegionModels alive in this process."""
+    from solara.server import kernel_context
+
+    from model.model import RegionModel
+    from viz.session import DashboardRun
+
+    gc.collect()
+    kernels = list(kernel_context.contexts.values())
+    return {"kernels": len(kernels), "kernels_open": sum(not k.closed_event.is_set() for k in kernels),
+            "dashboard_runs": sum(isinstance(o, DashboardRun) for o in gc.get_objects()),
+            "region_models": sum(isinstance(o, RegionModel) for o in gc.get_objects())}
+
+
+def add_debug_route() -> None:
+    """`GET /regionsim-debug/sessions` (see the module docstring); call after `configure`."""
+    from solara.server.starlette import app
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def sessions(request):
+        return JSONResponse(live_counts())
+
+    app.router.routes.insert(0, Route(DEBUG_PATH, endpoint=sessions))
+
+
 def serve(scenario: str | None, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> int:
     """Start the dashboard on `scenario` (default: capital_region) at http://host:port/; return
     the exit status when stopped."""
@@ -62,6 +98,8 @@ def serve(scenario: str | None, host: str = "127.0.0.1", port: int = 8765, open_
     if not _port_free(host, port):
         raise UserError(f"--port {port}: already in use on {host}; choose another with --port")
     configure(name)
+    if os.environ.get(DEBUG_ENV) == "1":
+        add_debug_route()
 
     import uvicorn
 
