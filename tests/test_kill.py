@@ -377,9 +377,9 @@ def test_interrupt_and_terminate_exit_cleanly(sig, status, bohai, tmp_path, rng)
 SWEEP = """
 [sweep]
 scenario = "capital_region"
-until = 2030
+until = 2028
 design = "latin_hypercube"
-samples = 40
+samples = 150
 replicates = 2
 seed = 5
 [levers]
@@ -387,9 +387,10 @@ seed = 5
 "rules.migrate.hukou_friction" = { low = 0.1, high = 0.7 }
 [outcomes]
 indicators = ["population_beijing", "pm25_population_weighted"]
-years = [2024, 2030]
+years = [2024, 2028]
 series = ["population_total"]
 """
+SWEEP_RUNS = 300
 
 
 def test_sweep_killed_five_times_then_finished_has_every_run_once(tmp_path, rng):
@@ -399,12 +400,13 @@ def test_sweep_killed_five_times_then_finished_has_every_run_once(tmp_path, rng)
     path.write_text(SWEEP, encoding="utf-8")
     out = tmp_path / "out"
     args = [REGIONSIM, "sweep", str(path), "--out", str(out), "--workers", "2", "--quiet"]
-    done = []
+    done, killed = [], 0
     for _ in range(5):
         driver = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        time.sleep(rng.uniform(0.5, 6.0))
+        time.sleep(rng.uniform(1.0, 3.5))
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)  # the driver and its workers, as when a machine dies
+            killed += 1
         driver.communicate(timeout=60)
         parts = sorted((out / "parts").glob("part-*.parquet")) if (out / "parts").exists() else []
         rows = pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True) if parts else pd.DataFrame(
@@ -415,8 +417,10 @@ def test_sweep_killed_five_times_then_finished_has_every_run_once(tmp_path, rng)
     assert result.returncode == 0, result.stderr
     parts = sorted((out / "parts").glob("part-*.parquet"))
     rows = pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
-    assert sorted(rows["run_id"]) == list(range(80)), "every run_id exactly once"
+    assert sorted(rows["run_id"]) == list(range(SWEEP_RUNS)), "every run_id exactly once"
     con = open_results(out)
-    assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM runs").fetchone() == (80, 80)
+    assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM runs").fetchone() == (SWEEP_RUNS, SWEEP_RUNS)
     con.close()
-    print(f"sweep of 80 runs SIGKILLed 5 times: rows done after each kill {done}; finished: {result.stdout.strip()}")
+    print(f"sweep of {SWEEP_RUNS} runs SIGKILLed {killed} times in 5 starts: rows done after each {done}; "
+          f"then: {result.stdout.strip().splitlines()[0]}")
+    assert killed == 5 and done[-1] < SWEEP_RUNS, "a start finished before its kill: the sweep is too small"
