@@ -49,6 +49,9 @@ def configure(scenario: str | None) -> None:
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
     os.environ.setdefault("SOLARA_THEME_TITLE", "regionsim dashboard")
+    # a session whose browser vanished without saying goodbye (crash, lost network, sleeping laptop)
+    # is freed after 10 minutes instead of Solara's default 24 hours; a reload starts a fresh model
+    os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", "10m")
 
 
 DEBUG_ENV = "REGIONSIM_DEBUG_SESSIONS"
