@@ -99,6 +99,19 @@ def _function_keys(model: RegionModel, k: int) -> np.ndarray:
     return cache["function_keys"]
 
 
+def _function_constants(model: RegionModel) -> dict[str, np.ndarray]:
+    """Function-row columns that are the same every year (built once; read-only: the year's columns are copies)."""
+    s = model.state
+    cache = model.__dict__.setdefault("_agent_id_arrays", {})
+    fixed = cache.get("function_constants")
+    if fixed is None or not np.array_equal(fixed["fn_type"], s.fn_type):
+        k = s.n_functions
+        fixed = cache["function_constants"] = {
+            "fn_type": s.fn_type.copy(), "nan": np.full(k, np.nan), "agent_type": np.full(k, "function", dtype=object),
+            "empty": np.full(k, "", dtype=object), "type_names": TYPE_NAME_ARRAY[s.fn_type]}
+    return fixed
+
+
 def agent_columns(model: RegionModel) -> dict[str, np.ndarray]:
     """This year's agent rows (provinces, cities, and functions if recorded), as columns."""
     s = model.state
@@ -180,14 +193,15 @@ def agent_columns(model: RegionModel) -> dict[str, np.ndarray]:
     parts = [province, city]
     if model.record_functions and s.n_functions:
         k = s.n_functions
-        nan_k = np.full(k, np.nan)
+        fixed = _function_constants(model)
+        nan_k, type_names = fixed["nan"], fixed["type_names"]
         ids = s.labels("city_ids")
         parts.append({
             "agent_id": _agent_ids(model, "functions"),
-            "agent_type": np.full(k, "function", dtype=object),
+            "agent_type": fixed["agent_type"],
             "key": _function_keys(model, k),
-            "name": TYPE_NAME_ARRAY[s.fn_type],
-            "name_zh": np.full(k, "", dtype=object),
+            "name": type_names,
+            "name_zh": fixed["empty"],
             "province": s.labels("province_ids")[s.city_province[s.fn_host]],
             "host": ids[s.fn_host],
             "population": nan_k,
@@ -201,7 +215,7 @@ def agent_columns(model: RegionModel) -> dict[str, np.ndarray]:
             "fiscal_revenue": s.fn_tax(), "transfers_net": nan_k, "function_units": nan_k,
             "density_built_per_km2": nan_k,
             "units": s.fn_units.astype(float),
-            "function_type": TYPE_NAME_ARRAY[s.fn_type],
+            "function_type": type_names,
             "origin": ids[s.fn_origin],
             "year_moved": s.fn_year_moved.copy(),
         })

@@ -26,6 +26,7 @@ import numpy as np
 
 from model.rules.base import Lever, RuleSpec, StepContext, fmt
 from model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
+from model.state import matvec
 
 RULE = RuleSpec(
     id="AIR",
@@ -96,7 +97,7 @@ def initialise(state, params: dict) -> None:
     state.source_receptor = source_receptor(state, p)
     e, _ = emissions(state)
     state.emissions = e
-    modelled = state.source_receptor @ load(state, p, e)
+    modelled = matvec(state.source_receptor, load(state, p, e))
     state.pm25_background = np.minimum(p["background_ugm3"], 0.5 * state.pm25)
     state.pm25_scale = (state.pm25 - state.pm25_background) / np.maximum(modelled, 1e-12)
     state.base_energy_by_province = state.province_sum(state.base_output[:, ENERGY])
@@ -104,7 +105,7 @@ def initialise(state, params: dict) -> None:
 
 def concentration(state, p: dict, e: np.ndarray) -> np.ndarray:
     """Ambient PM2.5 per city from emissions `e`."""
-    return state.pm25_background + state.pm25_scale * (state.source_receptor @ load(state, p, e))
+    return state.pm25_background + state.pm25_scale * matvec(state.source_receptor, load(state, p, e))
 
 
 def apply(ctx: StepContext) -> None:

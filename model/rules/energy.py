@@ -25,6 +25,7 @@ import numpy as np
 
 from model.rules.base import Lever, RuleSpec, StepContext
 from model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
+from model.state import derived, entries_above, matvec, vecmat
 
 RULE = RuleSpec(
     id="ENERGY",
@@ -64,8 +65,18 @@ def initialise(state, params: dict) -> None:
     state.energy_coeff = weights * (output[:, ENERGY].sum() / max(demand, 1e-12))
 
 
-def trade(state, p: dict) -> np.ndarray:
-    """flow[e, c]: energy (亿元 of value) delivered from exporter e to importer c this year."""
+def kernel(state, decay_km: float) -> tuple[np.ndarray, np.ndarray]:
+    """exp(−km / decay_km) with a zero diagonal, and each row's largest entry (cached while unchanged)."""
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        k = np.exp(-state.distance_km / decay_km)
+        np.fill_diagonal(k, 0.0)
+        return k, k.max(axis=1) if state.n_cities else np.zeros(0)
+
+    return derived(state, "energy.kernel", (state.distance_km, float(decay_km)), build)
+
+
+def trade_factors(state, p: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """flow[e, c] = a[e] · K[e, c] · b[c]: the trade below in factored form (a, K, b)."""
     output = state.output()
     supply = output[:, ENERGY]
     demand = output @ state.energy_coeff
@@ -74,30 +85,36 @@ def trade(state, p: dict) -> np.ndarray:
     if p.get("exporters"):
         exportable = exportable * np.isin(np.arange(state.n_cities), [state.city_ids.index(c) for c in p["exporters"]])
     deficit = np.maximum(-surplus, 0.0)
-    gravity = deficit[None, :] * np.exp(-state.distance_km / p["decay_km"])
-    np.fill_diagonal(gravity, 0.0)
-    flow = exportable[:, None] * gravity / np.maximum(gravity.sum(axis=1, keepdims=True), 1e-300)
-    received = flow.sum(axis=0)
-    flow *= np.where(received > deficit, deficit / np.maximum(received, 1e-300), 1.0)[None, :]
-    return flow
+    k, _ = kernel(state, p["decay_km"])
+    a = exportable / np.maximum(matvec(k, deficit), 1e-300)  # exportable_e / Σ_c gravity_ec
+    received = deficit * vecmat(a, k)
+    scale = np.ones_like(deficit)
+    over = received > deficit
+    scale[over] = deficit[over] / received[over]  # no importer receives more than its deficit
+    b = deficit * scale
+    return a, k, b
+
+
+def trade(state, p: dict) -> np.ndarray:
+    """flow[e, c]: energy (亿元 of value) delivered from exporter e to importer c this year."""
+    a, k, b = trade_factors(state, p)
+    return a[:, None] * k * b[None, :]
 
 
 def apply(ctx: StepContext) -> None:
     """Deliver surplus energy, settle payments and compute consumption-based CO2."""
     state, p = ctx.state, ctx.params["energy"]
-    flow = trade(state, p)
+    a, k, b = trade_factors(state, p)  # flow = a[:, None] · k · b[None, :], never built whole
     energy_output = state.output()[:, ENERGY]
     energy_co2 = (state.base_output[:, ENERGY] * state.intensity[ENERGY, CO2]
                   + np.bincount(state.fn_host, weights=state.fn_output * state.intensity[state.fn_sector, CO2]
                                 * (state.fn_sector == ENERGY), minlength=state.n_cities))
     co2_per_unit = energy_co2 / np.maximum(energy_output, 1e-12)
-    exported = flow.sum(axis=1)
-    imported_co2 = (flow * co2_per_unit[:, None]).sum(axis=0)
+    exported = a * matvec(k, b)
+    imported_co2 = b * vecmat(a * co2_per_unit, k)
     state.co2_consumption = state.emissions[:, CO2] - exported * co2_per_unit + imported_co2
-    state.transfers.pay_matrix("ENERGY", p["price_factor"] * flow, payer_axis=1)  # importer c pays exporter e
-    logged = np.flatnonzero(flow > EVENT_MIN)
-    e_idx, c_idx = np.divmod(logged, state.n_cities)
-    delivered = flow.ravel()[logged]
+    state.transfers.pay_outer("ENERGY", p["price_factor"] * a, k, b, payer_axis=1)  # importer c pays exporter e
+    e_idx, c_idx, delivered = entries_above(a, k, b, EVENT_MIN, row_max=kernel(state, p["decay_km"])[1])
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:

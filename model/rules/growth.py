@@ -22,6 +22,7 @@ import numpy as np
 
 from model.rules.base import Lever, RuleSpec, StepContext
 from model.sectors import SECTOR_INDEX
+from model.state import matvec, travel_kernel, zero_self_pairs
 
 RULE = RuleSpec(
     id="GROWTH",
@@ -47,6 +48,16 @@ RULE = RuleSpec(
 SPILLOVER_SECTORS = [SECTOR_INDEX[s] for s in ("general_manufacturing", "advanced_manufacturing", "research")]
 
 
+def reach(state, decay: float) -> np.ndarray:
+    """exp(−minutes_ic / decay) with a zero diagonal (cached while travel times and the decay are unchanged)."""
+    def entries(minutes: np.ndarray, rows: np.ndarray | None, cols: np.ndarray | None, out: np.ndarray | None) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            reach = np.divide(minutes, -decay, out=out)
+            return zero_self_pairs(np.exp(reach, out=reach), rows, cols)
+
+    return travel_kernel(state, "growth.reach", (float(decay),), entries)
+
+
 def rates(ctx: StepContext) -> np.ndarray:
     """City × sector growth rate this year."""
     state, p = ctx.state, ctx.params["growth"]
@@ -55,10 +66,7 @@ def rates(ctx: StepContext) -> np.ndarray:
     weights = state.population / max(state.population.sum(), 1e-9)
     z = np.clip(log_density - (weights * log_density).sum(), -2.0, 2.0)
     research = state.output()[:, SECTOR_INDEX["research"]]
-    with np.errstate(over="ignore"):
-        reach = np.exp(-state.travel_minutes / p["spillover_decay_minutes"])
-    np.fill_diagonal(reach, 0.0)
-    access = reach @ research / max(research.sum(), 1e-9)
+    access = matvec(reach(state, p["spillover_decay_minutes"]), research) / max(research.sum(), 1e-9)
     rate = p["growth_scale"] * state.output_growth[None, :] + p["agglomeration"] * z[:, None]
     rate = np.repeat(rate, 1, axis=0)
     rate[:, SPILLOVER_SECTORS] += p["spillover"] * access[:, None]

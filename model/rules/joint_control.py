@@ -22,10 +22,13 @@ Plan clauses: bohai_rim_outline L802–818; green_development L86; inner_mongoli
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from model.rules import air
 from model.rules.base import Lever, RuleSpec, StepContext, fmt
+from model.state import derived, entries_above, vecmat
 
 RULE = RuleSpec(
     id="JOINT_CONTROL",
@@ -57,6 +60,22 @@ def benefit(state) -> np.ndarray:
     return (state.population * state.pm25_scale)[:, None] * state.source_receptor
 
 
+def kernels(state) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The source–receptor matrix split for payments (cached while it and the provinces are unchanged):
+    SR across provinces (zero within a province, so zero on the diagonal), the same-province
+    off-diagonal part (sparse), and the largest entry of each row of the first."""
+    from scipy.sparse import csr_matrix
+
+    def build() -> tuple[np.ndarray, Any, np.ndarray]:
+        sr, province = state.source_receptor, state.city_province
+        cross = sr * (province[:, None] != province[None, :])
+        rows, cols = np.nonzero((province[:, None] == province[None, :]) & ~np.eye(state.n_cities, dtype=bool))
+        same = csr_matrix((sr[rows, cols], (rows, cols)), shape=sr.shape)
+        return cross, same, cross.max(axis=1) if state.n_cities else np.zeros(0)
+
+    return derived(state, "joint_control.kernels", (state.source_receptor, state.city_province.tobytes()), build)
+
+
 def coordinate(ctx: StepContext) -> None:
     """Raise abatement where it cuts regional exposure most, when the shared target is missed."""
     state, p = ctx.state, ctx.params["joint_control"]
@@ -65,7 +84,7 @@ def coordinate(ctx: StepContext) -> None:
         return
     regional = float((state.population * state.pm25).sum() / max(state.population.sum(), 1.0))
     gap = max(0.0, regional / p["regional_target_ugm3"] - 1.0)
-    impact = benefit(state).sum(axis=0) * air.load(state, ctx.params["air"], state.emissions)
+    impact = vecmat(state.population * state.pm25_scale, state.source_receptor) * air.load(state, ctx.params["air"], state.emissions)
     share = impact / max(impact.max(), 1e-12)
     before = state.jc_abatement.copy()
     state.jc_abatement = np.minimum(ctx.params["policy"]["max_abatement"], before + p["response"] * gap * share)
@@ -90,16 +109,15 @@ def pay(ctx: StepContext) -> None:
         return
     share_jc = np.where(state.abatement > 0, np.minimum(state.jc_abatement, state.abatement) / np.maximum(state.abatement, 1e-12), 0.0)
     cost = state.abatement_cost * share_jc
-    weights = benefit(state)
-    np.fill_diagonal(weights, 0.0)
-    weights /= np.maximum(weights.sum(axis=0, keepdims=True), 1e-300)
-    cross = state.city_province[:, None] != state.city_province[None, :]
-    amount = (p["payment_rate"] * cost)[None, :] * weights  # [payer r, payee j]
-    amount *= cross
-    state.transfers.pay_matrix("JOINT_CONTROL", amount)
-    logged = np.flatnonzero(amount > EVENT_MIN)
-    r_idx, j_idx = np.divmod(logged, state.n_cities)
-    paid, share = amount.ravel()[logged], weights.ravel()[logged]
+    # amount[r, j] = payment_rate · cost_j · benefit_rj / Σ_r' benefit_r'j over r in other provinces, r' ≠ j:
+    # left[r] · SR_cross[r, j] · right[j], kept factored (a dense matrix of millions of payments at 3,000 cities)
+    cross, same, row_max = kernels(state)
+    left = state.population * state.pm25_scale
+    column = vecmat(left, cross) + same.T @ left  # Σ_{r ≠ j} benefit_rj
+    right = p["payment_rate"] * cost / np.maximum(column, 1e-300)
+    state.transfers.pay_outer("JOINT_CONTROL", left, cross, right)
+    r_idx, j_idx, paid = entries_above(left, cross, right, EVENT_MIN, row_max=row_max)
+    share = left[r_idx] * cross[r_idx, j_idx] / np.maximum(column[j_idx], 1e-300)
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from model.rules.base import Lever, RuleSpec, StepContext
+from model.state import derived, travel_kernel
 
 RULE = RuleSpec(
     id="MIGRATE",
@@ -65,11 +66,34 @@ RULE = RuleSpec(
 )
 
 
+def commuting(state, band: float):
+    """[minutes_cj ≤ band] as a sparse 0/1 matrix (few pairs are within commuting reach; cached while unchanged)."""
+    from scipy.sparse import csr_matrix
+
+    def build():
+        rows, cols = np.nonzero(state.travel_minutes <= band)
+        return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=state.travel_minutes.shape)
+
+    return derived(state, "migrate.commuting", (state.travel_minutes, float(band)), build)
+
+
+def reach(state, decay: float, open_share: np.ndarray) -> np.ndarray:
+    """exp(−minutes_ij / decay) · (1 − hukou_j) (cached while travel times, the decay and hukou are unchanged)."""
+    def entries(minutes: np.ndarray, rows: np.ndarray | None, cols: np.ndarray | None, out: np.ndarray | None) -> np.ndarray:
+        out = np.divide(minutes, -decay, out=out)
+        with np.errstate(over="ignore"):
+            np.exp(out, out=out)
+        out *= open_share[None, :] if cols is None else open_share[cols]
+        return out
+
+    return travel_kernel(state, "migrate.reach", (float(decay), open_share.tobytes()), entries)
+
+
 def raw_attractiveness(state, p: dict) -> np.ndarray:
     """How strongly city c draws migrants, before the base-year calibration."""
     jobs = state.jobs().sum(axis=1)
     labour = p["participation"] * state.population
-    within = (state.travel_minutes <= p["commute_band_minutes"]).astype(float)
+    within = commuting(state, p["commute_band_minutes"])
     access = (within @ jobs) / np.maximum(within @ labour, 1e-9)
     gdp_pc = state.gdp() / np.maximum(state.population, 1.0)
     mean_pc = state.gdp().sum() / max(state.population.sum(), 1.0)
@@ -103,51 +127,78 @@ def hukou(state, p: dict) -> np.ndarray:
 
 def flows(ctx: StepContext, natural: np.ndarray) -> np.ndarray:
     """Migration matrix M[i, j] (persons moving from i to j this year), caps applied."""
+    return _flows(ctx, natural)[0]
+
+
+def _flows(ctx: StepContext, natural: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """M (written into `out` when given), and its column sums (inflow) and row sums (outflow)."""
     state, p = ctx.state, ctx.params["migrate"]
     a = attractiveness(state, p)
-    with np.errstate(over="ignore"):
-        reach = np.exp(-state.travel_minutes / p["decay_minutes"])
-    gain = np.maximum(0.0, a[None, :] - a[:, None])
-    m = p["migration_rate"] * state.population[:, None] * reach * gain * (1.0 - hukou(state, p))[None, :]
-    m += state.relocation_followers
+    # built in place, in one n × n array: a fresh city × city array costs tens of milliseconds at 3,000 cities
+    m = np.subtract(a[None, :], a[:, None], out=out)
+    np.maximum(m, 0.0, out=m)  # gain
+    m *= reach(state, p["decay_minutes"], 1.0 - hukou(state, p))
+    m *= (p["migration_rate"] * state.population)[:, None]
+    followers = np.flatnonzero(state.relocation_followers)  # few pairs: staff of this year's moves
+    m.ravel()[followers] += state.relocation_followers.ravel()[followers]
     np.fill_diagonal(m, 0.0)
     out = m.sum(axis=1)
     limit = p["max_outflow_share"] * state.population
-    m *= np.where(out > limit, limit / np.maximum(out, 1e-12), 1.0)[:, None]
+    if (out > limit).any():
+        m *= np.where(out > limit, limit / np.maximum(out, 1e-12), 1.0)[:, None]
     inflow = m.sum(axis=0)
     limit = p["max_inflow_share"] * state.population
-    m *= np.where(inflow > limit, limit / np.maximum(inflow, 1e-12), 1.0)[None, :]
+    if (inflow > limit).any():
+        m *= np.where(inflow > limit, limit / np.maximum(inflow, 1e-12), 1.0)[None, :]
     province = state.city_province
-    cross = province[:, None] != province[None, :]
-    capped = np.nonzero(np.isfinite(state.province_population_cap))[0]
+    capped = [np.flatnonzero(province == prov) for prov in np.nonzero(np.isfinite(state.province_population_cap))[0]]
     for _ in range(50):
         inflow, outflow = m.sum(axis=0), m.sum(axis=1)
         room = np.maximum(0.0, state.population_cap - state.population - natural + outflow)
-        over = inflow > room
-        m[:, over] *= (room[over] / inflow[over])[None, :] * (1.0 - 1e-12)
-        changed = over.any()
-        for prov in capped:
-            members = province == prov
-            block = np.outer(~members, members)
-            incoming = m[block].sum()
-            leaving = m[members, :][cross[members, :]].sum()
+        over = np.flatnonzero(inflow > room)
+        if len(over):
+            _scale_columns(m, over, (room[over] / inflow[over]) * (1.0 - 1e-12))
+        changed = len(over) > 0
+        for members in capped:
+            prov = province[members[0]]
+            outside = np.ones(state.n_cities, dtype=bool)
+            outside[members] = False
+            incoming = m[:, members][outside].sum()  # from other provinces into this one
+            leaving = m[members, :][:, outside].sum()
             room_p = max(0.0, state.province_population_cap[prov] - state.population[members].sum()
                          - natural[members].sum() + leaving)
             if incoming > room_p:
-                m[block] *= room_p / incoming * (1.0 - 1e-12)
+                within = m[np.ix_(members, members)]
+                _scale_columns(m, members, np.full(len(members), room_p / incoming * (1.0 - 1e-12)))
+                m[np.ix_(members, members)] = within  # moves within the province are not capped
                 changed = True
         if not changed:
-            break
-    return m
+            return m, inflow, outflow
+    return m, m.sum(axis=0), m.sum(axis=1)
+
+
+def _scale_columns(m: np.ndarray, columns: np.ndarray, factors: np.ndarray) -> None:
+    """m[:, columns] *= factors, in place (a few columns by index; many by one pass over m)."""
+    if len(columns) * 8 < m.shape[1]:
+        m[:, columns] *= factors[None, :]
+    else:
+        scale = np.ones(m.shape[1])
+        scale[columns] = factors
+        m *= scale[None, :]
 
 
 def apply(ctx: StepContext) -> None:
     """Apply natural change and migration; record both for the population identity."""
     state = ctx.state
     natural = state.population * state.natural_change_per_1000[state.city_province] / 1000.0
-    m = flows(ctx, natural)
+    n = state.n_cities
+    buffer = state.__dict__.get("_migration_buffer")  # this year's M, in last year's memory
+    if buffer is None or buffer.shape != (n, n):
+        buffer = state.__dict__["_migration_buffer"] = np.empty((n, n))
+    m, inflow, outflow = _flows(ctx, natural, buffer)
     state.natural_change = natural
-    state.migration_in = m.sum(axis=0)
-    state.migration_out = m.sum(axis=1)
+    state.migration_in = inflow
+    state.migration_out = outflow
     state.population = state.population + natural + state.migration_in - state.migration_out
-    state.relocation_followers[:] = 0.0
+    followers = np.flatnonzero(state.relocation_followers)
+    state.relocation_followers.ravel()[followers] = 0.0

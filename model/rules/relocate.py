@@ -23,7 +23,9 @@ Pull — receiver j scores mover f (错位承接, capital_metro_area L139):
 Match — deferred acceptance with capacities: each mover proposes to its best remaining receiver by
 U_fj + Gumbel noise/β (so choice probabilities are logit with sharpness β, `choice_sharpness`);
 each receiver holds the proposals with the highest U_fj up to `receiver capacity` units this
-year and rejects the rest, who propose again. Units are conserved: a function changes host, it is
+year and rejects the rest, who propose again. (The noise is drawn for every mover × city entry up to
+`DENSE_NOISE_MAX_DRAWS` entries, above that only for the feasible pairs: the same process, since
+each feasible pair gets its own independent draw.) Units are conserved: a function changes host, it is
 never created or destroyed. A share `follow_share` of its jobs' holders move home with it (MIGRATE
 counts them as migrants), and TAX_SHARE opens a contract between origin and host.
 
@@ -133,12 +135,13 @@ def release(ctx: StepContext, pushed: np.ndarray) -> np.ndarray:
     return np.sort(pushed[chosen])
 
 
-def utilities(ctx: StepContext, movers: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Mover × receiver utility U_fj (−inf where j may not receive f) and its parts.
+def group_utilities(ctx: StepContext, movers: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(host, type) group × receiver utility U_fj (−inf where j may not receive f) and its parts.
 
     Movers with the same host and type see the same receivers the same way, so the terms are
     computed once per (host, type) group — a few dozen rows where there may be thousands of movers —
-    and `parts` holds them per group: mover r's row is `parts[name][parts["group"][r]]`.
+    and `parts` holds them per group: mover r's row is `parts[name][parts["group"][r]]`, and its
+    utilities are row `parts["group"][r]` of the first array.
     """
     state, p = ctx.state, ctx.params["relocate"]
     n_types = len(FUNCTION_TYPE_NAMES)
@@ -168,9 +171,34 @@ def utilities(ctx: StepContext, movers: np.ndarray) -> tuple[np.ndarray, dict[st
         & ~forbidden_mask(state, ctx.params)[:, sector].T
     )
     utility = np.where(allowed, utility, -np.inf)
-    return utility[group], {"group": group, "role": role, "minutes": minutes,
-                            "headroom": np.broadcast_to(headroom, role.shape),
-                            "incentive": np.broadcast_to(incentive, role.shape)}
+    return utility, {"group": group, "role": role, "minutes": minutes,
+                     "headroom": np.broadcast_to(headroom, role.shape),
+                     "incentive": np.broadcast_to(incentive, role.shape)}
+
+
+def utilities(ctx: StepContext, movers: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Mover × receiver utility U_fj (−inf where j may not receive f) and its parts (see `group_utilities`)."""
+    utility, parts = group_utilities(ctx, movers)
+    return utility[parts["group"]], parts
+
+
+DENSE_NOISE_MAX_DRAWS = 2_000_000
+"""Up to this many mover × city entries, the choice noise is drawn for every entry (as it always was,
+so the shipped scenarios keep their numbers); above it, only for the feasible (mover, receiver)
+pairs. Either way each feasible pair gets its own independent Gumbel draw and the noise of a pair
+that cannot match is never looked at, so the two are statistically the same process."""
+
+
+def feasible_pairs(utility: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mover, receiver) of every finite entry of `utility[group]`, mover by mover, receivers in order."""
+    g_row, g_col = np.nonzero(np.isfinite(utility))
+    per_group = np.bincount(g_row, minlength=len(utility))
+    group_start = np.concatenate([[0], np.cumsum(per_group)[:-1]])
+    counts = per_group[group]
+    mover = np.repeat(np.arange(len(group)), counts)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    offset = np.arange(len(mover)) - np.repeat(first, counts) + np.repeat(group_start[group], counts)
+    return mover, g_col[offset]
 
 
 def deferred_acceptance(utility: np.ndarray, units: np.ndarray, capacity: np.ndarray, noise: np.ndarray) -> np.ndarray:
@@ -178,32 +206,67 @@ def deferred_acceptance(utility: np.ndarray, units: np.ndarray, capacity: np.nda
 
     Movers propose in order of utility + noise; receivers keep the highest-utility proposals
     whose units fit their capacity. Runs until no mover has a new receiver to propose to.
-    (After the first round only the movers just rejected propose again: a mover that found no
-    receiver to propose to never finds one later, since receivers are only ever struck off.)
+    (Dense form of `match_pairs`, which does the work on the finite entries only.)
     """
-    m, n = utility.shape
-    preference = np.add(utility, noise)
-    np.copyto(preference, -np.inf, where=~np.isfinite(utility))
+    mover, receiver = np.nonzero(np.isfinite(utility))
+    value = utility[mover, receiver]
+    return match_pairs(len(utility), mover, receiver, value, value + noise[mover, receiver], units, capacity)
+
+
+def rank_by_group(group: np.ndarray, counts: np.ndarray, preference: np.ndarray) -> np.ndarray:
+    """The order of `match_pairs` (each mover's pairs by falling preference, ties to the lower receiver)
+    for pairs from `feasible_pairs`: movers of a group have the same number of pairs, so each group's
+    pairs are ranked as one (movers × receivers) array, row by row — much faster than one sort of all pairs."""
+    start = np.cumsum(counts) - counts
+    order = np.empty(len(preference), dtype=np.int64)
+    by_group = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[by_group], np.arange(group.max() + 2 if len(group) else 1))
+    for g in range(len(bounds) - 1):
+        movers = by_group[bounds[g]:bounds[g + 1]]
+        if len(movers) == 0 or counts[movers[0]] == 0:
+            continue
+        position = start[movers][:, None] + np.arange(counts[movers[0]])[None, :]
+        rank = np.argsort(-preference[position], axis=1, kind="stable")
+        order[position] = np.take_along_axis(position, rank, axis=1)
+    return order
+
+
+def match_pairs(m: int, mover: np.ndarray, receiver: np.ndarray, utility: np.ndarray, preference: np.ndarray,
+                units: np.ndarray, capacity: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """Deferred acceptance over the feasible (mover, receiver) pairs; −1 where a mover found no place.
+
+    Each mover ranks its feasible receivers by preference (utility + noise; ties to the lower
+    receiver index) and proposes down that list; each receiver holds the proposals with the highest
+    utility (ties to the lower mover index) whose units fit its capacity and rejects the rest, who
+    propose to their next receiver. After the first round only the movers just rejected propose
+    again. The matches are those of proposing to the best receiver not yet struck off, every round.
+    `order`, when given, is that ranking already made (`rank_by_group`).
+    """
+    if order is None:
+        order = np.lexsort((receiver, -preference, mover))
+    receiver, utility = receiver[order], utility[order]
+    counts = np.bincount(mover, minlength=m)
+    end = np.cumsum(counts)
+    pointer = end - counts  # each mover's next receiver to propose to
     match = np.full(m, -1, dtype=np.int64)
+    held_utility = np.zeros(m)
     free = np.arange(m)
     while len(free):
-        best = np.argmax(preference if len(free) == m else preference[free], axis=1)
-        can = np.isfinite(preference[free, best])
-        proposing = free[can]
+        proposing = free[pointer[free] < end[free]]
         if len(proposing) == 0:
             break
-        match[proposing] = best[can]
+        match[proposing] = receiver[pointer[proposing]]
+        held_utility[proposing] = utility[pointer[proposing]]
         held = np.nonzero(match >= 0)[0]
         target = match[held]
-        order = np.lexsort((held, -utility[held, target], target))
-        held, target = held[order], target[order]
+        rank = np.lexsort((held, -held_utility[held], target))
+        held, target = held[rank], target[rank]
         cumulative = np.cumsum(units[held])
         group_start = np.searchsorted(target, target, side="left")
         before_group = np.where(group_start > 0, cumulative[group_start - 1], 0)
         within = cumulative - before_group
-        rejected = within > capacity[target]
-        losers, lost_at = held[rejected], target[rejected]
-        preference[losers, lost_at] = -np.inf
+        losers = held[within > capacity[target]]
+        pointer[losers] += 1
         match[losers] = -1
         free = np.sort(losers)
     return match
@@ -217,12 +280,20 @@ def apply(ctx: StepContext) -> None:
     movers = release(ctx, pushed)
     if len(movers) == 0:
         return
-    utility, parts = utilities(ctx, movers)
+    utility, parts = group_utilities(ctx, movers)
     capacity = np.full(state.n_cities, float(p["receiver_capacity_default"]))
     for city, value in (p["receiver_capacity"] or {}).items():
         capacity[state.city_ids.index(city)] = value
-    noise = ctx.rng.gumbel(size=utility.shape) / p["choice_sharpness"]
-    match = deferred_acceptance(utility, state.fn_units[movers].astype(float), capacity, noise)
+    mover, receiver = feasible_pairs(utility, parts["group"])
+    value = utility[parts["group"][mover], receiver]
+    if len(movers) * state.n_cities <= DENSE_NOISE_MAX_DRAWS:
+        noise = (ctx.rng.gumbel(size=(len(movers), state.n_cities)) / p["choice_sharpness"])[mover, receiver]
+    else:
+        noise = ctx.rng.gumbel(size=len(mover)) / p["choice_sharpness"]
+    preference = value + noise
+    order = rank_by_group(parts["group"], np.bincount(mover, minlength=len(movers)), preference)
+    match = match_pairs(len(movers), mover, receiver, value, preference, state.fn_units[movers].astype(float), capacity,
+                        order)
 
     moved = movers[match >= 0]
     origin, target = state.fn_host[moved].copy(), match[match >= 0]
@@ -314,4 +385,4 @@ def _log_moves(ctx, movers, match, moved, origin, target, reason, parts) -> None
                         units=stayed_units, unit="units", clause=TYPE_CLAUSES[t_idx], why_en=stayed_en, why_zh=stayed_zh)
 
 
-__all__ = ["RULE", "apply", "candidates", "deferred_acceptance", "release", "utilities", "fmt"]
+__all__ = ["RULE", "apply", "candidates", "deferred_acceptance", "group_utilities", "match_pairs", "release", "utilities", "fmt"]

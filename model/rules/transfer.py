@@ -22,6 +22,7 @@ import numpy as np
 from model.rules.base import Lever, RuleSpec, StepContext
 from model.rules.zoning import forbidden_mask
 from model.sectors import SECTOR_INDEX, SECTOR_LABELS
+from model.state import derived, entries_above, matvec, travel_kernel, vecmat, zero_self_pairs
 
 RULE = RuleSpec(
     id="TRANSFER",
@@ -48,40 +49,93 @@ RULE = RuleSpec(
 )
 
 
-def flows(ctx: StepContext) -> tuple[np.ndarray, list[int]]:
-    """City × city × sector output flows for this year (亿元) and the sector indices they cover."""
+def kernel(ctx: StepContext) -> tuple[np.ndarray, np.ndarray]:
+    """S_ij = exp(−minutes_ij / decay) · (1 + corridor_bonus · corridor_ij) · gap_ij (zero diagonal), and each
+    row's largest entry: the part of w_ij that does not change from year to year (cached while unchanged)."""
+    state, p = ctx.state, ctx.params["transfer"]
+    n = state.n_cities
+
+    def build_corridor() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        corridor = np.zeros((n, n), dtype=bool)
+        corridor[state.link_from[state.link_corridor], state.link_to[state.link_corridor]] = True
+        corridor |= corridor.T
+        return (corridor, *np.nonzero(corridor))
+
+    corridor, c_rows, c_cols = derived(state, "transfer.corridor", (state.link_from.tobytes(), state.link_to.tobytes(),
+                                                                   state.link_corridor.tobytes()), build_corridor)
+    cost = state.cost_index.copy()
+    decay, bonus = float(p["decay_minutes"]), float(p["corridor_bonus"])
+
+    def entries(minutes: np.ndarray, rows: np.ndarray | None, cols: np.ndarray | None, out: np.ndarray | None) -> np.ndarray:
+        if rows is None:  # the whole matrix, in place (each fresh n × n temporary costs tens of ms at 3,000 cities)
+            w = np.divide(minutes, -decay, out=out)
+            with np.errstate(over="ignore"):
+                np.exp(w, out=w)
+            gap = np.subtract.outer(cost, cost)  # this year's only fresh n × n array, and only when rebuilding
+            np.maximum(gap, 0.0, out=gap)
+            gap /= cost[:, None]
+            w *= gap
+            del gap
+            w[c_rows, c_cols] *= 1.0 + bonus  # the few corridor pairs
+        else:
+            with np.errstate(over="ignore"):
+                w = np.exp(np.divide(minutes, -decay))
+            w *= np.maximum(0.0, cost[rows] - cost[cols]) / cost[rows]
+            w *= 1.0 + bonus * corridor[rows, cols]
+        return zero_self_pairs(w, rows, cols)
+
+    params = (decay, bonus, state.cost_index.tobytes(), state.link_from.tobytes(), state.link_to.tobytes(),
+              state.link_corridor.tobytes())
+    s_matrix = travel_kernel(state, "transfer.kernel", params, entries)
+    row_max = derived(state, "transfer.row_max", (state.travel_minutes, *params),
+                      lambda: s_matrix.max(axis=1) if n else np.zeros(0))
+    return s_matrix, row_max
+
+
+def factors(ctx: StepContext) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """flow_ijs = coef[i, k] · S_ij · col[j, k] for the k-th transferable sector s: the flows in factored form.
+
+    With col_js = land_j · allowed_js, Σ_j w_ij = (S @ col)_i, and coef_is = base_output_is · share_i / Σ_j w_ij.
+    """
     state, p = ctx.state, ctx.params["transfer"]
     sectors = [SECTOR_INDEX[s] for s in p["sectors"]]
-    n = state.n_cities
-    cost = state.cost_index
-    gap = np.maximum(0.0, cost[:, None] - cost[None, :]) / cost[:, None]
-    corridor = np.zeros((n, n), dtype=bool)
-    corridor[state.link_from[state.link_corridor], state.link_to[state.link_corridor]] = True
-    corridor |= corridor.T
-    with np.errstate(over="ignore"):
-        reach = np.exp(-state.travel_minutes / p["decay_minutes"])
-    base_w = reach * (1.0 + p["corridor_bonus"] * corridor) * gap * state.land_index[None, :]
-    np.fill_diagonal(base_w, 0.0)
+    s_matrix, _ = kernel(ctx)
     allowed = ~forbidden_mask(state, ctx.params)
-    out = np.zeros((n, n, len(sectors)))
-    for k, s in enumerate(sectors):
-        w = base_w * allowed[None, :, s]
-        total = w.sum(axis=1)
-        share = np.minimum(p["max_share"], p["elasticity"] * total)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[:, :, k] = np.where(total[:, None] > 0, state.base_output[:, s, None] * share[:, None] * w / total[:, None], 0.0)
+    col = state.land_index[:, None] * allowed[:, sectors]
+    total = matvec(s_matrix, col)
+    share = np.minimum(p["max_share"], p["elasticity"] * total)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coef = np.where(total > 0, state.base_output[:, sectors] * share / total, 0.0)
+    return coef, s_matrix, col, sectors
+
+
+def flows(ctx: StepContext) -> tuple[np.ndarray, list[int]]:
+    """City × city × sector output flows for this year (亿元) and the sector indices they cover."""
+    coef, s_matrix, col, sectors = factors(ctx)
+    out = np.zeros((*s_matrix.shape, len(sectors)))
+    for k in range(len(sectors)):
+        out[:, :, k] = coef[:, k, None] * s_matrix * col[None, :, k]
     return out, sectors
 
 
 def apply(ctx: StepContext) -> None:
     """Move base output of transferable sectors down the cost gradient."""
     state, p = ctx.state, ctx.params["transfer"]
-    flow, sectors = flows(ctx)
+    coef, s_matrix, col, sectors = factors(ctx)  # the n × n × sectors flows are never built whole
+    _, row_max = kernel(ctx)
+    inflow = col * vecmat(coef, s_matrix)
+    outflow = coef * matvec(s_matrix, col)
     for k, s in enumerate(sectors):
-        state.base_output[:, s] += flow[:, :, k].sum(axis=0) - flow[:, :, k].sum(axis=1)
+        state.base_output[:, s] += inflow[:, k] - outflow[:, k]
     state.base_output = np.maximum(state.base_output, 0.0)
-    i_idx, j_idx, k_idx = np.nonzero(flow > p["event_threshold_100m_yuan"])
-    moved = flow[i_idx, j_idx, k_idx]
+    found = [entries_above(coef[:, k], s_matrix, col[:, k], p["event_threshold_100m_yuan"], row_max=row_max)
+             for k in range(len(sectors))]
+    i_idx = np.concatenate([f[0] for f in found]).astype(np.int64)
+    j_idx = np.concatenate([f[1] for f in found]).astype(np.int64)
+    k_idx = np.concatenate([np.full(len(f[0]), k, dtype=np.int64) for k, f in enumerate(found)])
+    moved = np.concatenate([f[2] for f in found])
+    order = np.lexsort((k_idx, j_idx, i_idx))  # row by row, as np.nonzero on the city × city × sector array
+    i_idx, j_idx, k_idx, moved = i_idx[order], j_idx[order], k_idx[order], moved[order]
     sector_names = [next(name for name, idx in SECTOR_INDEX.items() if idx == s) for s in sectors]
     label_en = [SECTOR_LABELS[name][1].lower() for name in sector_names]
     label_zh = [SECTOR_LABELS[name][0] for name in sector_names]
