@@ -681,11 +681,10 @@ def _open_link(times: np.ndarray, u: int, v: int, minutes: float) -> None:
     rows = np.flatnonzero(times[:, u] + minutes < times[:, v])
     cols = np.flatnonzero(times[v, :] + minutes < times[u, :])
     if len(rows) and len(cols):
-        via = times[rows, u][:, None] + minutes + times[v, cols][None, :]
-        block = np.ix_(rows, cols)
-        times[block] = np.minimum(times[block], via)
-        block = np.ix_(cols, rows)
-        times[block] = np.minimum(times[block], via.T)
+        block = times[np.ix_(rows, cols)]
+        np.minimum(block, times[rows, u][:, None] + minutes + times[v, cols][None, :], out=block)
+        times[np.ix_(rows, cols)] = block
+        times[np.ix_(cols, rows)] = block.T  # the same routes driven the other way
 
 
 TRAVEL_PATCH_MAX_SHARE = 0.2

@@ -139,7 +139,7 @@ def _flows(ctx: StepContext, natural: np.ndarray, out: np.ndarray | None = None)
     np.maximum(m, 0.0, out=m)  # gain
     m *= reach(state, p["decay_minutes"], 1.0 - hukou(state, p))
     m *= (p["migration_rate"] * state.population)[:, None]
-    followers = np.flatnonzero(state.relocation_followers)  # few pairs: staff of this year's moves
+    followers = _followers_at(state)  # few pairs: staff of this year's moves
     m.ravel()[followers] += state.relocation_followers.ravel()[followers]
     np.fill_diagonal(m, 0.0)
     out = m.sum(axis=1)
@@ -177,6 +177,15 @@ def _flows(ctx: StepContext, natural: np.ndarray, out: np.ndarray | None = None)
     return m, m.sum(axis=0), m.sum(axis=1)
 
 
+def _followers_at(state) -> np.ndarray:
+    """Flat indices of the nonzero entries of `relocation_followers`: as RELOCATE recorded them this
+    year, else (followers set some other way) by scanning the matrix."""
+    recorded = state.__dict__.get("_followers_at")
+    if recorded is not None:
+        return recorded
+    return np.flatnonzero(state.relocation_followers)
+
+
 def _scale_columns(m: np.ndarray, columns: np.ndarray, factors: np.ndarray) -> None:
     """m[:, columns] *= factors, in place (a few columns by index; many by one pass over m)."""
     if len(columns) * 8 < m.shape[1]:
@@ -200,5 +209,5 @@ def apply(ctx: StepContext) -> None:
     state.migration_in = inflow
     state.migration_out = outflow
     state.population = state.population + natural + state.migration_in - state.migration_out
-    followers = np.flatnonzero(state.relocation_followers)
-    state.relocation_followers.ravel()[followers] = 0.0
+    state.relocation_followers.ravel()[_followers_at(state)] = 0.0
+    state.__dict__.pop("_followers_at", None)

@@ -301,6 +301,10 @@ def apply(ctx: StepContext) -> None:
     state.fn_year_moved[moved] = ctx.year
     state.moved_this_year[moved] = True
     np.add.at(state.relocation_followers, (origin, target), p["follow_share"] * state.fn_jobs[moved])
+    # where MIGRATE finds them without scanning the whole n × n matrix
+    added = np.unique(origin * state.n_cities + target)
+    earlier = state.__dict__.get("_followers_at")  # not yet moved by MIGRATE
+    state.__dict__["_followers_at"] = added if earlier is None else np.union1d(earlier, added)
     cross = state.city_province[origin] != state.city_province[target]
     if ctx.on("joint_control") and ctx.params["joint_control"]["leakage_ban"]:
         heavy = state.fn_type[moved] == FUNCTION_TYPE_INDEX["heavy_industry_plant"]
