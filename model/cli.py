@@ -218,8 +218,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return cli_synth(args)
 
 
-COMMANDS = {"run": cmd_run, "sweep": cmd_sweep, "analyze": cmd_analyze, "synth": cmd_synth, "validate": cmd_validate, "sources": cmd_sources, "levers": cmd_levers, "list": cmd_list,
-            "dashboard": cmd_dashboard}
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "sources": cmd_sources, "levers": cmd_levers, "list": cmd_list,
+            "sweep": cmd_sweep, "analyze": cmd_analyze, "synth": cmd_synth, "dashboard": cmd_dashboard}
 
 
 class Terminated(BaseException):

@@ -29,6 +29,7 @@ from agents import City, Function, Province
 from model import outputs
 from model.events import EventLog
 from model.rules import (
+    INITIALISED,
     air,
     eco_comp,
     energy,
@@ -75,7 +76,7 @@ class RegionModel(mesa.Model):
         self.until = int(until) if until is not None else self.region.horizon
         self.record_functions = record_functions
         self.stage_seconds: dict[str, float] = {}
-        for module in (air, energy, services, migrate):
+        for module in INITIALISED:
             module.initialise(self.state, self.params)
 
         self.provinces = [Province(self, i) for i in range(self.state.n_provinces)]

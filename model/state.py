@@ -324,6 +324,7 @@ class RegionState:
     base_energy_by_province: np.ndarray = field(default_factory=lambda: np.zeros(0))
     eh_per_capita0: np.ndarray = field(default_factory=lambda: np.zeros(0))
     attractiveness0: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    jobs_per_worker0: float = 0.0
 
     # --- sizes -----------------------------------------------------------------------------
     @property

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from model.events import EventLog
-from model.rules import air, energy, migrate, services
+from model.rules import INITIALISED
 from model.rules.base import StepContext
 from model.scenario import load_scenario
 from model.state import build_state
@@ -27,7 +27,7 @@ def three_city_context(overrides: dict | None = None, seed: int = 0) -> StepCont
     scenario = load_scenario(FIXTURE, overrides or {})
     state = build_state(scenario)
     params = copy.deepcopy(scenario.params)
-    for module in (air, energy, services, migrate):
+    for module in INITIALISED:
         module.initialise(state, params)
     state.year += 1
     return StepContext(state, params, np.random.default_rng(seed), EventLog())

@@ -378,9 +378,9 @@ def test_interrupt_and_terminate_exit_cleanly(sig, status, bohai, tmp_path, rng)
 SWEEP = """
 [sweep]
 scenario = "capital_region"
-until = 2028
+until = 2035
 design = "latin_hypercube"
-samples = 200
+samples = 300
 replicates = 2
 seed = 5
 [levers]
@@ -391,7 +391,7 @@ indicators = ["population_beijing", "pm25_population_weighted"]
 years = [2024, 2028]
 series = ["population_total"]
 """
-SWEEP_RUNS = 400
+SWEEP_RUNS = 600  # large enough that five starts, each killed soon after its first part file, cannot finish it
 
 
 def test_sweep_killed_five_times_then_finished_has_every_run_once(tmp_path, rng):

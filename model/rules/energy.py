@@ -86,7 +86,9 @@ def trade_factors(state, p: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         exportable = exportable * np.isin(np.arange(state.n_cities), [state.city_ids.index(c) for c in p["exporters"]])
     deficit = np.maximum(-surplus, 0.0)
     k, _ = kernel(state, p["decay_km"])
-    a = exportable / np.maximum(matvec(k, deficit), 1e-300)  # exportable_e / Σ_c gravity_ec
+    gravity = matvec(k, deficit)
+    # exportable_e / Σ_c gravity_ec; an exporter with no reachable deficit sells nothing
+    a = np.divide(exportable, gravity, out=np.zeros_like(exportable), where=gravity > 1e-150)
     received = deficit * vecmat(a, k)
     scale = np.ones_like(deficit)
     over = received > deficit
@@ -109,7 +111,7 @@ def apply(ctx: StepContext) -> None:
     energy_co2 = (state.base_output[:, ENERGY] * state.intensity[ENERGY, CO2]
                   + np.bincount(state.fn_host, weights=state.fn_output * state.intensity[state.fn_sector, CO2]
                                 * (state.fn_sector == ENERGY), minlength=state.n_cities))
-    co2_per_unit = energy_co2 / np.maximum(energy_output, 1e-12)
+    co2_per_unit = np.divide(energy_co2, energy_output, out=np.zeros_like(energy_co2), where=energy_output > 1e-12)
     exported = a * matvec(k, b)
     imported_co2 = b * vecmat(a * co2_per_unit, k)
     state.co2_consumption = state.emissions[:, CO2] - exported * co2_per_unit + imported_co2

@@ -12,6 +12,12 @@ manufacturing in Langfang, the Northern Three Counties, Tianjin; capital_metro_a
   labour productivity_s ← productivity_s · (1 + productivity_growth)
 so jobs grow by (1 + rate)/(1 + productivity_growth).
 
+Growth needs workers. The region's jobs may not exceed its labour force (participation · residents,
+MIGRATE's participation) times max(base-year jobs per worker, `max_jobs_per_worker`). When this
+year's rates would need more, the part of every rate above productivity growth is scaled by one
+factor k ∈ [0, 1] (rate' = g + k · (rate − g)) so that jobs just fill the labour force: in the long
+run output then grows with productivity, as it must, rather than compounding without limit.
+
 Plan clauses: capital_metro_area L461 (Tongzhou R&D, Northern Three Counties pilot production),
 L611–659 (innovation chain: 原始创新 → 孵化转化 → 生产制造).
 """
@@ -36,12 +42,14 @@ RULE = RuleSpec(
               "estimate: modelling assumption"),
         Lever("agglomeration", 0.005, 0.0, 0.1, "Extra growth per unit of log density", "集聚效应（每单位对数密度）",
               "estimate: modelling assumption"),
-        Lever("spillover", 0.03, 0.0, 0.5, "Growth from access to research hubs", "创新溢出强度",
+        Lever("spillover", 0.03, 0.0, 0.2, "Growth from access to research hubs", "创新溢出强度",
               "capital_metro_area L461"),
         Lever("spillover_decay_minutes", 90.0, 1.0, 5000.0, "Distance decay of spillovers (minutes)", "溢出距离衰减（分钟）",
               "estimate: modelling assumption"),
-        Lever("productivity_growth", 0.035, -0.1, 0.3, "Labour productivity growth", "劳动生产率增速",
+        Lever("productivity_growth", 0.035, -0.1, 0.1, "Labour productivity growth", "劳动生产率增速",
               "estimate: modelling assumption"),
+        Lever("max_jobs_per_worker", 1.0, 0.5, 2.0, "Jobs the labour force can fill, per worker", "每名劳动力可承担的岗位数",
+              "estimate: full employment"),
     ),
 )
 
@@ -73,10 +81,35 @@ def rates(ctx: StepContext) -> np.ndarray:
     return np.maximum(rate, -0.9)
 
 
-def apply(ctx: StepContext) -> None:
-    """Grow output and productivity; hosted functions grow with their host's sector."""
+def labour_force(ctx: StepContext) -> float:
+    """The region's workers: participation (MIGRATE's lever) times residents."""
+    return float(ctx.params["migrate"]["participation"] * ctx.state.population.sum())
+
+
+def initialise(state, params: dict) -> None:
+    """Remember the base year's jobs per worker (the labour limit is never below it)."""
+    state.jobs_per_worker0 = float(state.jobs().sum() / max(params["migrate"]["participation"] * state.population.sum(), 1.0))
+
+
+def labour_limited(ctx: StepContext, rate: np.ndarray) -> tuple[np.ndarray, float]:
+    """Rates scaled so jobs do not outgrow the labour force, and the factor k used (1 = unconstrained)."""
     state, p = ctx.state, ctx.params["growth"]
-    rate = rates(ctx)
+    g = p["productivity_growth"]
+    base_jobs = state.base_output * 1e4 / state.productivity[None, :]
+    now = base_jobs.sum() + state.fn_jobs.sum()
+    fn_rate = rate[state.fn_host, state.fn_sector]
+    extra = ((base_jobs * (rate - g)).sum() + (state.fn_jobs * (fn_rate - g)).sum()) / (1.0 + g)
+    limit = max(state.jobs_per_worker0, p["max_jobs_per_worker"]) * labour_force(ctx)
+    if extra <= 0 or now + extra <= limit:
+        return rate, 1.0
+    k = float(np.clip((limit - now) / extra, 0.0, 1.0))
+    return g + k * (rate - g), k
+
+
+def apply(ctx: StepContext) -> None:
+    """Grow output and productivity within the labour force; hosted functions grow with their host's sector."""
+    state, p = ctx.state, ctx.params["growth"]
+    rate, _ = labour_limited(ctx, rates(ctx))
     state.base_output *= 1.0 + rate
     fn_rate = rate[state.fn_host, state.fn_sector]
     state.fn_output *= 1.0 + fn_rate

@@ -29,6 +29,7 @@ import pytest
 from model.events import EventLog
 from model.model import RegionModel
 from model.rules import (
+    INITIALISED,
     air,
     eco_comp,
     energy,
@@ -108,7 +109,7 @@ class BareKernels:
     def __init__(self, scenario: Any, seed: int) -> None:
         self.state = build_state(scenario)
         self.params = copy.deepcopy(scenario.params)
-        for module in (air, energy, services, migrate):
+        for module in INITIALISED:
             module.initialise(self.state, self.params)
         self.ctx = StepContext(self.state, self.params, np.random.default_rng(seed), EventLog())
 
