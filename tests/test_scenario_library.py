@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +25,14 @@ BASES = ("capital_region", "bohai_rim", "harbin_changchun")
 VARIANTS = sorted(p.stem for p in (SCENARIO_DIR / "variants").glob("*.toml"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def run_rows(name: str, until: int = 2030) -> pd.DataFrame:
     """Model-level rows (one per year) of a run, cached across tests."""
     model, _ = run_model(name, until=until, record_functions=False)
     return model.model_frame().set_index("year")
 
 
-@lru_cache(maxsize=None)
+@cache
 def run_agents(name: str, until: int = 2030) -> pd.DataFrame:
     model, _ = run_model(name, until=until, record_functions=False)
     return model.agent_frame()

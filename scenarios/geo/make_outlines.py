@@ -10,7 +10,8 @@ domain"; https://www.naturalearthdata.com/about/terms-of-use/). Natural Earth sh
 boundaries at 1:10m; after simplification the outlines are for a map sketch, not for measuring.
 
 Method: clip the three line layers to a box around north-east China, node them, polygonize, keep
-faces on land (line ends are first snapped onto the coastline within SNAP_DEG degrees), pick each province as the face that contains a known interior point (its capital),
+faces on land (line ends are first snapped onto the coastline within SNAP_DEG degrees), pick each province as the face that
+contains a known interior point (its capital),
 take the exterior ring (holes such as Beijing and Tianjin inside Hebei are dropped), and simplify
 with Douglas–Peucker, raising the tolerance until the ring has at most MAX_VERTICES points.
 
@@ -25,7 +26,7 @@ import sys
 from pathlib import Path
 
 import shapefile  # pyshp
-from shapely.geometry import LineString, Point, Polygon, box, shape
+from shapely.geometry import Point, Polygon, box, shape
 from shapely.ops import polygonize, snap, unary_union
 
 MAX_VERTICES = 60
