@@ -624,7 +624,7 @@ def build_state(scenario: Scenario) -> RegionState:
     return state
 
 
-TRAVEL_REFRESH_SHARE = 0.005
+TRAVEL_REFRESH_SHARE = 0.01
 """Above `FLOYD_WARSHALL_MAX_CITIES` cities, travel times are recomputed when any open link's minutes
 moved by more than this share since the last computation (see `travel_times`)."""
 
@@ -636,12 +636,13 @@ def travel_times(state: RegionState) -> np.ndarray:
     Refresh rule: the all-pairs times are recomputed when the set of open links changes, or when
     an open link's minutes (`link_minutes · link_speedup`) changed since the last computation —
     any change up to `FLOYD_WARSHALL_MAX_CITIES` cities (a few milliseconds: exact every year, as
-    in the shipped scenarios), and above that a change of more than `TRAVEL_REFRESH_SHARE` (0.5%)
+    in the shipped scenarios), and above that a change of more than `TRAVEL_REFRESH_SHARE` (1%)
     of the minutes used at the last computation. Otherwise the last answer is returned as it is
     (same array, no recomputation). FUND shortens links a little every year, and a recomputation
     costs about a second at 3,000 cities; since every route's time is a sum of link minutes and
     links only get faster, between refreshes a travel time is never shorter than the exact fastest
-    time over this year's links and that exact time is at least 99.5% of it (exact again at each
+    time over this year's links and that exact time is at least 99% of it — well inside the accuracy
+    of timetable-based link times — (exact again at each
     refresh). Above `FLOYD_WARSHALL_MAX_CITIES`, links that
     open in a year without a refresh are added to the last answer exactly, one at a time
     (`_open_link`), rather than by recomputing every route.

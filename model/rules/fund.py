@@ -10,8 +10,8 @@ worst. Separately, named donor cities give pairing aid (对口帮扶) to named r
     infrastructure → member cities with GDP per capita below the member mean, by population;
                      every link touching a recipient gets minutes · max(min_time_factor, 1 − speedup · amount)
                      (travel times between cities follow at the start of a year; above 200 cities they
-                     are recomputed only once some link's minutes moved by more than 0.5% since the last
-                     computation, so in between the exact fastest route may be up to 0.5% shorter
+                     are recomputed only once some link's minutes moved by more than 1% since the last
+                     computation, so in between the exact fastest route may be up to 1% shorter
                      than the time used — see `model.state.travel_times`)
     compensation   → water-source cities, by area
     clean-up       → cities above their PM2.5 target, by population · excess
