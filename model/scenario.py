@@ -172,18 +172,22 @@ class Scenario:
 
 def find_scenario(ref: str | Path) -> Path:
     """The file for a short name ("capital_region", "capital_region-no_coordination") or a path."""
-    path = Path(ref)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise UserError(f"{ref}: no such scenario file")
-        return path.resolve()
-    for candidate in (SCENARIO_DIR / f"{ref}.toml", SCENARIO_DIR / "variants" / f"{ref}.toml"):
-        if candidate.is_file():
-            return candidate
+    shown = str(ref) if len(str(ref)) <= 80 else str(ref)[:77] + "..."
+    try:
+        path = Path(ref)
+        if path.suffix == ".toml" or path.exists():
+            if not path.is_file():
+                raise UserError(f"{shown}: no such scenario file")
+            return path.resolve()
+        for candidate in (SCENARIO_DIR / f"{ref}.toml", SCENARIO_DIR / "variants" / f"{ref}.toml"):
+            if candidate.is_file():
+                return candidate
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte…
+        raise UserError(f"{shown}: not a usable scenario name or path ({exc.__class__.__name__})") from None
     names = sorted(list_scenarios())
     close = difflib.get_close_matches(str(ref), names, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise UserError(f"{ref}: no such scenario.{hint} Valid names: {', '.join(names)}")
+    raise UserError(f"{shown}: no such scenario.{hint} Valid names: {', '.join(names)}")
 
 
 def list_scenarios() -> list[str]:

@@ -23,6 +23,11 @@ CAMPAIGN = os.environ.get("REGIONSIM_CAMPAIGN") == "1"
 EXAMPLES = 3000 if CAMPAIGN else 120
 CORPUS = ROOT / "tests" / "fuzz_corpus"
 BASE_TEXT = FIXTURE.read_bytes()
+VARIANT_TEXT = (
+    f'[variant]\nbase = "{FIXTURE.as_posix()}"\nname = "fuzzed"\n\n[set]\n'
+    '"rules.joint_control.enabled" = false\n"rules.relocate.annual_quota_share" = 0.3\n'
+    '"cities.capital.population_10k" = 900.0\n"rules.relocate.incentives.newtown" = 2.0\n'
+).encode()
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=not CAMPAIGN,
                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -38,8 +43,8 @@ def load_or_user_error(path: Path, overrides: dict | None = None) -> str:
 
 
 @st.composite
-def mutated_scenarios(draw) -> bytes:
-    data = bytearray(BASE_TEXT)
+def mutated_scenarios(draw, base: bytes = BASE_TEXT) -> bytes:
+    data = bytearray(base)
     for _ in range(draw(st.integers(1, 6))):
         kind = draw(st.sampled_from(["flip", "delete", "insert", "duplicate", "swap_line", "replace_value"]))
         if not data:
@@ -78,6 +83,20 @@ def test_mutated_scenario_files_never_crash_the_loader(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("fuzz") / "scenario.toml"
     path.write_bytes(text)
     load_or_user_error(path)
+
+
+@FUZZ_SETTINGS
+@given(text=mutated_scenarios(VARIANT_TEXT))
+def test_mutated_variant_files_never_crash_the_loader(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("variant") / "variant.toml"
+    path.write_bytes(text)
+    load_or_user_error(path)
+
+
+def test_the_unmutated_variant_loads(tmp_path):
+    path = tmp_path / "variant.toml"
+    path.write_bytes(VARIANT_TEXT)
+    assert load_or_user_error(path) == "ok"
 
 
 @FUZZ_SETTINGS
