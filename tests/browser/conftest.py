@@ -8,6 +8,7 @@ this machine and records it; `offline_page` tests assert that none was made.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -54,14 +55,16 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def dashboard_url():
-    """`regionsim dashboard capital_region --no-open` on a free localhost port, stopped afterwards."""
+@contextlib.contextmanager
+def running_dashboard(log_name: str, env: dict | None = None, ready_path: str = ""):
+    """`regionsim dashboard capital_region --no-open` on a free localhost port; yields (process, url)
+    once `url + ready_path` answers, and stops the server afterwards."""
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "dashboard-server.log", "w")
+    log = open(ARTIFACTS / log_name, "w")
     process = subprocess.Popen([sys.executable, "-m", "model.cli", "dashboard", "capital_region", "--port", str(port),
-                                "--host", "127.0.0.1", "--no-open"], cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+                                "--host", "127.0.0.1", "--no-open"], cwd=ROOT, stdout=subprocess.PIPE, stderr=log,
+                               text=True, env=env)
     url = f"http://127.0.0.1:{port}/"
     try:
         printed = process.stdout.readline()
@@ -69,7 +72,7 @@ def dashboard_url():
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(url, timeout=2) as response:
+                with urllib.request.urlopen(url + ready_path.lstrip("/"), timeout=2) as response:
                     if response.status == 200:
                         break
             except OSError:
@@ -77,7 +80,7 @@ def dashboard_url():
             assert process.poll() is None, "the dashboard server exited"
             assert time.monotonic() < deadline, "the dashboard server did not answer within 60 s"
             time.sleep(0.2)
-        yield url
+        yield process, url
     finally:
         process.terminate()
         try:
@@ -85,6 +88,13 @@ def dashboard_url():
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def dashboard_url():
+    """The dashboard served for the browser tests of this session."""
+    with running_dashboard("dashboard-server.log") as (_, url):
+        yield url
 
 
 @pytest.fixture(scope="session")

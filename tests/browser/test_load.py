@@ -23,8 +23,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -32,7 +30,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM_ARGS, LOCAL_HOSTS, ROOT, OfflinePage, _free_port, chromium_path
+from tests.browser.conftest import CHROMIUM_ARGS, LOCAL_HOSTS, OfflinePage, chromium_path, running_dashboard
 
 pytestmark = pytest.mark.browser
 
@@ -59,35 +57,9 @@ def get_json(url: str) -> dict:
 @pytest.fixture(scope="module")
 def server():
     """A dashboard server of its own (so other tests' sessions do not count), with the debug endpoint."""
-    port = _free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "dashboard-load-server.log", "w")
-    env = {**os.environ, "REGIONSIM_DEBUG_SESSIONS": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "model.cli", "dashboard", "capital_region", "--port", str(port),
-                                "--host", "127.0.0.1", "--no-open"], cwd=ROOT, stdout=subprocess.PIPE, stderr=log,
-                               text=True, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        printed = process.stdout.readline()
-        assert f":{port}/" in printed, f"the dashboard did not print its address: {printed!r}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                get_json(url + DEBUG_PATH.lstrip("/"))
-                break
-            except OSError:
-                pass
-            assert process.poll() is None, "the dashboard server exited"
-            assert time.monotonic() < deadline, "the dashboard server did not answer within 60 s"
-            time.sleep(0.2)
+    with running_dashboard("dashboard-load-server.log", env={**os.environ, "REGIONSIM_DEBUG_SESSIONS": "1"},
+                           ready_path=DEBUG_PATH) as (process, url):
         yield process, url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def _own_chromium() -> set[int]:
