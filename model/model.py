@@ -96,8 +96,7 @@ class RegionModel(mesa.Model):
         s = self.state
         s.year += 1
         s.transfers.clear()
-        if (s.link_opens == s.year).any() or self.on("fund"):
-            s.travel_minutes = travel_times(s)
+        s.travel_minutes = travel_times(s)  # recomputes only when links opened or got faster
 
         self._stage("policy", policy.apply, "policy")
         self._stage("zoning", zoning.apply, "zoning")

@@ -641,9 +641,8 @@ def travel_times(state: RegionState) -> np.ndarray:
     (same array, no recomputation). FUND shortens links a little every year, and a recomputation
     costs about a second at 3,000 cities; since every route's time is a sum of link minutes and
     links only get faster, between refreshes a travel time is never shorter than the exact fastest
-    time over this year's links and that exact time is at least 99% of it — well inside the accuracy
-    of timetable-based link times — (exact again at each
-    refresh). Above `FLOYD_WARSHALL_MAX_CITIES`, links that
+    time over this year's links, and that exact time is at least 99% of it (well inside the accuracy
+    of timetable-based link times; exact again at each refresh). Above `FLOYD_WARSHALL_MAX_CITIES`, links that
     open in a year without a refresh are added to the last answer exactly, one at a time
     (`_open_link`), rather than by recomputing every route.
     """
