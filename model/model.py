@@ -138,8 +138,7 @@ class RegionModel(mesa.Model):
         s = self.state
         net = s.transfers.net()
         s.cumulative_transfers += net
-        tax = (s.output() * s.tax_share[None, :]).sum(axis=1)
-        s.fiscal_revenue = tax + net[: s.n_cities]
+        s.fiscal_revenue = s.tax_revenue() + net[: s.n_cities]
         s.fn_tax_history = np.concatenate([s.fn_tax_history[:, 1:], s.fn_tax()[:, None]], axis=1)
         self._record()
 

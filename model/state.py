@@ -387,6 +387,10 @@ class RegionState:
         """Persons per km² of built-up area."""
         return self.population / np.maximum(self.area_km2 * self.built_up_share, 1e-9)
 
+    def tax_revenue(self) -> np.ndarray:
+        """This year's tax collected in each city (亿元): output by sector times the sector's tax share."""
+        return (self.output() * self.tax_share[None, :]).sum(axis=1)
+
     def fn_tax(self) -> np.ndarray:
         """This year's tax paid by each function (亿元)."""
         return self.fn_output * self.tax_share[self.fn_sector]
@@ -611,7 +615,7 @@ def build_state(scenario: Scenario) -> RegionState:
     state.migration_in = np.zeros(n)
     state.migration_out = np.zeros(n)
     state.relocation_followers = np.zeros((n, n))
-    state.fiscal_revenue = (state.output() * tax_share[None, :]).sum(axis=1)
+    state.fiscal_revenue = state.tax_revenue()
     state.co2_consumption = np.zeros(n)
     state.abatement_cost = np.zeros(n)
     state.moved_this_year = np.zeros(k, dtype=bool)

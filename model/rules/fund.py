@@ -87,7 +87,7 @@ def apply(ctx: StepContext) -> None:
     """Collect contributions, spend the fund, pay pairing aid."""
     state, p = ctx.state, ctx.params["fund"]
     n, fund = state.n_cities, state.n_cities
-    tax = (state.output() * state.tax_share[None, :]).sum(axis=1)
+    tax = state.tax_revenue()
     members = np.ones(n, dtype=bool)
     if p["members"]:
         members = np.isin(state.city_province, [state.province_ids.index(x) for x in p["members"]])

@@ -125,7 +125,7 @@ class BareKernels:
                 function(self.ctx)
         net = s.transfers.net()
         s.cumulative_transfers += net
-        s.fiscal_revenue = (s.output() * s.tax_share[None, :]).sum(axis=1) + net[: s.n_cities]
+        s.fiscal_revenue = s.tax_revenue() + net[: s.n_cities]
         s.fn_tax_history = np.concatenate([s.fn_tax_history[:, 1:], s.fn_tax()[:, None]], axis=1)
 
 
