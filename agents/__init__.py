@@ -4,8 +4,8 @@ They hold no numbers of their own: each is a window onto one row of the model's 
 (`model/state.py`), so what an agent shows is always what the rules computed.
 """
 
-from agents.city import City
-from agents.function import Function
-from agents.province import Province
+from regionsim.agents.city import City
+from regionsim.agents.function import Function
+from regionsim.agents.province import Province
 
 __all__ = ["City", "Function", "Province"]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
-from agents.base import RowAgent
-from model.sectors import CIRCLES, FUNCTION_TYPE_NAMES, POLLUTANTS, SECTORS, ZONES
+from regionsim.agents.base import RowAgent
+from regionsim.model.sectors import CIRCLES, FUNCTION_TYPE_NAMES, POLLUTANTS, SECTORS, ZONES
 
 
 class City(RowAgent):

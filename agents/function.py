@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agents.base import RowAgent
-from model.sectors import FUNCTION_TYPE_NAMES, SECTORS
+from regionsim.agents.base import RowAgent
+from regionsim.model.sectors import FUNCTION_TYPE_NAMES, SECTORS
 
 
 class Function(RowAgent):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-
-from agents.base import RowAgent
+from regionsim.agents.base import RowAgent
 
 
 class Province(RowAgent):

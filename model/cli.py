@@ -25,9 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from model.errors import UserError
-
-VERSION = "0.1.0"
+from regionsim import __version__ as VERSION
+from regionsim.model.errors import UserError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_overrides(assignments: list[str]) -> dict[str, Any]:
     """`--set` strings to a key-path dictionary."""
-    from model.scenario import parse_set
+    from regionsim.model.scenario import parse_set
 
     overrides: dict[str, Any] = {}
     for assignment in assignments:
@@ -105,14 +104,14 @@ def parse_overrides(assignments: list[str]) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario and write its files."""
-    from model.run import run_to_directory
+    from regionsim.model.run import run_to_directory
 
     started = time.perf_counter()
     overrides = parse_overrides(args.set)
     model, out = run_to_directory(args.scenario, args.out, seed=args.seed, until=args.until, overrides=overrides,
                                   record_functions=not args.no_function_rows)
     if not args.quiet:
-        from model.outputs import summary_table
+        from regionsim.model.outputs import summary_table
 
         print(f"regionsim {VERSION}: {model.region.name}, seed {args.seed}, "
               f"{model.region.base_year}–{model.state.year}, {time.perf_counter() - started:.2f} s")
@@ -123,8 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check scenarios; report all problems of all files."""
-    from model.errors import ScenarioError
-    from model.scenario import load_scenario
+    from regionsim.model.errors import ScenarioError
+    from regionsim.model.scenario import load_scenario
 
     overrides = parse_overrides(args.set)
     failed = False
@@ -148,8 +147,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_sources(args: argparse.Namespace) -> int:
     """Print every number with its source."""
-    from model.provenance import numbers_with_sources
-    from model.scenario import load_scenario
+    from regionsim.model.provenance import numbers_with_sources
+    from regionsim.model.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     rows = numbers_with_sources(scenario.data)
@@ -165,8 +164,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def cmd_levers(args: argparse.Namespace) -> int:
     """Print every lever grouped by rule."""
-    from model.rules import REGISTRY
-    from model.scenario import load_scenario
+    from regionsim.model.rules import REGISTRY
+    from regionsim.model.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     for key, spec in REGISTRY.items():
@@ -182,7 +181,7 @@ def cmd_levers(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Print the shipped scenarios and variants."""
-    from model.scenario import SCENARIO_DIR, list_scenarios
+    from regionsim.model.scenario import SCENARIO_DIR, list_scenarios
 
     for name in list_scenarios():
         kind = "variant" if (SCENARIO_DIR / "variants" / f"{name}.toml").exists() else "scenario"
@@ -192,28 +191,28 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Start the Solara dashboard."""
-    from viz.server import serve
+    from regionsim.viz.server import serve
 
     return serve(args.scenario, host=args.host, port=args.port, open_browser=not args.no_open)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep (model/sweep.py)."""
-    from model.sweep import cli_sweep
+    from regionsim.model.sweep import cli_sweep
 
     return cli_sweep(args)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Analyse a sweep (model/sweep.py)."""
-    from model.sweep import cli_analyze
+    from regionsim.model.sweep import cli_analyze
 
     return cli_analyze(args)
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
     """Write a synthetic scenario (model/synth.py)."""
-    from model.synth import cli_synth
+    from regionsim.model.synth import cli_synth
 
     return cli_synth(args)
 

@@ -25,8 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-
-from model.errors import UserError
+from regionsim.model.errors import UserError
 
 
 def fsync_dir(path: Path) -> None:

@@ -24,11 +24,10 @@ from typing import Any
 
 import mesa
 import numpy as np
-
-from agents import City, Function, Province
-from model import outputs
-from model.events import EventLog
-from model.rules import (
+from regionsim.agents import City, Function, Province
+from regionsim.model import outputs
+from regionsim.model.events import EventLog
+from regionsim.model.rules import (
     INITIALISED,
     air,
     eco_comp,
@@ -44,9 +43,9 @@ from model.rules import (
     transfer,
     zoning,
 )
-from model.rules.base import StepContext
-from model.scenario import Scenario, load_scenario
-from model.state import RegionState, build_state, travel_times
+from regionsim.model.rules.base import StepContext
+from regionsim.model.scenario import Scenario, load_scenario
+from regionsim.model.state import RegionState, build_state, travel_times
 
 DEFAULT_SCENARIO = "capital_region"
 

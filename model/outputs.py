@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-
-from model.rules import BY_ID
-from model.sectors import FUNCTION_TYPE_NAMES, POLLUTANTS
+from regionsim.model.rules import BY_ID
+from regionsim.model.sectors import FUNCTION_TYPE_NAMES, POLLUTANTS
 
 if TYPE_CHECKING:
-    from model.model import RegionModel
+    from regionsim.model.model import RegionModel
 
 MONEY_RULES = ("TAX_SHARE", "ECO_COMP", "JOINT_CONTROL", "ENERGY", "FUND")
 

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from model import io
-from model.model import RegionModel
-from model.tomlwrite import dumps
+from regionsim import __version__ as VERSION
+from regionsim.model import io
+from regionsim.model.model import RegionModel
+from regionsim.model.tomlwrite import dumps
 
-VERSION = "0.1.0"
 RUN_FILES = ("model.parquet", "agents.parquet", "events.parquet", "scorecard.csv", "scenario.toml", "run.json")
 
 
@@ -28,7 +28,7 @@ def run_model(scenario: str | Path, *, seed: int = 0, until: int | None = None, 
     model = RegionModel(str(scenario), rng=seed, until=until, record_functions=record_functions, **(overrides or {}))
     built = time.perf_counter()
     if until is not None and until < model.region.base_year:
-        from model.errors import UserError
+        from regionsim.model.errors import UserError
 
         raise UserError(f"--until {until}: must be the base year {model.region.base_year} or later")
     model.run()

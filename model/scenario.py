@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model.errors import Problem, ScenarioError, UserError
-from model.rules import REGISTRY
-from model.sectors import CIRCLES, FUNCTION_TYPES, POLLUTANTS, SECONDARY, SECTORS, TERTIARY, ZONES
+from regionsim.model.errors import Problem, ScenarioError, UserError
+from regionsim.model.rules import REGISTRY
+from regionsim.model.sectors import CIRCLES, FUNCTION_TYPES, POLLUTANTS, SECONDARY, SECTORS, TERTIARY, ZONES
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 """Where short scenario names are looked up (and `variants/` below it)."""

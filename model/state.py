@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from model.scenario import Scenario
-from model.sectors import (
+    from regionsim.model.scenario import Scenario
+from regionsim.model.sectors import (
     CIRCLES,
     FUNCTION_TYPE_INDEX,
     FUNCTION_TYPES,

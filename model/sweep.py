@@ -36,9 +36,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from model.errors import UserError
-from model.io import fsync_dir
-from model.sweep_spec import SweepSpec, fixed_columns, load_sweep, outcome_column
+from regionsim.model.errors import UserError
+from regionsim.model.io import fsync_dir
+from regionsim.model.sweep_spec import SweepSpec, fixed_columns, load_sweep, outcome_column
 
 FORMAT_VERSION = 1
 MAX_ATTEMPTS = 3
@@ -93,7 +93,7 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
 
 def simulate(task: dict[str, Any]) -> dict[str, Any]:
     """Build and run the model for one task; return its outcome columns."""
-    from model.model import RegionModel
+    from regionsim.model.model import RegionModel
 
     model = RegionModel(task["scenario"], rng=task["seed"], until=task["until"], record_functions=False,
                         **task["fixed"], **task["levers"])
@@ -358,7 +358,7 @@ def run_local(tasks: Iterator[dict[str, Any]], workers: int, on_row: Any, runner
 
     runner = runner or run_one
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["model.sweep", "model.model"])
+    context.set_forkserver_preload(["regionsim.model.sweep", "regionsim.model.model"])
     retry: deque[tuple[dict[str, Any], int]] = deque()
     in_flight: dict[Any, tuple[dict[str, Any], int]] = {}
     tasks = iter(tasks)
@@ -655,6 +655,6 @@ def cli_sweep(args: argparse.Namespace) -> int:
 
 def cli_analyze(args: argparse.Namespace) -> int:
     """`regionsim analyze DIR`: sensitivity of the outcomes to the levers; a table and a PNG."""
-    from model.sweep_analyze import analyze_folder
+    from regionsim.model.sweep_analyze import analyze_folder
 
     return analyze_folder(Path(args.folder))

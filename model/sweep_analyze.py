@@ -25,8 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from model.errors import UserError
+from regionsim.model.errors import UserError
 
 BOOTSTRAP = 500
 MAX_PLOTS = 16
@@ -187,7 +186,7 @@ def plot(table: pd.DataFrame, method: str, path: Path, title: str) -> Path:
 
 def analyze(folder: Path) -> tuple[pd.DataFrame, str, dict[str, Any]]:
     """Compute the indices of a sweep folder: (table, method, facts)."""
-    from model.sweep import read_info, read_runs
+    from regionsim.model.sweep import read_info, read_runs
 
     info = read_info(folder)
     runs = read_runs(folder)
@@ -207,7 +206,7 @@ def analyze(folder: Path) -> tuple[pd.DataFrame, str, dict[str, Any]]:
 
 def analyze_folder(folder: Path) -> int:
     """Print the sensitivity table and write `sensitivity.csv` and `sensitivity.png` into the folder."""
-    from model.sweep import read_info
+    from regionsim.model.sweep import read_info
 
     info = read_info(folder)
     table, method, facts = analyze(folder)

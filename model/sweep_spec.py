@@ -47,8 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from model.errors import UserError
+from regionsim.model.errors import UserError
 
 DESIGNS = ("full_factorial", "latin_hypercube", "sobol")
 DESIGN_ALIASES = {"factorial": "full_factorial", "full-factorial": "full_factorial", "lhs": "latin_hypercube",
@@ -292,7 +291,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     """Read and check a sweep file; every mistake is a `UserError` naming the file and key."""
     path = Path(path)
     if not path.is_file():
-        from model.scenario import SCENARIO_DIR
+        from regionsim.model.scenario import SCENARIO_DIR
 
         shipped = SCENARIO_DIR / "sweeps" / f"{path}.toml"
         if shipped.is_file():
@@ -316,7 +315,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
             raise UserError(f"{f}: sweep.{key}: unknown key; valid keys: {', '.join(SWEEP_KEYS)}")
 
     # scenario: resolve it, and read its base year and horizon
-    from model.scenario import find_scenario, load_scenario
+    from regionsim.model.scenario import find_scenario, load_scenario
 
     ref = sweep.get("scenario")
     if not isinstance(ref, str) or not ref:
@@ -373,7 +372,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
 
 
 def _check_levers(f: str, table: Any, design: str, fixed: set[str]) -> tuple[LeverRange, ...]:
-    from model.rules import REGISTRY
+    from regionsim.model.rules import REGISTRY
 
     if not isinstance(table, dict) or not table:
         raise UserError(f"{f}: [levers] is missing or empty; e.g. \"rules.relocate.annual_quota_share\" = "
@@ -487,7 +486,7 @@ def _check_outcomes(f: str, table: Any, base_year: int, until: int, ref: str,
 
 def indicator_names(ref: str, fixed: dict[str, Any]) -> list[str]:
     """The model-level indicators a run of this scenario records (the keys of `outputs.model_row`)."""
-    from model.model import RegionModel
+    from regionsim.model.model import RegionModel
 
     model = RegionModel(ref, rng=0, record_functions=False, **fixed)
     return [key for key in model.summary if key != "year"]

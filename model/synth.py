@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from model.errors import UserError
-from model.sectors import FUNCTION_TYPES, SECONDARY, SECTORS, TERTIARY
+from regionsim.model.errors import UserError
+from regionsim.model.sectors import FUNCTION_TYPES, SECONDARY, SECTORS, TERTIARY
 
 BASE_YEAR = 2023
 HORIZON = 2035
@@ -373,7 +372,7 @@ def _outline(lon: np.ndarray, lat: np.ndarray) -> list[list[float]]:
 
 def write_synth(path: Path, cities: int, functions: int, seed: int = 0) -> dict[str, Any]:
     """Write a synthetic scenario to `path` (TOML) and return its document."""
-    from model.tomlwrite import dumps
+    from regionsim.model.tomlwrite import dumps
 
     document = synth_scenario(cities, functions, seed)
     header = (f"# {document['meta']['title_en']} — written by `regionsim synth --cities {cities} --functions {functions} "

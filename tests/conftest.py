@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from model.events import EventLog
-from model.rules import INITIALISED
-from model.rules.base import StepContext
-from model.scenario import load_scenario
-from model.state import build_state
+from regionsim.model.events import EventLog
+from regionsim.model.rules import INITIALISED
+from regionsim.model.rules.base import StepContext
+from regionsim.model.scenario import load_scenario
+from regionsim.model.state import build_state
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "three_cities.toml"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from regionsim.model.errors import UserError
+from regionsim.model.scenario import load_scenario, parse_set
 
-from model.errors import UserError
-from model.scenario import load_scenario, parse_set
 from tests.conftest import FIXTURE, ROOT, regionsim
 
 CAMPAIGN = os.environ.get("REGIONSIM_CAMPAIGN") == "1"

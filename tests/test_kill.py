@@ -37,8 +37,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
-from model.run import RUN_FILES
+from regionsim.model.run import RUN_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIONSIM = str(Path(sys.executable).parent / "regionsim")
@@ -257,8 +256,8 @@ def test_sigkill_while_replacing_leaves_old_or_new_whole(capital, capital_2030, 
 STEPPER = textwrap.dedent("""
     import json, os, shutil, signal, sys, warnings
     warnings.simplefilter("ignore", DeprecationWarning)  # fork() of a process with idle library threads
-    from model import io, run, model  # noqa: F401 (import before forking: each child starts warm)
-    from model.cli import main
+    from regionsim.model import io, run, model  # noqa: F401 (import before forking: each child starts warm)
+    from regionsim.model.cli import main
 
     source, target, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     state = {"k": 0, "when": "", "calls": 0}
@@ -322,7 +321,7 @@ def test_sigkill_at_every_step_of_a_replacement(capital, capital_2030, tmp_path)
 
 def test_next_run_removes_only_stale_temporary_folders(tmp_path):
     """`.R.tmp-PID-…`/`.R.old-PID-…` of dead processes go; a live process's, another name's and newer ones stay."""
-    from model import io
+    from regionsim.model import io
 
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()
@@ -395,7 +394,7 @@ SWEEP_RUNS = 600  # large enough that five starts, each killed soon after its fi
 
 
 def test_sweep_killed_five_times_then_finished_has_every_run_once(tmp_path, rng):
-    from model.sweep import open_results
+    from regionsim.model.sweep import open_results
 
     path = tmp_path / "sweep.toml"
     path.write_text(SWEEP, encoding="utf-8")

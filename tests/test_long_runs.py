@@ -31,11 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
-from model.model import RegionModel
-from model.rules import REGISTRY
-from model.rules.base import Lever
-from model.scenario import list_scenarios
+from regionsim.model.model import RegionModel
+from regionsim.model.rules import REGISTRY
+from regionsim.model.rules.base import Lever
+from regionsim.model.scenario import list_scenarios
 
 CAMPAIGN = os.environ.get("REGIONSIM_CAMPAIGN") == "1"
 UNTIL = 2100

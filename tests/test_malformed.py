@@ -62,7 +62,7 @@ EXPECTED = {
 
 
 def validate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "model.cli", "validate", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "regionsim.model.cli", "validate", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
 
 

@@ -6,9 +6,8 @@ import mesa
 import numpy as np
 import pandas as pd
 import pytest
-
-from model.model import RegionModel
-from model.rules import REGISTRY
+from regionsim.model.model import RegionModel
+from regionsim.model.rules import REGISTRY
 
 
 @pytest.fixture(scope="module")

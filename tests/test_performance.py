@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from model.model import RegionModel
-from model.rules import growth, migrate, relocate, transfer
-from model.state import (
+from regionsim.model.model import RegionModel
+from regionsim.model.rules import growth, migrate, relocate, transfer
+from regionsim.model.state import (
     FLOYD_WARSHALL_MAX_CITIES,
     TRAVEL_REFRESH_SHARE,
     Transfers,
@@ -83,7 +82,7 @@ def test_opening_links_one_at_a_time_is_exact():
 
 @pytest.mark.parametrize("fund", [True, False])
 def test_travel_refresh_rule(tmp_path, fund):
-    from model.synth import write_synth
+    from regionsim.model.synth import write_synth
 
     path = tmp_path / "synth.toml"
     write_synth(path, FLOYD_WARSHALL_MAX_CITIES + 60, 2000, 3)  # links open in 2026 and 2027

@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
-from model.model import RegionModel
-from model.rules import REGISTRY
-from model.scenario import load_scenario
-from model.sectors import FUNCTION_TYPE_NAMES, POLLUTANTS, SECONDARY, SECTORS, TERTIARY, ZONES
-from model.tomlwrite import dumps
+from regionsim.model.model import RegionModel
+from regionsim.model.rules import REGISTRY
+from regionsim.model.scenario import load_scenario
+from regionsim.model.sectors import FUNCTION_TYPE_NAMES, POLLUTANTS, SECONDARY, SECTORS, TERTIARY, ZONES
+from regionsim.model.tomlwrite import dumps
 
 CAMPAIGN = os.environ.get("REGIONSIM_CAMPAIGN") == "1"
 EXAMPLES = 400 if CAMPAIGN else 25

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from model.rules import (
+from regionsim.model.rules import (
     air,
     eco_comp,
     energy,
@@ -20,7 +19,8 @@ from model.rules import (
     transfer,
     zoning,
 )
-from model.sectors import FUNCTION_TYPE_INDEX, SECTOR_INDEX, ZONES
+from regionsim.model.sectors import FUNCTION_TYPE_INDEX, SECTOR_INDEX, ZONES
+
 from tests.conftest import three_city_context
 
 A, B, C = 0, 1, 2  # capital, newtown, milltown

@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from model.provenance import numbers_with_sources
-from model.run import run_model
-from model.scenario import SCENARIO_DIR, list_scenarios, load_scenario
+from regionsim.model.provenance import numbers_with_sources
+from regionsim.model.run import run_model
+from regionsim.model.scenario import SCENARIO_DIR, list_scenarios, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(list_scenarios())
@@ -56,7 +55,7 @@ def test_every_number_has_a_source(name):
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_sources_command_exits_zero(name):
-    done = subprocess.run([sys.executable, "-m", "model.cli", "sources", name], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "regionsim.model.cli", "sources", name], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "Traceback" not in done.stderr
@@ -204,7 +203,7 @@ def test_targets_cite_a_plan_line():
 @pytest.mark.parametrize("base", ["bohai_rim", "harbin_changchun"])
 def test_cli_run_writes_all_files(base, tmp_path):
     out = tmp_path / base
-    done = subprocess.run([sys.executable, "-m", "model.cli", "run", base, "--until", "2030", "--out", str(out)],
+    done = subprocess.run([sys.executable, "-m", "regionsim.model.cli", "run", base, "--until", "2030", "--out", str(out)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     for name in ("model.parquet", "agents.parquet", "events.parquet", "scorecard.csv", "scenario.toml", "run.json"):

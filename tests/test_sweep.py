@@ -21,10 +21,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
-from model.errors import UserError
-from model.sweep import open_results, read_runs, rerun, run_sweep
-from model.sweep_spec import load_sweep
+from regionsim.model.errors import UserError
+from regionsim.model.sweep import open_results, read_runs, rerun, run_sweep
+from regionsim.model.sweep_spec import load_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 LHS = ROOT / "scenarios" / "sweeps" / "capital_lhs.toml"
@@ -82,7 +81,7 @@ def comparable(frame: pd.DataFrame) -> pd.DataFrame:
 
 def kill_worker_once(marker_dir: str, run_ids: tuple[int, ...], task: dict) -> dict:
     """SIGKILL the worker process the first time it gets one of `run_ids`; otherwise a normal run."""
-    from model.sweep import run_one
+    from regionsim.model.sweep import run_one
 
     marker = Path(marker_dir) / f"killed-{task['run_id']}"
     if task["run_id"] in run_ids and not marker.exists():
@@ -93,7 +92,7 @@ def kill_worker_once(marker_dir: str, run_ids: tuple[int, ...], task: dict) -> d
 
 def break_run(run_id: int, task: dict) -> dict:
     """Run `run_id` against a scenario that does not exist, so the model raises inside the worker."""
-    from model.sweep import run_one
+    from regionsim.model.sweep import run_one
 
     if task["run_id"] == run_id:
         task = {**task, "scenario": "no_such_scenario"}
@@ -231,7 +230,7 @@ def test_lhs_200_runs_locally_one_row_per_run(lhs_local):
 
 
 def test_any_row_rerun_alone_reproduces_its_outcomes(lhs_local):
-    from model.model import RegionModel
+    from regionsim.model.model import RegionModel
 
     out, _ = lhs_local
     spec = load_sweep(LHS)
@@ -395,8 +394,8 @@ def test_a_run_that_raises_is_a_failed_row_and_the_sweep_goes_on(tmp_path):
 
 
 def test_a_sweep_can_start_from_a_variant(tmp_path):
-    from model.model import RegionModel
-    from model.scenario import SCENARIO_DIR
+    from regionsim.model.model import RegionModel
+    from regionsim.model.scenario import SCENARIO_DIR
 
     variant = "capital_region-no_joint_control"
     if not (SCENARIO_DIR / "variants" / f"{variant}.toml").exists():
@@ -462,7 +461,7 @@ def test_a_sweep_refuses_a_folder_that_is_not_a_sweep(tmp_path):
 
 
 def test_analyze_prints_a_table_and_writes_a_plot(lhs_local, tmp_path, capsys):
-    from model.cli import main
+    from regionsim.model.cli import main
 
     out, _ = lhs_local
     assert main(["analyze", str(out)]) == 0
@@ -484,7 +483,7 @@ def test_analyze_prints_a_table_and_writes_a_plot(lhs_local, tmp_path, capsys):
 
 
 def test_regression_screening_recovers_known_coefficients():
-    from model.sweep_analyze import regression_screening
+    from regionsim.model.sweep_analyze import regression_screening
 
     rng = np.random.default_rng(3)
     x = rng.uniform(size=(400, 3))
@@ -499,9 +498,8 @@ def test_regression_screening_recovers_known_coefficients():
 
 def test_sobol_indices_match_the_ishigami_function():
     """The estimators on a function whose indices are known analytically."""
+    from regionsim.model.sweep_analyze import sobol_indices
     from scipy.stats import qmc
-
-    from model.sweep_analyze import sobol_indices
 
     k, n = 3, 2048
     base = qmc.Sobol(d=2 * k, seed=np.random.default_rng(1)).random(n)
@@ -522,7 +520,7 @@ def test_sobol_indices_match_the_ishigami_function():
 
 MEMORY_PROBE = """
 import resource, sys
-from model.sweep import run_sweep
+from regionsim.model.sweep import run_sweep
 summary = run_sweep(sys.argv[1], sys.argv[2], workers=2, progress=False)
 print(summary["new"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from regionsim.model.model import RegionModel
+from regionsim.model.provenance import numbers_with_sources
+from regionsim.model.scenario import load_scenario
+from regionsim.model.synth import source_text, synth_scenario, write_synth
 
-from model.model import RegionModel
-from model.provenance import numbers_with_sources
-from model.scenario import load_scenario
-from model.synth import source_text, synth_scenario, write_synth
 from tests.conftest import regionsim
 
 

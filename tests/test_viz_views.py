@@ -8,12 +8,11 @@ import zipfile
 
 import pandas as pd
 import pytest
-
-from model.rules import REGISTRY
-from model.run import RUN_FILES
-from model.scenario import load_scenario
-from viz import i18n, svg, views
-from viz.session import DashboardRun, check_case, parse_lever, parse_seed, variant_toml
+from regionsim.model.rules import REGISTRY
+from regionsim.model.run import RUN_FILES
+from regionsim.model.scenario import load_scenario
+from regionsim.viz import i18n, svg, views
+from regionsim.viz.session import DashboardRun, check_case, parse_lever, parse_seed, variant_toml
 
 
 @pytest.fixture(scope="module")

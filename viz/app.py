@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import solara
-
-from model.errors import UserError
-from model.model import DEFAULT_SCENARIO
-from viz import SCENARIO_ENV, views
-from viz.clauses import quote
-from viz.i18n import pick, t
-from viz.session import DashboardRun, LeverRow, check_case, lever_groups, parse_lever, parse_seed, scenario_choices, variant_toml
-from viz.svg import esc
+from regionsim.model.errors import UserError
+from regionsim.model.model import DEFAULT_SCENARIO
+from regionsim.viz import SCENARIO_ENV, views
+from regionsim.viz.clauses import quote
+from regionsim.viz.i18n import pick, t
+from regionsim.viz.session import DashboardRun, LeverRow, check_case, lever_groups, parse_lever, parse_seed, scenario_choices, variant_toml
+from regionsim.viz.svg import esc
 
 HERE = Path(__file__).resolve().parent
 SPEEDS = ("0.5", "1", "2", "4")
@@ -381,7 +380,7 @@ def CompareView(run: DashboardRun, lang: str, choices: list[str], other: str | N
 
 def views_run_case(scenario: str, seed: int, overrides: dict[str, Any]):
     """Run one comparison case (kept here so tests can see what the view runs)."""
-    from viz.session import run_case
+    from regionsim.viz.session import run_case
 
     return run_case(scenario, seed, overrides)
 

@@ -8,7 +8,7 @@ from here.
 
 from __future__ import annotations
 
-from model.sectors import CIRCLE_LABELS, FUNCTION_TYPE_LABELS, ZONE_LABELS
+from regionsim.model.sectors import CIRCLE_LABELS, FUNCTION_TYPE_LABELS, ZONE_LABELS
 
 LANGS = ("en", "zh")
 

@@ -23,7 +23,7 @@ import time
 import webbrowser
 from pathlib import Path
 
-from model.errors import UserError
+from regionsim.model.errors import UserError
 
 APP = str(Path(__file__).resolve().parent / "app.py")
 
@@ -40,7 +40,7 @@ def _port_free(host: str, port: int) -> bool:
 
 def configure(scenario: str | None) -> None:
     """Environment for the Solara app (before solara.server is imported)."""
-    from viz import SCENARIO_ENV  # not viz.app: importing solara before these are set would ignore them
+    from regionsim.viz import SCENARIO_ENV  # not viz.app: importing solara before these are set would ignore them
 
     if scenario:
         os.environ[SCENARIO_ENV] = scenario
@@ -60,10 +60,9 @@ DEBUG_PATH = "/regionsim-debug/sessions"
 
 def live_counts() -> dict[str, int]:
     """Solara kernels (open and closed-but-kept), dashboard runs and RegionModels alive in this process."""
+    from regionsim.model.model import RegionModel
+    from regionsim.viz.session import DashboardRun
     from solara.server import kernel_context
-
-    from model.model import RegionModel
-    from viz.session import DashboardRun
 
     gc.collect()
     kernels = list(kernel_context.contexts.values())
@@ -87,8 +86,8 @@ def add_debug_route() -> None:
 def serve(scenario: str | None, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> int:
     """Start the dashboard on `scenario` (default: capital_region) at http://host:port/; return
     the exit status when stopped."""
-    from model.model import DEFAULT_SCENARIO
-    from model.scenario import load_scenario
+    from regionsim.model.model import DEFAULT_SCENARIO
+    from regionsim.model.scenario import load_scenario
 
     name = scenario or DEFAULT_SCENARIO
     load_scenario(name)  # raises UserError with the reason: no server for a scenario that cannot run

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.errors import UserError
-from model.model import DEFAULT_SCENARIO, RegionModel
-from model.rules import REGISTRY
-from model.rules.base import ENABLED, Lever, RuleSpec
-from model.run import RUN_FILES, write_results
-from model.scenario import list_scenarios, load_scenario
-from model.tomlwrite import value as toml_value
+from regionsim.model.errors import UserError
+from regionsim.model.model import DEFAULT_SCENARIO, RegionModel
+from regionsim.model.rules import REGISTRY
+from regionsim.model.rules.base import ENABLED, Lever, RuleSpec
+from regionsim.model.run import RUN_FILES, write_results
+from regionsim.model.scenario import list_scenarios, load_scenario
+from regionsim.model.tomlwrite import value as toml_value
 
 MAX_SEED = 2**32 - 1
 

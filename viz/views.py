@@ -17,12 +17,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from model.model import RegionModel
-from model.outputs import MONEY_RULES
-from model.sectors import FUNCTION_TYPE_NAMES
-from viz.i18n import circle_label, function_type_label, short_name, t, zone_label
-from viz.svg import PALETTE, MapArrow, MapCity, MapSpec, Series, esc, fmt_number, line_chart_svg, map_svg
+from regionsim.model.model import RegionModel
+from regionsim.model.outputs import MONEY_RULES
+from regionsim.model.sectors import FUNCTION_TYPE_NAMES
+from regionsim.viz.i18n import circle_label, function_type_label, short_name, t, zone_label
+from regionsim.viz.svg import PALETTE, MapArrow, MapCity, MapSpec, Series, esc, fmt_number, line_chart_svg, map_svg
 
 INDICATORS = ("pm25", "gdp_per_capita", "population_change", "net_migration", "service_level", "transfers_net")
 """Indicators the map can colour cities by; PM2.5 first (the default)."""

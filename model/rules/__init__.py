@@ -16,7 +16,7 @@ base-year set-up have `initialise(state, params)`.
 
 from __future__ import annotations
 
-from model.rules import (
+from regionsim.model.rules import (
     air,
     eco_comp,
     energy,
@@ -31,7 +31,7 @@ from model.rules import (
     transfer,
     zoning,
 )
-from model.rules.base import RuleSpec
+from regionsim.model.rules.base import RuleSpec
 
 MODULES = (policy, zoning, relocate, transfer, growth, services, migrate, joint_control, air, energy, tax_share,
            eco_comp, fund)

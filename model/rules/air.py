@@ -23,10 +23,9 @@ capital_metro_area L327; green_development L31 (coal control), L42 (PM2.5 as bin
 from __future__ import annotations
 
 import numpy as np
-
-from model.rules.base import Lever, RuleSpec, StepContext, fmt
-from model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
-from model.state import matvec
+from regionsim.model.rules.base import Lever, RuleSpec, StepContext, fmt
+from regionsim.model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
+from regionsim.model.state import matvec
 
 RULE = RuleSpec(
     id="AIR",

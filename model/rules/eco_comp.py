@@ -17,9 +17,8 @@ functional zone, compensation); capital_metro_area L731; inner_mongolia_bohai L6
 from __future__ import annotations
 
 import numpy as np
-
-from model.rules.base import Lever, RuleSpec, StepContext
-from model.sectors import SECTOR_INDEX
+from regionsim.model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model.sectors import SECTOR_INDEX
 
 RULE = RuleSpec(
     id="ECO_COMP",

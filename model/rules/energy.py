@@ -22,10 +22,9 @@ and Shandong); inner_mongolia_bohai L30, L53 (power lines and coal corridors).
 from __future__ import annotations
 
 import numpy as np
-
-from model.rules.base import Lever, RuleSpec, StepContext
-from model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
-from model.state import derived, entries_above, matvec, vecmat
+from regionsim.model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
+from regionsim.model.state import derived, entries_above, matvec, vecmat
 
 RULE = RuleSpec(
     id="ENERGY",

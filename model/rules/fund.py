@@ -25,8 +25,7 @@ inner_mongolia_bohai L115 (pairing aid from Beijing to Chifeng and Ulanqab).
 from __future__ import annotations
 
 import numpy as np
-
-from model.rules.base import Lever, RuleSpec, StepContext, fmt
+from regionsim.model.rules.base import Lever, RuleSpec, StepContext, fmt
 
 RULE = RuleSpec(
     id="FUND",

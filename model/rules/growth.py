@@ -25,10 +25,9 @@ L611–659 (innovation chain: 原始创新 → 孵化转化 → 生产制造).
 from __future__ import annotations
 
 import numpy as np
-
-from model.rules.base import Lever, RuleSpec, StepContext
-from model.sectors import SECTOR_INDEX
-from model.state import matvec, travel_kernel, zero_self_pairs
+from regionsim.model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model.sectors import SECTOR_INDEX
+from regionsim.model.state import matvec, travel_kernel, zero_self_pairs
 
 RULE = RuleSpec(
     id="GROWTH",

@@ -29,9 +29,8 @@ harbin_changchun L190–196, L438–464 (hukou opened in medium cities); green_d
 from __future__ import annotations
 
 import numpy as np
-
-from model.rules.base import Lever, RuleSpec, StepContext
-from model.state import derived, travel_kernel
+from regionsim.model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model.state import derived, travel_kernel
 
 RULE = RuleSpec(
     id="MIGRATE",

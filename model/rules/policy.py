@@ -18,8 +18,7 @@ stock out); bohai_rim_outline L800–821 (air-pollution targets by province).
 from __future__ import annotations
 
 import numpy as np
-
-from model.rules.base import Lever, RuleSpec, StepContext, fmt
+from regionsim.model.rules.base import Lever, RuleSpec, StepContext, fmt
 
 RULE = RuleSpec(
     id="POLICY",

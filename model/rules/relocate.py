@@ -38,11 +38,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
-
-from model.rules import tax_share
-from model.rules.base import Lever, RuleSpec, StepContext, fmt
-from model.rules.zoning import forbidden_mask
-from model.sectors import FUNCTION_TYPE_INDEX, FUNCTION_TYPE_LABELS, FUNCTION_TYPE_NAMES, FUNCTION_TYPES, SECTOR_INDEX
+from regionsim.model.rules import tax_share
+from regionsim.model.rules.base import Lever, RuleSpec, StepContext, fmt
+from regionsim.model.rules.zoning import forbidden_mask
+from regionsim.model.sectors import FUNCTION_TYPE_INDEX, FUNCTION_TYPE_LABELS, FUNCTION_TYPE_NAMES, FUNCTION_TYPES, SECTOR_INDEX
 
 RULE = RuleSpec(
     id="RELOCATE",

@@ -16,10 +16,9 @@ harbin_changchun L438–464.
 from __future__ import annotations
 
 import numpy as np
-
-from model.rules.base import Lever, RuleSpec, StepContext
-from model.sectors import SECTOR_INDEX
-from model.state import service_function_jobs
+from regionsim.model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model.sectors import SECTOR_INDEX
+from regionsim.model.state import service_function_jobs
 
 RULE = RuleSpec(
     id="SERVICES",

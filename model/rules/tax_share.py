@@ -19,8 +19,7 @@ Plan clauses: green_development L82; bohai_rim_outline L1109, L1230; inner_mongo
 from __future__ import annotations
 
 import numpy as np
-
-from model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model.rules.base import Lever, RuleSpec, StepContext
 
 RULE = RuleSpec(
     id="TAX_SHARE",

@@ -18,11 +18,10 @@ inner_mongolia_bohai L128–130; harbin_changchun L190–196; capital_metro_area
 from __future__ import annotations
 
 import numpy as np
-
-from model.rules.base import Lever, RuleSpec, StepContext
-from model.rules.zoning import forbidden_mask
-from model.sectors import SECTOR_INDEX, SECTOR_LABELS
-from model.state import derived, entries_above, matvec, travel_kernel, vecmat, zero_self_pairs
+from regionsim.model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model.rules.zoning import forbidden_mask
+from regionsim.model.sectors import SECTOR_INDEX, SECTOR_LABELS
+from regionsim.model.state import derived, entries_above, matvec, travel_kernel, vecmat, zero_self_pairs
 
 RULE = RuleSpec(
     id="TRANSFER",

@@ -26,9 +26,8 @@ density, Sub-center caps), L303, L333 (ecological red lines, green wedges); harb
 from __future__ import annotations
 
 import numpy as np
-
-from model.rules.base import Lever, RuleSpec, StepContext
-from model.sectors import SECTOR_INDEX, SECTORS, ZONES
+from regionsim.model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model.sectors import SECTOR_INDEX, SECTORS, ZONES
 
 DEFAULT_FORBIDDEN = {
     "optimised": ["energy", "heavy_industry"],

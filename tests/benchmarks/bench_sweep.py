@@ -53,10 +53,9 @@ years = [{until}]
 def bench(levels: int = 5, n_seeds: int = 6, until: int = 2035, workers: int | None = None) -> dict[str, float]:
     """Time both on the same design; return runs, runs/s of each, their ratio, and whether outcomes agree."""
     import mesa
-
-    from model.model import RegionModel
-    from model.sweep import read_runs, run_sweep
-    from model.sweep_spec import load_sweep
+    from regionsim.model.model import RegionModel
+    from regionsim.model.sweep import read_runs, run_sweep
+    from regionsim.model.sweep_spec import load_sweep
 
     workers = workers or os.cpu_count() or 1
     seeds = list(range(1, n_seeds + 1))

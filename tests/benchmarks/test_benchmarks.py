@@ -25,10 +25,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from model.events import EventLog
-from model.model import RegionModel
-from model.rules import (
+from regionsim.model.events import EventLog
+from regionsim.model.model import RegionModel
+from regionsim.model.rules import (
     INITIALISED,
     air,
     eco_comp,
@@ -44,10 +43,10 @@ from model.rules import (
     transfer,
     zoning,
 )
-from model.rules.base import StepContext
-from model.scenario import SCENARIO_DIR, load_scenario
-from model.state import build_state, travel_times
-from model.synth import write_synth
+from regionsim.model.rules.base import StepContext
+from regionsim.model.scenario import SCENARIO_DIR, load_scenario
+from regionsim.model.state import build_state, travel_times
+from regionsim.model.synth import write_synth
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = Path(sys.executable).parent / "regionsim"
@@ -155,7 +154,7 @@ def synth_path(folder: Path, cities: int, functions: int, seed: int = 1) -> Path
 # --- benchmarks --------------------------------------------------------------------------------------
 
 def test_startup(results: dict[str, Any], tmp_path: Path) -> None:
-    """Start-up of `regionsim --help` and `regionsim run classroom`, and what `import model.cli` loads."""
+    """Start-up of `regionsim --help` and `regionsim run classroom`, and what `import regionsim.model.cli` loads."""
 
     def best_of(count: int, *args: str) -> float:
         times = []
@@ -169,7 +168,7 @@ def test_startup(results: dict[str, Any], tmp_path: Path) -> None:
 
     help_s = best_of(5, "--help")
     run_s = best_of(3, "run", "classroom", "--quiet", "--out")
-    probe = ("import sys, time; t = time.perf_counter(); import model.cli; t = time.perf_counter() - t; "
+    probe = ("import sys, time; t = time.perf_counter(); import regionsim.model.cli; t = time.perf_counter() - t; "
              "heavy = ('mesa', 'pandas', 'pyarrow', 'scipy', 'matplotlib', 'dask', 'distributed', 'solara', 'duckdb', 'networkx'); "
              "print(t); print(','.join(m for m in heavy if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60).stdout.split("\n")
@@ -177,7 +176,7 @@ def test_startup(results: dict[str, Any], tmp_path: Path) -> None:
     table("Start-up (best of several fresh processes)", ["command", "seconds", "target", ""], [
         ["regionsim --help", help_s, "< 0.5", verdict(help_s, 0.5)],
         ["regionsim run classroom (whole command)", run_s, "—", ""],
-        ["import model.cli", import_s, "—", f"heavy modules loaded: {loaded}"],
+        ["import regionsim.model.cli", import_s, "—", f"heavy modules loaded: {loaded}"],
     ])
     results["startup"] = {"help_s": help_s, "run_classroom_s": run_s, "import_model_cli_s": import_s,
                           "heavy_modules_loaded_by_import_model_cli": loaded}
@@ -296,7 +295,7 @@ def test_synthetic_scaling(results: dict[str, Any], sizes: tuple[list[int], list
 
 MEMORY_PROBE = """
 import sys
-from model.model import RegionModel
+from regionsim.model.model import RegionModel
 model = RegionModel(sys.argv[1], rng=1)
 for _ in range(int(sys.argv[2])):
     model.step()

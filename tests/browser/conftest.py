@@ -62,7 +62,7 @@ def running_dashboard(log_name: str, env: dict | None = None, ready_path: str = 
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / log_name, "w")
-    process = subprocess.Popen([sys.executable, "-m", "model.cli", "dashboard", "capital_region", "--port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "regionsim.model.cli", "dashboard", "capital_region", "--port", str(port),
                                 "--host", "127.0.0.1", "--no-open"], cwd=ROOT, stdout=subprocess.PIPE, stderr=log,
                                text=True, env=env)
     url = f"http://127.0.0.1:{port}/"

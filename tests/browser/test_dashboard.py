@@ -17,9 +17,8 @@ import time
 import zipfile
 
 import pandas as pd
-
-from model.run import RUN_FILES
-from model.scenario import list_scenarios
+from regionsim.model.run import RUN_FILES
+from regionsim.model.scenario import list_scenarios
 
 BASE_YEAR = 2023
 
@@ -222,7 +221,7 @@ def test_export_run_files_and_variant(offline, tmp_path):
     download.value.save_as(variant)
     assert variant.name == "dash_case.toml"
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "model.cli", "run", str(variant), "--until", "2025", "--out", str(out),
+    done = subprocess.run([sys.executable, "-m", "regionsim.model.cli", "run", str(variant), "--until", "2025", "--out", str(out),
                            "--quiet"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
