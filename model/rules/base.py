@@ -27,6 +27,9 @@ class Lever:
     clause: str = ""
     kind: str = "float"
     help_en: str = ""
+    role: str = "policy"
+    """POLICY: a choice a plan or a government makes (a lever proper). UNCERTAINTY: a fact about the
+    world we estimate (a response, a decay, an elasticity); calibrate these, never the policy levers."""
 
     def check(self, value: Any) -> str | None:
         """Return why `value` is not valid for this lever, or None when it is."""
@@ -72,6 +75,10 @@ class RuleSpec:
         values["enabled"] = True
         return values
 
+
+POLICY = "policy"
+UNCERTAINTY = "uncertainty"
+ROLES = (POLICY, UNCERTAINTY)
 
 ENABLED = Lever("enabled", True, kind="bool", label_en="Rule switched on", label_zh="启用规则")
 """The switch every rule has."""
