@@ -6,9 +6,12 @@
     regionsim levers SCENARIO
     regionsim list
     regionsim sweep FILE --out DIR [--workers N] [--scheduler tcp://HOST:PORT]
-    regionsim analyze DIR
+    regionsim analyze DIR [--method sobol|morris|regression]
     regionsim synth --cities N --functions M --seed S --out FILE
-    regionsim dashboard [SCENARIO] [--port N]
+    regionsim dashboard [SCENARIO] [--port N] [--host H]   (--host 0.0.0.0: students on the network connect)
+
+`regionsim --plans DIR COMMAND …` names the folder of plan texts the clause references cite (the
+dashboard quotes them in tooltips); default `$REGIONSIM_PLANS_DIR`, else ../shared/plans.
 
 Exit status: 0 success, 2 a user's mistake (bad scenario, bad option, missing file: one clear
 message, no traceback), 1 a bug. Heavy modules (Mesa, pandas, the dashboard) are imported only by
@@ -18,6 +21,7 @@ the commands that need them, so `regionsim --help` stays fast.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -42,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = _Parser(prog="regionsim", description="A multi-agent simulator of regional coordination in China.")
     parser.add_argument("--version", action="version", version=f"regionsim {VERSION}")
+    parser.add_argument("--plans", metavar="DIR", default=None,
+                        help="folder holding the plan texts (*.txt) that clause references cite "
+                             "(default: $REGIONSIM_PLANS_DIR, else ../shared/plans from the repository root)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a scenario and write its results")
@@ -61,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     sources = sub.add_parser("sources", help="list every number of a scenario with its source")
     sources.add_argument("scenario")
     sources.add_argument("--missing", action="store_true", help="only numbers without a source")
+    sources.add_argument("--status", choices=("plan clause", "published", "derived", "estimate", "recalled", "unclassified"),
+                         help="only numbers whose source has this status (e.g. --status recalled: what is left to verify)")
 
     levers = sub.add_parser("levers", help="list every rule lever with its value, range and plan clause")
     levers.add_argument("scenario")
@@ -74,8 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    analyze = sub.add_parser("analyze", help="sensitivity analysis of a finished sweep")
+    analyze = sub.add_parser("analyze", help="sensitivity analysis of a sweep: policy levers, then uncertainties")
     analyze.add_argument("folder", type=Path)
+    analyze.add_argument("--method", choices=("sobol", "morris", "regression"), default=None,
+                         help="SALib Sobol indices (sobol designs), SALib Morris elementary effects (morris designs), or "
+                              "standardised regression (any design); default: what the design was made for")
 
     synth = sub.add_parser("synth", help="write a synthetic scenario of any size (for scale tests)")
     synth.add_argument("--cities", type=int, required=True)
@@ -86,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard = sub.add_parser("dashboard", help="open the dashboard in a browser")
     dashboard.add_argument("scenario", nargs="?", default=None)
     dashboard.add_argument("--port", type=int, default=8765)
-    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default 127.0.0.1: this machine only); 0.0.0.0 lets students on the "
+                                "same network connect, and prints the address they type")
     dashboard.add_argument("--no-open", action="store_true", help="do not open a browser window")
     return parser
 
@@ -147,35 +161,48 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_sources(args: argparse.Namespace) -> int:
     """Print every number with its source."""
-    from regionsim.model.provenance import numbers_with_sources
+    from regionsim.model.provenance import STATUSES, numbers_with_sources, status, status_counts
     from regionsim.model.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     rows = numbers_with_sources(scenario.data)
     missing = [r for r in rows if not r[2]]
-    shown = missing if args.missing else rows
+    shown = missing if args.missing else [r for r in rows if args.status is None or status(r[2]) == args.status]
     width = max((len(r[0]) for r in shown), default=10)
     print(f"{'key path':<{width}}  {'value':>14}  source")
     for key, number, source in shown:
         print(f"{key:<{width}}  {number:>14}  {source or 'MISSING'}")
     print(f"{len(rows)} numbers, {len(rows) - len(missing)} with a source, {len(missing)} without")
+    counts = status_counts(rows)
+    print("by status: " + ", ".join(f"{name} {counts[name]}" for name in STATUSES if counts[name] or name in STATUSES[:5]))
     return 2 if missing else 0
 
 
 def cmd_levers(args: argparse.Namespace) -> int:
-    """Print every lever grouped by rule."""
+    """Print every lever grouped by rule: the policy levers first, then the model assumptions (uncertainties)."""
     from regionsim.model.rules import REGISTRY
+    from regionsim.model.rules.base import POLICY, UNCERTAINTY
     from regionsim.model.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    for key, spec in REGISTRY.items():
-        params = scenario.params[key]
-        print(f"\n[rules.{key}]  {spec.id} — {spec.title_en} / {spec.title_zh}  ({'on' if params['enabled'] else 'off'})")
-        for lever in spec.levers:
-            bounds = "true/false" if lever.kind == "bool" else f"{lever.low:g}…{lever.high:g}"
-            print(f"  {lever.name:<28} = {params[lever.name]!s:<10} [{bounds}]  {lever.label_en} / {lever.label_zh}  ({lever.clause})")
-        for name in spec.list_params:
-            print(f"  {name:<28} = {params[name]!s}")
+    headings = {POLICY: "POLICY LEVERS / 政策杠杆 — choices a plan or a government makes",
+                UNCERTAINTY: "MODEL ASSUMPTIONS / UNCERTAINTIES / 模型假设 — facts about the world the model estimates"}
+    for role in (POLICY, UNCERTAINTY):
+        print(f"\n{'=' * 8} {headings[role]} {'=' * 8}")
+        for key, spec in REGISTRY.items():
+            params = scenario.params[key]
+            levers = [lever for lever in spec.levers if lever.role == role]
+            if not levers and not (role == POLICY and spec.list_params):
+                continue
+            state = "on" if scenario.enabled(key) else "off"
+            print(f"\n[rules.{key}]  {spec.id} — {spec.title_en} / {spec.title_zh}  ({state})")
+            for lever in levers:
+                bounds = "true/false" if lever.kind == "bool" else f"{lever.low:g}…{lever.high:g}"
+                print(f"  [{role}] {lever.name:<28} = {params[lever.name]!s:<10} [{bounds}]  {lever.label_en} / {lever.label_zh}"
+                      f"  ({lever.clause})")
+            if role == POLICY:
+                for name in spec.list_params:
+                    print(f"  [{role}] {name:<28} = {params[name]!s}")
     return 0
 
 
@@ -197,17 +224,49 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Run a sweep (model/sweep.py)."""
-    from regionsim.model.sweep import cli_sweep
+    """`regionsim sweep FILE --out DIR [--workers N] [--scheduler ADDRESS] [--quiet]` (model/sweeps/)."""
+    from regionsim.model.sweeps import load_sweep, open_results, run_sweep
 
-    return cli_sweep(args)
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers {args.workers}: must be 1 or more")
+    spec = load_sweep(args.file)
+    where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{args.workers or os.cpu_count()} local processes"
+    if not args.quiet:
+        print(f"sweep {spec.name}: {spec.design}, {spec.n_points} points × {spec.replicates} seeds = {spec.n_runs} runs "
+              f"of {Path(spec.scenario).stem} to {spec.until}, {len(spec.levers)} inputs, on {where}", file=sys.stderr)
+    try:
+        summary = run_sweep(spec, args.out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"regionsim: sweep interrupted; finished runs are kept in {args.out}/parts. "
+              f"Run the same command again to finish the rest.", file=sys.stderr)
+        raise
+    con = open_results(args.out)
+    try:
+        rows, runs, failed = con.execute(
+            "SELECT count(*), count(DISTINCT run_id), count(*) FILTER (WHERE status <> 'ok') FROM runs").fetchone()
+    finally:
+        con.close()
+    if not args.quiet:
+        rate = summary["new"] / summary["seconds"] if summary["seconds"] > 0 else 0.0
+        if summary["new"] == 0:
+            print(f"nothing to do: all {summary['runs']} runs were already in {args.out}")
+        else:
+            print(f"ran {summary['new']} runs in {summary['seconds']:.1f} s ({rate:.1f} runs/s); "
+                  f"{summary['done_before']} were already done")
+        print(f"{args.out}: {rows} rows for {runs} of {summary['runs']} runs, {failed} failed; "
+              f"query {args.out}/sweep.duckdb (view runs; paths relative to the folder), design in {args.out}/design.parquet")
+    if failed:
+        print(f"regionsim: {failed} runs failed; their rows hold the error "
+              f"(SELECT run_id, error FROM runs WHERE status = 'failed')", file=sys.stderr)
+    return 0 if runs == summary["runs"] else 1
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """Analyse a sweep (model/sweep.py)."""
-    from regionsim.model.sweep import cli_analyze
+    """`regionsim analyze DIR [--method …]`: sensitivity of the outcomes, policy levers then uncertainties; a table and a PNG."""
+    from regionsim.model.sweeps.analyze import analyze_folder
 
-    return cli_analyze(args)
+    analyze_folder(Path(args.folder), args.method)
+    return 0
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -232,6 +291,15 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `regionsim` console script."""
     args = build_parser().parse_args(argv)
+    if args.plans is not None:
+        from regionsim.model.citations import PLAN_FILES
+
+        missing = [f"{name}.txt" for name in PLAN_FILES if not (Path(args.plans) / f"{name}.txt").is_file()]
+        if missing:
+            print(f"regionsim: error: --plans {args.plans}: not a folder of the plan texts (missing {', '.join(missing)})",
+                  file=sys.stderr)
+            return 2
+        os.environ["REGIONSIM_PLANS_DIR"] = str(Path(args.plans).resolve())
     # `run` turns SIGTERM into a clean exit (the dashboard and sweeps handle signals themselves)
     handle = args.command == "run" and threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if handle else None

@@ -14,18 +14,23 @@ year is recorded: series, agent rows, events and the plan scorecard.
 
 Usage: `RegionModel(scenario="capital_region", rng=42, **overrides)`, where overrides are lever
 key paths (`rules.joint_control.enabled=False`, or `rules__joint_control__enabled=False`), so
-`mesa.batch_run` can sweep them unchanged.
+`mesa.batch_run` can sweep them unchanged; or, as Mesa's own examples do,
+`RegionModel(scenario=RegionScenario(name="capital_region", rng=42, rules__joint_control__enabled=False))`,
+which is also how Mesa's SolaraViz rebuilds the model on Reset.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import mesa
 import numpy as np
+from mesa.experimental.scenarios import Scenario as MesaScenario
 from regionsim.agents import City, Function, Province
 from regionsim.model import outputs
+from regionsim.model.errors import Problem, ScenarioError, UserError
 from regionsim.model.events import EventLog
 from regionsim.model.rules import (
     INITIALISED,
@@ -43,31 +48,182 @@ from regionsim.model.rules import (
     transfer,
     zoning,
 )
-from regionsim.model.rules.base import StepContext
-from regionsim.model.scenario import Scenario, load_scenario
+from regionsim.model.rules.base import StepContext, plain, rule_on
+from regionsim.model.scenario import SCENARIO_DIR, Scenario, load_scenario, normalise_override_key
 from regionsim.model.state import RegionState, build_state, travel_times
 
+YEAR: tuple[tuple[str, str, Any, str | None], ...] = (
+    # (phase, stage, function of the StepContext, the rule whose switch skips it; None: runs always and asks itself)
+    ("policy", "policy", policy.apply, "policy"),                     # provinces set this year's instruments
+    ("policy", "zoning", zoning.apply, "zoning"),
+    ("relocation", "relocate", relocate.apply, "relocate"),           # 疏解 → 承接
+    ("transfer", "transfer", transfer.apply, "transfer"),             # down the cost gradient
+    ("economy", "growth", growth.apply, "growth"),
+    ("people", "services", services.apply, "services"),
+    ("people", "migrate", migrate.apply, "migrate"),
+    ("environment", "joint_control", joint_control.coordinate, None),
+    ("environment", "air", air.apply, "air"),
+    ("environment", "energy", energy.apply, "energy"),
+    ("money", "tax_share", tax_share.apply, "tax_share"),
+    ("money", "eco_comp", eco_comp.apply, "eco_comp"),
+    ("money", "joint_control_pay", joint_control.pay, None),
+    ("money", "fund", fund.apply, "fund"),
+)
+"""The stages of a year, in the order `RegionModel.step` runs them (MODEL.md §2), before the record
+stage. The one list: the bare-kernel benchmark imports it, and a test checks that the rules' phases
+(`RuleSpec.stage`) never go backwards along it."""
+
+
+def close_books(state: RegionState) -> None:
+    """The year's money, settled: transfers net into fiscal revenue, and this year's function taxes
+    join their three-year history (TAX_SHARE reads it)."""
+    net = state.transfers.net()
+    state.cumulative_transfers += net
+    state.fiscal_revenue = state.tax_revenue() + net[: state.n_cities]
+    state.fn_tax_history = np.concatenate([state.fn_tax_history[:, 1:], state.fn_tax()[:, None]], axis=1)
+
+
 DEFAULT_SCENARIO = "capital_region"
+LAST_YEAR = 2200
+"""The latest `until` a run accepts (the scenario format's latest horizon)."""
+
+
+class RegionScenario(MesaScenario):
+    """A RegionModel run as Mesa's tools see it: which scenario, until when, and lever overrides.
+
+    Mesa 3.5 gives every model a `scenario` (`mesa.experimental.scenarios.Scenario`); this is
+    RegionModel's, in the style of Mesa's own examples (`BoltzmannScenario`, `WolfSheepScenario`):
+
+        RegionModel(scenario=RegionScenario(name="classroom", rng=7, until=2030,
+                                            rules__joint_control__enabled=False))
+
+    `name` is a shipped scenario or variant name, or a path to a scenario file. Every other keyword
+    is a lever key path, `__`-separated (or dotted, via `**{"rules.fund.enabled": False}`).
+    """
+
+    name: str = DEFAULT_SCENARIO
+    until: int | None = None
+
+    def lever_overrides(self) -> dict[str, Any]:
+        """The key paths this scenario sets (every field but name, until and rng), dotted."""
+        return _scenario_fields(self, [])[2]
+
+
+_SCENARIO_FIELDS = ("name", "until", "rng")
+WHERE = "RegionModel"
+"""The `file` of a problem in RegionModel's own arguments."""
+
+
+def _scenario_fields(scenario: MesaScenario, problems: list[Problem]) -> tuple[str, Any, dict[str, Any]]:
+    """(name, until, dotted lever overrides) of a Mesa scenario; unknown fields become problems."""
+    fields = dict(scenario.__dict__)
+    name = fields.pop("name", DEFAULT_SCENARIO)
+    until = fields.pop("until", None)
+    fields.pop("rng", None)
+    overrides: dict[str, Any] = {}
+    for key, value in fields.items():
+        if isinstance(key, str) and ("__" in key or "." in key):
+            overrides[normalise_override_key(key)] = value
+        else:
+            problems.append(Problem(WHERE, f"scenario.{key}", f"unknown field of a {type(scenario).__name__}; valid: "
+                                    f"{', '.join(_SCENARIO_FIELDS)}, and lever key paths such as rules__joint_control__enabled"))
+    return name, until, overrides
+
+
+def _check_seed(rng: Any, problems: list[Problem]) -> Any:
+    """`rng` as Mesa and numpy take it; a seed that numpy would refuse becomes a problem."""
+    rng = plain(rng)
+    if rng is None or isinstance(rng, (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)):
+        return rng
+    if isinstance(rng, str) and rng.strip().isdigit():  # a seed typed into a text field
+        return int(rng.strip())
+    if isinstance(rng, int) and not isinstance(rng, bool) and rng >= 0:
+        return rng
+    if isinstance(rng, (list, tuple)) and rng and all(isinstance(plain(v), int) and not isinstance(plain(v), bool)
+                                                      and plain(v) >= 0 for v in rng):
+        return [int(v) for v in rng]
+    problems.append(Problem(WHERE, "rng", f"must be a whole number of at least 0 (or None, a numpy Generator or "
+                                           f"SeedSequence), not {rng!r}"[:200]))
+    return None
+
+
+def _check_until(until: Any, base_year: int, problems: list[Problem]) -> int | None:
+    """`until` as a year from the base year to LAST_YEAR, or a problem."""
+    until = plain(until)
+    if isinstance(until, float) and until.is_integer():
+        until = int(until)
+    if isinstance(until, bool) or not isinstance(until, int) or not base_year <= until <= LAST_YEAR:
+        problems.append(Problem(WHERE, "until", f"must be a year from the base year {base_year} to {LAST_YEAR}, not {until!r}"))
+        return None
+    return until
 
 
 class RegionModel(mesa.Model):
-    """Provinces, cities and relocatable functions under the plans' coordination rules."""
+    """Provinces, cities and relocatable functions under the plans' coordination rules.
+
+    `scenario` is a shipped scenario or variant name, a path to a scenario file, a loaded
+    `Scenario`, or a Mesa scenario (`RegionScenario`, or a plain `mesa.experimental.scenarios.Scenario`
+    with the same fields, as Mesa's SolaraViz Reset passes). Lever overrides come as keywords
+    (`rules__joint_control__enabled=False`) and win over the scenario's. Every value is checked here:
+    a bad scenario, lever, seed or `until` raises `ScenarioError` naming the key and what is valid.
+    `self.scenario` is a `RegionScenario` describing the run (name, until, rng, overrides).
+    """
 
     def __init__(
         self,
-        scenario: str | Scenario = DEFAULT_SCENARIO,
+        scenario: str | Path | Scenario | MesaScenario | None = None,
         rng: Any = None,
         *,
         until: int | None = None,
         record_functions: bool = True,
         **overrides: Any,
     ) -> None:
-        super().__init__(rng=rng)
         started = time.perf_counter()
-        if isinstance(scenario, Scenario):
-            self.region = scenario if not overrides else load_scenario(scenario.path, {**scenario.overrides, **overrides})
+        problems: list[Problem] = []
+        levers = {normalise_override_key(key): value for key, value in overrides.items()}
+        loaded: Scenario | None = None
+        if scenario is None:
+            scenario = DEFAULT_SCENARIO
+        if isinstance(scenario, MesaScenario):
+            name, scenario_until, scenario_levers = _scenario_fields(scenario, problems)
+            levers = {**scenario_levers, **levers}
+            own_rng = plain(scenario.rng)
+            if rng is None:
+                rng = own_rng
+            elif own_rng is not None and own_rng != plain(rng):
+                problems.append(Problem(WHERE, "rng", f"given twice and different: rng={rng!r} and scenario.rng={own_rng!r}"))
+            if until is None:
+                until = scenario_until
+            elif scenario_until is not None and plain(scenario_until) != plain(until):
+                problems.append(Problem(WHERE, "until", f"given twice and different: until={until!r} "
+                                                        f"and scenario.until={scenario_until!r}"))
+            ref: Any = name
+        elif isinstance(scenario, Scenario):
+            loaded, ref = scenario, scenario.path
+            levers = {**{normalise_override_key(k): v for k, v in scenario.overrides.items()}, **levers}
+        elif isinstance(scenario, (str, Path)):
+            ref = scenario
         else:
-            self.region = load_scenario(scenario, overrides)
+            raise ScenarioError([Problem(WHERE, "scenario", "must be a scenario name, a path to a scenario file, a loaded "
+                                         f"Scenario or a RegionScenario, not {scenario!r}"[:240])])
+        rng = _check_seed(rng, problems)
+        if not isinstance(ref, (str, Path)):
+            problems.append(Problem(WHERE, "scenario.name", f"must be a scenario name or a path, not {ref!r}"[:200]))
+            ref = DEFAULT_SCENARIO
+        try:
+            region = loaded if loaded is not None and not levers else load_scenario(ref, levers)
+        except ScenarioError as exc:
+            raise ScenarioError([*problems, *exc.problems]) from None
+        except UserError as exc:  # no such scenario file or name
+            raise ScenarioError([*problems, Problem(WHERE, "scenario", str(exc))]) from None
+        if until is not None:
+            until = _check_until(until, region.base_year, problems)
+        if problems:
+            raise ScenarioError(problems)
+        shown = region.name if region.path.parent in (SCENARIO_DIR, SCENARIO_DIR / "variants") else str(region.path)
+        run_levers = {normalise_override_key(key).replace(".", "__"): value for key, value in region.overrides.items()}
+        super().__init__(scenario=RegionScenario(rng=rng, name=shown, until=until, **run_levers))
+        self.region = region
         self.params = self.region.params
         self.state: RegionState = build_state(self.region)
         self.events = EventLog()
@@ -97,20 +253,8 @@ class RegionModel(mesa.Model):
         s.transfers.clear()
         s.travel_minutes = travel_times(s)  # recomputes only when links opened or got faster
 
-        self._stage("policy", policy.apply, "policy")
-        self._stage("zoning", zoning.apply, "zoning")
-        self._stage("relocate", relocate.apply, "relocate")
-        self._stage("transfer", transfer.apply, "transfer")
-        self._stage("growth", growth.apply, "growth")
-        self._stage("services", services.apply, "services")
-        self._stage("migrate", migrate.apply, "migrate")
-        self._stage("joint_control", joint_control.coordinate)
-        self._stage("air", air.apply, "air")
-        self._stage("energy", energy.apply, "energy")
-        self._stage("tax_share", tax_share.apply, "tax_share")
-        self._stage("eco_comp", eco_comp.apply, "eco_comp")
-        self._stage("joint_control_pay", joint_control.pay)
-        self._stage("fund", fund.apply, "fund")
+        for _, name, function, rule_key in YEAR:
+            self._stage(name, function, rule_key)
         self._stage("record", lambda ctx: self._close_year())
 
         if s.year >= self.until:
@@ -118,7 +262,7 @@ class RegionModel(mesa.Model):
 
     def on(self, rule_key: str) -> bool:
         """Whether a rule is switched on in this run."""
-        return bool(self.params[rule_key]["enabled"])
+        return rule_on(self.params, rule_key)
 
     def run(self) -> RegionModel:
         """Step until the horizon (or `until`)."""
@@ -134,11 +278,7 @@ class RegionModel(mesa.Model):
 
     def _close_year(self) -> None:
         """Money stage bookkeeping and the record stage."""
-        s = self.state
-        net = s.transfers.net()
-        s.cumulative_transfers += net
-        s.fiscal_revenue = s.tax_revenue() + net[: s.n_cities]
-        s.fn_tax_history = np.concatenate([s.fn_tax_history[:, 1:], s.fn_tax()[:, None]], axis=1)
+        close_books(self.state)
         self._record()
 
     def _record(self) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from regionsim.model.rules import BY_ID
+from regionsim.model.rules import BY_ID, air
 from regionsim.model.sectors import FUNCTION_TYPE_NAMES, POLLUTANTS
 
 if TYPE_CHECKING:
@@ -29,6 +29,32 @@ def theil(values: np.ndarray, weights: np.ndarray) -> float:
     share = weights / total_w
     ratio = np.maximum(values / mean, 1e-12)
     return float((share * ratio * np.log(ratio)).sum())
+
+
+def outside_shares(state, air_params: dict) -> np.ndarray:
+    """Per province: the share of its cities' population-weighted PM2.5 that does not come from the
+    province's own emissions (other provinces' load plus background) — what a source apportionment calls
+    regional transport; `air.outside_share` for every province at once, block by block (Σ_p n_p² work, not n²)."""
+    load = air.load(state, air_params, state.emissions)
+    local = np.zeros(state.n_cities)
+    for prov in range(state.n_provinces):
+        members = np.flatnonzero(state.city_province == prov)
+        local[members] = state.source_receptor[np.ix_(members, members)] @ load[members]
+    local *= state.pm25_scale
+    w = state.population
+    total = state.province_sum(w * state.pm25)
+    return state.province_sum(w * (state.pm25 - local)) / np.maximum(total, 1e-12)
+
+
+def province_co2(model: RegionModel) -> np.ndarray:
+    """Each province's CO2 (t) on the accounting basis ENERGY's `consumption_accounting` chooses: where the
+    fuel burns (production), or where the energy is used (consumption: exporters' CO2 of the energy they
+    sell is counted at the buyers). The region's total is the same either way; only who carries it differs.
+    With ENERGY off nothing is traded and the two bases agree."""
+    s = model.state
+    consumption = model.on("energy") and bool(model.params["energy"]["consumption_accounting"]) and len(s.co2_consumption)
+    co2 = s.co2_consumption if consumption else s.emissions[:, POLLUTANTS.index("co2")]
+    return s.province_sum(co2)
 
 
 def model_row(model: RegionModel) -> dict[str, Any]:
@@ -53,14 +79,21 @@ def model_row(model: RegionModel) -> dict[str, Any]:
     row["theil_gdp_per_capita"] = theil(gdp_pc, pop)
     row["cv_gdp_per_capita"] = float(gdp_pc.std() / gdp_pc.mean())
     row["pm25_population_weighted"] = float((pop * s.pm25).sum() / max(pop.sum(), 1.0))
+    for pid, share in zip(s.province_ids, outside_shares(s, model.params["air"]), strict=True):
+        row[f"pm25_outside_share_{pid}"] = float(share)  # e.g. Beijing's regional-transport share (docs/VALIDATION.md §3)
     for k, pollutant in enumerate(POLLUTANTS):
         row[f"emissions_{pollutant}_t"] = float(s.emissions[:, k].sum())
+    co2 = province_co2(model)
+    for i, pid in enumerate(s.province_ids):
+        row[f"co2_{pid}_t"] = float(co2[i])
     moved = s.moved_this_year
     row["function_units_total"] = int(s.fn_units.sum())
     row["units_moved"] = int(s.fn_units[moved].sum())
     for t, name in enumerate(FUNCTION_TYPE_NAMES):
         row[f"units_moved_{name}"] = int(s.fn_units[moved & (s.fn_type == t)].sum())
     row["units_away_from_origin"] = int(s.fn_units[s.fn_host != s.fn_origin].sum())
+    row["units_moved_on_schedule_cum"] = float(s.schedule["moved"].sum()) if s.schedule else 0.0
+    row["residents_relocated_cum"] = float(s.planned_in_cum.sum())
     for rule in MONEY_RULES:
         row[f"money_{rule.lower()}_100m_yuan"] = s.transfers.total(rule)
     row["money_total_100m_yuan"] = s.transfers.total()
@@ -240,6 +273,8 @@ def indicator_value(model: RegionModel, target: dict[str, Any]) -> float:
     s = model.state
     if "city" in target:
         mask = s.labels("city_ids") == target["city"]
+    elif "cities" in target:
+        mask = np.isin(s.labels("city_ids"), list(target["cities"]))
     elif "province" in target:
         mask = s.city_province == s.province_ids.index(target["province"])
     else:
@@ -256,6 +291,14 @@ def indicator_value(model: RegionModel, target: dict[str, Any]) -> float:
         return float(pop.sum() / max((s.area_km2 * s.built_up_share)[mask].sum(), 1e-9))
     if indicator == "gdp_per_capita_yuan":
         return float(gdp.sum() * 1e8 / max(pop.sum(), 1.0))
+    if indicator == "residents_relocated_in_10k":  # planned moves arrived since the base year (staff, scheduled residents)
+        return float(s.planned_in_cum[mask].sum() / 1e4)
+    if indicator == "residents_relocated_out_10k":
+        return float(s.planned_out_cum[mask].sum() / 1e4)
+    if indicator == "units_received":  # function units hosted here that came from another city (of the listed types)
+        kinds = [FUNCTION_TYPE_NAMES.index(t) for t in target.get("function_types", FUNCTION_TYPE_NAMES)]
+        here = mask[s.fn_host] & (s.fn_host != s.fn_origin) & np.isin(s.fn_type, kinds)
+        return float(s.fn_units[here].sum())
     raise ValueError(f"unknown indicator {indicator!r}")
 
 
@@ -278,7 +321,7 @@ def scorecard(model: RegionModel) -> list[dict[str, Any]]:
             "label_en": target.get("label_en", target["id"]),
             "label_zh": target.get("label_zh", target.get("label_en", target["id"])),
             "indicator": target["indicator"],
-            "scope": target.get("city") or target.get("province") or "region",
+            "scope": target.get("city") or "+".join(target.get("cities", [])) or target.get("province") or "region",
             "comparator": comparator,
             "target_value": goal,
             "value": value,
@@ -324,4 +367,4 @@ def summary_table(model: RegionModel) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["BY_ID", "MONEY_RULES", "agent_columns", "model_row", "scorecard", "summary_table", "theil"]
+__all__ = ["BY_ID", "MONEY_RULES", "agent_columns", "model_row", "outside_shares", "scorecard", "summary_table", "theil"]

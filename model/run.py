@@ -16,7 +16,7 @@ from typing import Any
 from regionsim import __version__ as VERSION
 from regionsim.model import io
 from regionsim.model.model import RegionModel
-from regionsim.model.tomlwrite import dumps
+from tomlkit import dumps
 
 RUN_FILES = ("model.parquet", "agents.parquet", "events.parquet", "scorecard.csv", "scenario.toml", "run.json")
 

@@ -17,18 +17,21 @@ import difflib
 import math
 import re
 import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from regionsim.model.errors import Problem, ScenarioError, UserError
 from regionsim.model.rules import REGISTRY
+from regionsim.model.rules.base import plain, rule_on
 from regionsim.model.sectors import CIRCLES, FUNCTION_TYPES, POLLUTANTS, SECONDARY, SECTORS, TERTIARY, ZONES
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 """Where short scenario names are looked up (and `variants/` below it)."""
 
-INDICATORS = ("population_10k", "gdp_100m_yuan", "pm25_ugm3", "density_built_per_km2", "gdp_per_capita_yuan")
+INDICATORS = ("population_10k", "gdp_100m_yuan", "pm25_ugm3", "density_built_per_km2", "gdp_per_capita_yuan",
+              "residents_relocated_in_10k", "residents_relocated_out_10k", "units_received")
 """Indicators a plan-scorecard target may check."""
 
 COMPARATORS = ("<=", ">=", "<", ">")
@@ -52,6 +55,8 @@ META_FIELDS: dict[str, tuple[str, bool, Any]] = {
     "horizon": ("int", True, (1950, 2200)),
     "plan_files": ("strs", False, None),
     "default_indicator": ("str", False, None),
+    # national natural change per 1,000 by year (model.demography: provinces follow its change beyond their own series)
+    "national_natural_change_per_1000_by_year": ("table", False, None),
 }
 
 PROVINCE_FIELDS: dict[str, tuple[str, bool, Any]] = {
@@ -59,10 +64,16 @@ PROVINCE_FIELDS: dict[str, tuple[str, bool, Any]] = {
     "name_zh": ("str", True, None),
     "name_en": ("str", True, None),
     "natural_change_per_1000": ("num", True, (-50.0, 50.0)),
+    "natural_change_per_1000_by_year": ("table", False, None),  # published rates by year (model.demography)
     "pm25_target_ugm3": ("num", True, (1.0, 500.0)),
     "population_cap_10k": ("num", False, (0.0, 1e6)),
     "area_km2": ("num", False, (0.0, 1e7)),
     "outline": ("points", False, None),
+    # The province's published totals, against which its cities must add up (a remainder unit closes the gap);
+    # `cities_cover_province = false` says the scenario models only part of the province (e.g. one city cluster).
+    "published_population_10k": ("num", False, (0.0, 1e6)),
+    "published_gdp_100m_yuan": ("num", False, (0.0, 1e7)),
+    "cities_cover_province": ("bool", False, None),
 }
 
 CITY_FIELDS: dict[str, tuple[str, bool, Any]] = {
@@ -120,7 +131,9 @@ TARGET_FIELDS: dict[str, tuple[str, bool, Any]] = {
     "indicator": ("choice", True, INDICATORS),
     "city": ("ref", False, "cities"),
     "province": ("ref", False, "provinces"),
+    "cities": ("strs", False, None),
     "region": ("bool", False, None),
+    "function_types": ("choices", False, tuple(FUNCTION_TYPES)),
     "comparator": ("choice", True, COMPARATORS),
     "value": ("num", True, _NUM_ANY),
     "year": ("int", False, (1900, 2200)),
@@ -164,7 +177,7 @@ class Scenario:
 
     def enabled(self, rule_key: str) -> bool:
         """Whether rule `rule_key` (e.g. "joint_control") is switched on."""
-        return bool(self.params[rule_key]["enabled"])
+        return rule_on(self.params, rule_key)
 
 
 # --- finding and reading files -----------------------------------------------------------------
@@ -260,9 +273,9 @@ def set_path(data: dict[str, Any], key: str, value: Any, origin: str = "") -> st
             return f"{'.'.join(parts[:depth])} is a value, not a table"
         if part not in node:
             if depth == 0 and part not in TOP_KEYS:
-                return f"unknown section {part!r}; valid sections: {', '.join(TOP_KEYS)}"
+                return _unknown(part, TOP_KEYS, what="section")
             if depth == 1 and parts[0] == "rules" and part not in REGISTRY:
-                return f"unknown rule {part!r}; valid rules: {', '.join(REGISTRY)}"
+                return _unknown(part, REGISTRY, what="rule")
             node[part] = {}
         node = node[part]
     last = parts[-1]
@@ -285,6 +298,20 @@ def set_path(data: dict[str, Any], key: str, value: Any, origin: str = "") -> st
 def normalise_override_key(key: str) -> str:
     """Keyword-argument form (`rules__joint_control__enabled`) to dotted form."""
     return key.replace("__", ".")
+
+
+def coerce_override(key: str, value: Any) -> Any:
+    """An override value as the scenario stores it: a numpy scalar as the Python scalar it holds
+    (`np.int64(3)` → 3, from `mesa.batch_run` over `np.arange` or EMA's IntegerParameter), and a
+    whole float given to an int lever as an int (3.0 → 3). Anything else is left for the checks
+    to accept or refuse (3.5 for an int lever, NaN, a string)."""
+    value = plain(value)
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "rules" and parts[1] in REGISTRY:
+        lever = REGISTRY[parts[1]].lever(parts[2])
+        if lever is not None:
+            value = lever.coerce(value)
+    return value
 
 
 # --- loading --------------------------------------------------------------------------------------
@@ -324,8 +351,13 @@ def load_scenario(ref: str | Path, overrides: dict[str, Any] | None = None) -> S
             why = set_path(data, key, value, origin=f"variant {layer_path.name}")
             if why:
                 problems.append(Problem(str(layer_path), f"set.{key}", why, _locate(texts[layer_path], key)))
+    applied: dict[str, Any] = {}
     for key, value in (overrides or {}).items():
+        if not isinstance(key, str) or not key:
+            problems.append(Problem("--set", repr(key), "a key path must be a non-empty string, e.g. rules.joint_control.enabled"))
+            continue
         dotted = normalise_override_key(key)
+        applied[key] = value = coerce_override(dotted, value)
         why = set_path(data, dotted, value, origin="--set (user override)")
         if why:
             problems.append(Problem("--set", dotted, why))
@@ -341,7 +373,7 @@ def load_scenario(ref: str | Path, overrides: dict[str, Any] | None = None) -> S
         raise ScenarioError(problems)
     params = resolve_params(data)
     name = chain[0].stem
-    return Scenario(name=name, path=chain[0], data=data, params=params, chain=chain, overrides=dict(overrides or {}))
+    return Scenario(name=name, path=chain[0], data=data, params=params, chain=chain, overrides=applied)
 
 
 def _resolve_relative(variant_path: Path, base: str) -> str:
@@ -443,52 +475,14 @@ class _Checker:
                 self.add(f"{path}.{key}", "number without a source: add source = \"…\" to the record or sources.{key}")
 
     def value(self, path: str, value: Any, kind: str, detail: Any) -> None:
-        if kind == "str":
-            if not isinstance(value, str) or not value.strip():
-                self.add(path, "must be a non-empty string")
-            elif len(value) > 2000:
-                self.add(path, f"too long ({len(value)} characters; at most 2000)")
-        elif kind == "strs":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                self.add(path, "must be a list of strings")
-        elif kind == "bool":
-            if not isinstance(value, bool):
-                self.add(path, "must be true or false")
-        elif kind in ("num", "int"):
-            low, high = detail
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self.add(path, f"must be a number from {low:g} to {high:g}, not {_show(value)}")
-            elif kind == "int" and not isinstance(value, int):
-                self.add(path, f"must be a whole number from {low:g} to {high:g}, not {_show(value)}")
-            elif not math.isfinite(value) or value < low or value > high:
-                self.add(path, f"must be from {low:g} to {high:g}, not {_show(value)}")
-        elif kind == "choice":
-            if value not in detail:
-                self.add(path, _unknown(str(value), detail, what="value"))
-        elif kind == "choices":
-            if not isinstance(value, list):
-                self.add(path, f"must be a list drawn from: {', '.join(detail)}")
-            else:
-                for item in value:
-                    if item not in detail:
-                        self.add(path, _unknown(str(item), detail, what="value"))
-        elif kind == "ref":
-            valid = self.ids(detail)
-            if not isinstance(value, str) or value not in valid:
-                self.add(path, _unknown(str(value), sorted(valid), what=f"{_singular(detail)} id"))
-        elif kind == "shares":
+        """Check one field value of `kind` (its checker in `_VALUE_CHECKS`; a kind without one accepts anything)."""
+        if kind == "shares":
             self.shares(path, value, detail)
-        elif kind == "points":
-            ok = isinstance(value, list) and len(value) >= 3 and all(
-                isinstance(p, list)
-                and len(p) == 2
-                and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in p)
-                and -180 <= p[0] <= 180
-                and -90 <= p[1] <= 90
-                for p in value
-            )
-            if not ok:
-                self.add(path, "must be a list of at least 3 [lon, lat] points")
+            return
+        check = _VALUE_CHECKS.get(kind)
+        if check is not None:
+            for message in check(self, value, kind, detail):
+                self.add(path, message)
 
     def shares(self, path: str, value: Any, parts: tuple[str, ...]) -> None:
         if not isinstance(value, dict):
@@ -507,6 +501,88 @@ class _Checker:
             self.add(path, f"shares must sum to 1, they sum to {total:.6g}")
 
 
+# --- one checker per field kind: (checker, value, kind, detail) → the messages for that value, in order ------
+
+
+def _check_str(c: _Checker, value: Any, kind: str, detail: Any) -> Iterator[str]:
+    if not isinstance(value, str) or not value.strip():
+        yield "must be a non-empty string"
+    elif len(value) > 2000:
+        yield f"too long ({len(value)} characters; at most 2000)"
+
+
+def _check_strs(c: _Checker, value: Any, kind: str, detail: Any) -> Iterator[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        yield "must be a list of strings"
+
+
+def _check_bool(c: _Checker, value: Any, kind: str, detail: Any) -> Iterator[str]:
+    if not isinstance(value, bool):
+        yield "must be true or false"
+
+
+def _check_number(c: _Checker, value: Any, kind: str, detail: tuple[float, float]) -> Iterator[str]:
+    """Kinds "num" and "int": a number (a whole one for "int") within `detail` = (low, high)."""
+    low, high = detail
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        yield f"must be a number from {low:g} to {high:g}, not {_show(value)}"
+    elif kind == "int" and not isinstance(value, int):
+        yield f"must be a whole number from {low:g} to {high:g}, not {_show(value)}"
+    elif not math.isfinite(value) or value < low or value > high:
+        yield f"must be from {low:g} to {high:g}, not {_show(value)}"
+
+
+def _check_choice(c: _Checker, value: Any, kind: str, detail: Any) -> Iterator[str]:
+    if value not in detail:
+        yield _unknown(str(value), detail, what="value")
+
+
+def _check_choices(c: _Checker, value: Any, kind: str, detail: Any) -> Iterator[str]:
+    if not isinstance(value, list):
+        yield f"must be a list drawn from: {', '.join(detail)}"
+        return
+    for item in value:
+        if item not in detail:
+            yield _unknown(str(item), detail, what="value")
+
+
+def _check_ref(c: _Checker, value: Any, kind: str, detail: str) -> Iterator[str]:
+    """An id of a record in collection `detail` ("cities", "provinces", …)."""
+    valid = c.ids(detail)
+    if not isinstance(value, str) or value not in valid:
+        yield _unknown(str(value), sorted(valid), what=f"{_singular(detail)} id")
+
+
+def _is_point(p: Any) -> bool:
+    """A [lon, lat] pair of numbers on the globe."""
+    return (
+        isinstance(p, list)
+        and len(p) == 2
+        and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in p)
+        and -180 <= p[0] <= 180
+        and -90 <= p[1] <= 90
+    )
+
+
+def _check_points(c: _Checker, value: Any, kind: str, detail: Any) -> Iterator[str]:
+    if not (isinstance(value, list) and len(value) >= 3 and all(_is_point(p) for p in value)):
+        yield "must be a list of at least 3 [lon, lat] points"
+
+
+_VALUE_CHECKS: dict[str, Callable[[_Checker, Any, str, Any], Iterator[str]]] = {
+    "str": _check_str,
+    "strs": _check_strs,
+    "bool": _check_bool,
+    "num": _check_number,
+    "int": _check_number,
+    "choice": _check_choice,
+    "choices": _check_choices,
+    "ref": _check_ref,
+    "points": _check_points,
+}
+"""Field kind → its checker ("shares" is `_Checker.shares`: its messages name the part)."""
+
+
 SECTION_TYPES = {"meta": dict, "sectors": dict, "profiles": dict, "provinces": list, "cities": list, "links": list,
                  "function_stocks": list, "targets": list, "rules": dict}
 
@@ -514,60 +590,81 @@ SECTION_TYPES = {"meta": dict, "sectors": dict, "profiles": dict, "provinces": l
 def check_document(data: dict[str, Any], file: str, text: str = "") -> list[Problem]:
     """Every problem in a resolved scenario document (empty when it is valid)."""
     c = _Checker(data, file, text)
+    data = _check_sections(c, data)
+    c.data = data
+    c.__dict__.pop("_ids", None)
+    for key in ("meta", "sectors", "profiles", "provinces", "cities"):
+        if key not in data:
+            c.add(key, "missing section")
+    _check_meta(c, data.get("meta", {}))
+    _check_sectors(c, data.get("sectors"))
+    _check_profiles(c, data.get("profiles"))
+    for collection, spec in (("provinces", PROVINCE_FIELDS), ("cities", CITY_FIELDS)):
+        _check_records_with_ids(c, data, collection, spec)
+    for collection, spec in (("links", LINK_FIELDS), ("function_stocks", STOCK_FIELDS), ("targets", TARGET_FIELDS)):
+        _check_records(c, data, collection, spec)
+    _check_links(c, data)
+    _check_targets(c, data.get("targets", []))
+    _check_rules(c, data.get("rules", {}))
+    return c.problems
+
+
+def _check_sections(c: _Checker, data: dict[str, Any]) -> dict[str, Any]:
+    """Report unknown sections and sections of the wrong kind; the document with those read as empty.
+
+    A section of the wrong kind is reported once and then read as empty, so that the remaining
+    checks see only well-formed sections.
+    """
     for key in data:
         if key not in TOP_KEYS:
             c.add(key, _unknown(key, TOP_KEYS, what="section"))
-    # a section of the wrong kind is reported once and then read as empty, so that the
-    # remaining checks see only well-formed sections
     data = dict(data)
     for key, kind in SECTION_TYPES.items():
         if key in data and not isinstance(data[key], kind):
             c.add(key, f"must be {'a table [' + key + ']' if kind is dict else 'a list of [[' + key + ']] tables'}, "
                        f"not {_show(data[key])}")
             data[key] = kind()
-    c.data = data
-    c.__dict__.pop("_ids", None)
-    for key in ("meta", "sectors", "profiles", "provinces", "cities"):
-        if key not in data:
-            c.add(key, "missing section")
-    meta = data.get("meta", {})
-    if isinstance(meta, dict):
-        c.record("meta", meta, META_FIELDS, inherited_source=True)
-        base, horizon = meta.get("base_year"), meta.get("horizon")
-        if isinstance(base, int) and isinstance(horizon, int) and horizon <= base:
-            c.add("meta.horizon", f"must be after base_year ({base}), not {horizon}")
-    else:
+    return data
+
+
+def _check_meta(c: _Checker, meta: Any) -> None:
+    if not isinstance(meta, dict):
         c.add("meta", "must be a table")
-    _check_sectors(c, data.get("sectors"))
-    _check_profiles(c, data.get("profiles"))
-    for collection, spec in (("provinces", PROVINCE_FIELDS), ("cities", CITY_FIELDS)):
-        records = data.get(collection, [])
-        if not isinstance(records, list) or not records:
-            if collection in data:
-                c.add(collection, f"must be a non-empty list of [[{collection}]] tables")
-            continue
-        seen: set[str] = set()
-        for index, record in enumerate(records):
-            label = record.get("id") if isinstance(record, dict) and isinstance(record.get("id"), str) else index
-            c.record(f"{collection}[{label}]", record, spec)
-            rid = record.get("id") if isinstance(record, dict) else None
-            if isinstance(rid, str):
-                if rid in seen:
-                    c.add(f"{collection}[{rid}].id", "duplicate id")
-                seen.add(rid)
-                if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", rid):
-                    c.add(f"{collection}[{rid}].id", "ids use letters, digits, '_' and '-' only (at most 64)")
-    for collection, spec in (("links", LINK_FIELDS), ("function_stocks", STOCK_FIELDS), ("targets", TARGET_FIELDS)):
-        records = data.get(collection, [])
-        if not isinstance(records, list):
-            c.add(collection, f"must be a list of [[{collection}]] tables")
-            continue
-        for index, record in enumerate(records):
-            c.record(f"{collection}[{index}]", record, spec)
-    _check_links(c, data)
-    _check_targets(c, data.get("targets", []))
-    _check_rules(c, data.get("rules", {}))
-    return c.problems
+        return
+    c.record("meta", meta, META_FIELDS, inherited_source=True)
+    base, horizon = meta.get("base_year"), meta.get("horizon")
+    if isinstance(base, int) and isinstance(horizon, int) and horizon <= base:
+        c.add("meta.horizon", f"must be after base_year ({base}), not {horizon}")
+
+
+def _check_records_with_ids(c: _Checker, data: dict[str, Any], collection: str, spec: dict[str, tuple[str, bool, Any]]) -> None:
+    """A non-empty list of records (provinces, cities), each labelled by its id: fields, unique and well-formed ids."""
+    records = data.get(collection, [])
+    if not isinstance(records, list) or not records:
+        if collection in data:
+            c.add(collection, f"must be a non-empty list of [[{collection}]] tables")
+        return
+    seen: set[str] = set()
+    for index, record in enumerate(records):
+        label = record.get("id") if isinstance(record, dict) and isinstance(record.get("id"), str) else index
+        c.record(f"{collection}[{label}]", record, spec)
+        rid = record.get("id") if isinstance(record, dict) else None
+        if isinstance(rid, str):
+            if rid in seen:
+                c.add(f"{collection}[{rid}].id", "duplicate id")
+            seen.add(rid)
+            if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", rid):
+                c.add(f"{collection}[{rid}].id", "ids use letters, digits, '_' and '-' only (at most 64)")
+
+
+def _check_records(c: _Checker, data: dict[str, Any], collection: str, spec: dict[str, tuple[str, bool, Any]]) -> None:
+    """A list of records labelled by position (links, function stocks, targets)."""
+    records = data.get(collection, [])
+    if not isinstance(records, list):
+        c.add(collection, f"must be a list of [[{collection}]] tables")
+        return
+    for index, record in enumerate(records):
+        c.record(f"{collection}[{index}]", record, spec)
 
 
 def _check_sectors(c: _Checker, sectors: Any) -> None:
@@ -670,9 +767,14 @@ def _check_targets(c: _Checker, targets: Any) -> None:
     for index, target in enumerate(targets):
         if not isinstance(target, dict):
             continue
-        scopes = [k for k in ("city", "province", "region") if target.get(k) not in (None, False)]
+        scopes = [k for k in ("city", "cities", "province", "region") if target.get(k) not in (None, False)]
         if len(scopes) != 1:
-            c.add(f"targets[{index}]", "name exactly one of city = …, province = … or region = true")
+            c.add(f"targets[{index}]", "name exactly one of city = …, cities = […], province = … or region = true")
+        listed = target.get("cities")
+        if isinstance(listed, list):
+            for city in listed:
+                if city not in c.ids("cities"):
+                    c.add(f"targets[{index}].cities", _unknown(str(city), sorted(c.ids("cities")), what="city id"))
 
 
 def _check_rules(c: _Checker, rules: Any) -> None:
@@ -722,45 +824,116 @@ LIST_PARAM_KINDS = {
     "pairing": "city_pairs",
     "exporters": "city",
     "hukou_friction_by_city": "city_numbers",
+    "release_schedule": "release_schedule",
+    "resident_schedule": "resident_schedule",
+    "event_threshold_100m_yuan": "display_number",
 }
+
+SCHEDULE_FIELDS: dict[str, dict[str, tuple[str, bool, Any]]] = {
+    "release_schedule": {"from": ("ref", True, "cities"), "type": ("choice", True, tuple(FUNCTION_TYPES)),
+                         "units_per_year": ("num", True, (0.0, 1e6)), "start": ("int", False, (1900, 2200)),
+                         "end": ("int", False, (1900, 2200))},
+    "resident_schedule": {"from": ("ref", True, "cities"), "to": ("ref", True, "cities"),
+                          "persons_10k": ("num", True, (0.0, 1e5)), "start": ("int", True, (1900, 2200)),
+                          "end": ("int", True, (1900, 2200))},
+}
+"""Fields of one entry of RELOCATE's schedules (`[[rules.relocate.release_schedule]]`, …); each entry needs a source."""
 
 
 def _check_list_param(c: _Checker, path: str, name: str, value: Any) -> None:
+    """Check a rule's list parameter `name` by its kind (`LIST_PARAM_KINDS`, checker in `_LIST_PARAM_CHECKS`)."""
     kind = LIST_PARAM_KINDS[name]
-    cities, provinces = c.ids("cities"), c.ids("provinces")
-    if kind in ("sector", "province", "city"):
-        valid = {"sector": SECTORS, "province": sorted(provinces), "city": sorted(cities)}[kind]
-        if not isinstance(value, list):
-            c.add(path, f"must be a list of {kind} ids: {', '.join(valid)}")
-            return
-        for item in value:
-            if item not in valid:
-                c.add(path, _unknown(str(item), valid, what=f"{kind} id"))
-    elif kind == "zone_sectors":
-        if not isinstance(value, dict):
-            c.add(path, "must be a table: zone type = [sectors]")
-            return
-        for zone, sectors in value.items():
-            if zone not in ZONES:
-                c.add(f"{path}.{zone}", _unknown(zone, ZONES, what="zone type"))
-            elif not isinstance(sectors, list) or any(s not in SECTORS for s in sectors):
-                c.add(f"{path}.{zone}", f"must be a list of sector ids: {', '.join(SECTORS)}")
-    elif kind == "city_numbers":
-        if not isinstance(value, dict):
-            c.add(path, "must be a table: city id = number")
-            return
-        for city, number in value.items():
-            if city not in cities:
-                c.add(f"{path}.{city}", _unknown(city, sorted(cities), what="city id"))
-            elif isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number <= 1e9:
-                c.add(f"{path}.{city}", f"must be a number from 0 to 1e9, not {_show(number)}")
-    elif kind == "city_pairs":
-        if not isinstance(value, list):
-            c.add(path, "must be a list of [donor city, recipient city] pairs")
-            return
-        for pair in value:
-            if not isinstance(pair, list) or len(pair) != 2 or any(p not in cities for p in pair):
-                c.add(path, f"{_show(pair)} is not a [donor city, recipient city] pair of known city ids")
+    check = _LIST_PARAM_CHECKS.get(kind)
+    if check is not None:
+        check(c, path, kind, value)
+
+
+def _check_id_list(c: _Checker, path: str, kind: str, value: Any) -> None:
+    """Kinds "sector", "province", "city": a list of such ids."""
+    valid = {"sector": SECTORS, "province": sorted(c.ids("provinces")), "city": sorted(c.ids("cities"))}[kind]
+    if not isinstance(value, list):
+        c.add(path, f"must be a list of {kind} ids: {', '.join(valid)}")
+        return
+    for item in value:
+        if item not in valid:
+            c.add(path, _unknown(str(item), valid, what=f"{kind} id"))
+
+
+def _check_zone_sectors(c: _Checker, path: str, kind: str, value: Any) -> None:
+    """A table: zone type = [sector ids]."""
+    if not isinstance(value, dict):
+        c.add(path, "must be a table: zone type = [sectors]")
+        return
+    for zone, sectors in value.items():
+        if zone not in ZONES:
+            c.add(f"{path}.{zone}", _unknown(zone, ZONES, what="zone type"))
+        elif not isinstance(sectors, list) or any(s not in SECTORS for s in sectors):
+            c.add(f"{path}.{zone}", f"must be a list of sector ids: {', '.join(SECTORS)}")
+
+
+def _is_display_number(value: Any) -> bool:
+    """A number from 0 to 1e9 (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 <= value <= 1e9
+
+
+def _check_city_numbers(c: _Checker, path: str, kind: str, value: Any) -> None:
+    """A table: city id = number from 0 to 1e9."""
+    if not isinstance(value, dict):
+        c.add(path, "must be a table: city id = number")
+        return
+    cities = c.ids("cities")
+    for city, number in value.items():
+        if city not in cities:
+            c.add(f"{path}.{city}", _unknown(city, sorted(cities), what="city id"))
+        elif not _is_display_number(number):
+            c.add(f"{path}.{city}", f"must be a number from 0 to 1e9, not {_show(number)}")
+
+
+def _check_schedule(c: _Checker, path: str, kind: str, value: Any) -> None:
+    """Kinds "release_schedule", "resident_schedule": a list of entries with the fields of `SCHEDULE_FIELDS[kind]`."""
+    if not isinstance(value, list):
+        c.add(path, "must be a list of tables (write each entry as [[" + path + "]])")
+        return
+    for index, entry in enumerate(value):
+        where = f"{path}[{index}]"
+        c.record(where, entry, SCHEDULE_FIELDS[kind])
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("start"), int) and isinstance(entry.get("end"), int) and entry["end"] < entry["start"]:
+            c.add(f"{where}.end", f"must not be before start ({entry['start']}), not {entry['end']}")
+        if kind == "resident_schedule" and entry.get("from") is not None and entry.get("from") == entry.get("to"):
+            c.add(f"{where}.to", "must differ from `from`: residents move between two cities")
+
+
+def _check_display_number(c: _Checker, path: str, kind: str, value: Any) -> None:
+    """A display setting (not a lever): a number of at least 0."""
+    if not _is_display_number(value):
+        c.add(path, f"must be a number from 0 to 1e9, not {_show(value)}")
+
+
+def _check_city_pairs(c: _Checker, path: str, kind: str, value: Any) -> None:
+    """A list of [donor city, recipient city] pairs of known city ids."""
+    if not isinstance(value, list):
+        c.add(path, "must be a list of [donor city, recipient city] pairs")
+        return
+    cities = c.ids("cities")
+    for pair in value:
+        if not isinstance(pair, list) or len(pair) != 2 or any(p not in cities for p in pair):
+            c.add(path, f"{_show(pair)} is not a [donor city, recipient city] pair of known city ids")
+
+
+_LIST_PARAM_CHECKS: dict[str, Callable[[_Checker, str, str, Any], None]] = {
+    "sector": _check_id_list,
+    "province": _check_id_list,
+    "city": _check_id_list,
+    "zone_sectors": _check_zone_sectors,
+    "city_numbers": _check_city_numbers,
+    "release_schedule": _check_schedule,
+    "resident_schedule": _check_schedule,
+    "display_number": _check_display_number,
+    "city_pairs": _check_city_pairs,
+}
+"""List-parameter kind (the values of `LIST_PARAM_KINDS`) → its checker (checker, key path, kind, value)."""
 
 
 def resolve_params(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -772,7 +945,10 @@ def resolve_params(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for name in spec.list_params:
             values[name] = copy.deepcopy(spec.list_defaults.get(name))
         table = rules.get(key, {})
-        values.update({k: v for k, v in table.items() if k not in SOURCE_KEYS})
+        for name, value in table.items():
+            if name not in SOURCE_KEYS:
+                lever = spec.lever(name)
+                values[name] = lever.coerce(value) if lever is not None else value
         params[key] = values
     return params
 
@@ -822,48 +998,65 @@ def _locate(text: str, key: str) -> int | None:
     parts = [p for p in re.split(r"[.\[\]]+", key) if p]
     if not parts:
         return None
-    start = 0
     # an array record addressed by id or index: find its [[collection]] header
     match = re.match(r"(\w+)\[([^\]]+)\]", key)
     if match:
-        collection, label = match.groups()
-        headers = [i for i, line in enumerate(lines) if line.strip() == f"[[{collection}]]"]
-        target = None
-        if label.isdigit() and int(label) < len(headers):
-            target = headers[int(label)]
-        else:
-            for i in headers:
-                block = lines[i + 1 : i + 40]
-                if any(re.match(rf'\s*id\s*=\s*"{re.escape(label)}"', b) for b in block):
-                    target = i
-                    break
-        if target is None:
-            return None
-        start = target
-        field_name = key[match.end() :].lstrip(".").split(".")[0]
-        if not field_name:
-            return start + 1
-        for i in range(start + 1, min(len(lines), start + 80)):
-            if lines[i].lstrip().startswith("["):
-                break
-            if re.match(rf"\s*\"?{re.escape(field_name)}\"?\s*=", lines[i]):
-                return i + 1
-        return start + 1
+        return _locate_in_array(lines, key, match)
     # a table path: find the deepest [a.b] header, then the key
-    for cut in range(len(parts), 0, -1):
-        header = "[" + ".".join(parts[:cut]) + "]"
-        for i, line in enumerate(lines):
-            if line.strip() == header:
-                rest = parts[cut:]
-                if not rest:
-                    return i + 1
-                for j in range(i + 1, len(lines)):
-                    if lines[j].lstrip().startswith("["):
-                        break
-                    if re.match(rf"\s*\"?{re.escape(rest[0])}\"?\s*=", lines[j]):
-                        return j + 1
-                return i + 1
+    found = _locate_in_table(lines, parts)
+    if found is not None:
+        return found
     for i, line in enumerate(lines):
         if re.match(rf"\s*\"?{re.escape(key)}\"?\s*=", line) or re.match(rf"\s*{re.escape(parts[-1])}\s*=", line):
+            return i + 1
+    return None
+
+
+def _locate_in_array(lines: list[str], key: str, match: re.Match[str]) -> int | None:
+    """Line of `collection[label].field` (`match` holds collection and label): the field's line, else its record's header."""
+    collection, label = match.groups()
+    start = _array_header(lines, collection, label)
+    if start is None:
+        return None
+    field_name = key[match.end() :].lstrip(".").split(".")[0]
+    if not field_name:
+        return start + 1
+    found = _key_in_table(lines, start, field_name, min(len(lines), start + 80))
+    return found if found is not None else start + 1
+
+
+def _array_header(lines: list[str], collection: str, label: str) -> int | None:
+    """0-based line of the `[[collection]]` header of the record at index `label`, or else of the record with id `label`."""
+    headers = [i for i, line in enumerate(lines) if line.strip() == f"[[{collection}]]"]
+    if label.isdigit() and int(label) < len(headers):
+        return headers[int(label)]
+    for i in headers:
+        block = lines[i + 1 : i + 40]
+        if any(re.match(rf'\s*id\s*=\s*"{re.escape(label)}"', b) for b in block):
+            return i
+    return None
+
+
+def _locate_in_table(lines: list[str], parts: list[str]) -> int | None:
+    """Line of the deepest `[a.b]` header among the key's parts (of the next part's key in it, if any); None without one."""
+    for cut in range(len(parts), 0, -1):
+        header = "[" + ".".join(parts[:cut]) + "]"
+        start = next((i for i, line in enumerate(lines) if line.strip() == header), None)
+        if start is None:
+            continue
+        rest = parts[cut:]
+        if not rest:
+            return start + 1
+        found = _key_in_table(lines, start, rest[0], len(lines))
+        return found if found is not None else start + 1
+    return None
+
+
+def _key_in_table(lines: list[str], start: int, name: str, stop: int) -> int | None:
+    """1-based line of `name = …` after the header at line `start` (0-based) and before the next header or `stop`."""
+    for i in range(start + 1, stop):
+        if lines[i].lstrip().startswith("["):
+            break
+        if re.match(rf"\s*\"?{re.escape(name)}\"?\s*=", lines[i]):
             return i + 1
     return None

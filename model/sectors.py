@@ -4,8 +4,11 @@ Picture a city's economy as fifteen drawers of output (亿元 of value added). R
 functions (a university, a wholesale market, a steel plant…) sit in one drawer each: when a
 function moves, its drawer's contents move with it from one city to another.
 
-The lists follow the sectors the plans name (capital_metro_area L145, L231–233, L243, L683;
-bohai_rim_outline L269–287) and the main-functional-zone types of green_development L13–19.
+The lists follow the sectors and functions the plans name — capital_metro_area L145「高校、醫療機構、
+中央企業、事業單位、金融機構、科研院所」, L231「深入實施先進製造業集群發展專項行動」, L243「發揮現代物流對經濟産業的
+支撐作用」, L683「北京區域性批發市場、物流中心等疏解」; bohai_rim_outline L275–277「先进制造研发…基地」,
+L281「现代商贸物流重要基地」 — and the main-functional-zone types of green_development L13「加快建设主体功能区」,
+L15「优化开发区域」「重点开发区域」「重点生态功能区」.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ FUNCTION_TYPE_LABELS: dict[str, tuple[str, str]] = {
 """(Chinese, English) display label for each function type."""
 
 ZONES: tuple[str, ...] = ("optimised", "key", "restricted", "prohibited")
-"""Main functional zone types 优化/重点/限制/禁止开发 (green_development L13–19)."""
+"""Main functional zone types 优化/重点/限制/禁止开发 (green_development L15「优化开发区域」…「重点开发区域」…「重点生态功能区」)."""
 
 ZONE_LABELS: dict[str, tuple[str, str]] = {
     "optimised": ("优化开发区", "optimised development zone"),
@@ -117,7 +120,7 @@ ZONE_LABELS: dict[str, tuple[str, str]] = {
 }
 
 CIRCLES: tuple[str, ...] = ("core", "commuting", "functional", "industrial", "outside")
-"""Circle membership, inner to outer (capital_metro_area L191–201)."""
+"""Circle membership, inner to outer (capital_metro_area L191「梯次佈局北京平原新城、北京生態涵養區、通勤圈、功能圈及産業協同圈」)."""
 
 CIRCLE_LABELS: dict[str, tuple[str, str]] = {
     "core": ("核心", "core"),

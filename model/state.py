@@ -19,6 +19,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from regionsim.model.scenario import Scenario
+from regionsim.model import demography
 from regionsim.model.sectors import (
     CIRCLES,
     FUNCTION_TYPE_INDEX,
@@ -268,6 +269,8 @@ class RegionState:
     province_names_zh: list[str]
     province_names_en: list[str]
     natural_change_per_1000: np.ndarray
+    natural_change_schedule: np.ndarray
+    """Year × province natural change per 1,000 (model.demography: published series, stated rule beyond)."""
     pm25_target: np.ndarray
     province_population_cap: np.ndarray
     province_outlines: list[list[list[float]]]
@@ -324,7 +327,42 @@ class RegionState:
     base_energy_by_province: np.ndarray = field(default_factory=lambda: np.zeros(0))
     eh_per_capita0: np.ndarray = field(default_factory=lambda: np.zeros(0))
     attractiveness0: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    jobs_per_worker0: float = 0.0
+    jobs_per_resident0: float = 0.0
+    cost_index0: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Each city's cost index in the base year (GROWTH moves `cost_index` from it)."""
+    city_gdp_per_capita0: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Each city's GDP per resident in the base year (亿元 per person)."""
+    gdp_per_capita0: float = 0.0
+    """The region's base-year GDP per resident (亿元 per person; GROWTH's convergence reference)."""
+    # planned relocation (RELOCATE, ZONING, POLICY, MIGRATE; issue 11)
+    province_near_cap: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    """Province is within POLICY's `cap_warning_share` of its population cap (set by POLICY each year)."""
+    housing_converted: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Persons' worth of homes vacated by planned moves and converted to other uses (存量置換), cumulative per city."""
+    planned_in_cum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Persons arrived by planned moves (staff following their unit, scheduled residents), cumulative per city."""
+    planned_out_cum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Persons left by planned moves, cumulative per city."""
+    schedule: dict[str, np.ndarray] = field(default_factory=dict)
+    """RELOCATE's function release schedule, one entry per row: city, type, rate, start, end, due, moved."""
+    resident_schedule: dict[str, np.ndarray] = field(default_factory=dict)
+    """RELOCATE's resident relocation schedule, one entry per row: source, target, persons a year, start, end, moved."""
+    # AIR (issue 12): leakage control, abatement cost borne as lost value added, fund clean-up
+    clean_share: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    """City × sector share of capacity built under the raised entry threshold (leakage control)."""
+    clean_upgrade: float = 0.0
+    """Emission cut of that clean capacity this year (JOINT_CONTROL's equipment_upgrade, or 0 when off)."""
+    abatement_drag: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    """City × sector share of this year's value added spent on abatement (output = capacity · (1 − drag))."""
+    industry_capacity: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    """City × sector capacity after last year's capacity cuts (to find new capacity this year)."""
+    fund_cleanup: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """亿元 the cooperation fund paid each city for clean-up last year (AIR turns it into abatement)."""
+    # SERVICES (issue 12): public-service stock fed by spending, depreciating
+    service_stock: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Public-service stock per city (亿元 of accumulated budget spending, net of depreciation)."""
+    service_stock_per_capita0: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Base-year stock per resident (the reference the service level is measured against)."""
 
     # --- sizes -----------------------------------------------------------------------------
     @property
@@ -536,7 +574,7 @@ def build_state(scenario: Scenario) -> RegionState:
     link_corridor = np.array([bool(link.get("corridor")) for link in links], dtype=bool)
 
     lon, lat = col("lon"), col("lat")
-    # a density cap on built-up land is a population cap too (capital_metro_area L171)
+    # a density cap on built-up land is a population cap too (capital_metro_area L171「規劃建設區按1萬人/平方公里控制」)
     # and so is the population the local water supply can serve (MODEL.md §1: land, water, density)
     explicit_cap = np.minimum.reduce([col("population_cap_10k", np.inf) * PERSONS_PER_10K,
                                       col("density_cap_per_km2", np.inf) * col("area_km2") * col("built_up_share", 1.0),
@@ -578,6 +616,7 @@ def build_state(scenario: Scenario) -> RegionState:
         province_names_zh=[p["name_zh"] for p in provinces],
         province_names_en=[p["name_en"] for p in provinces],
         natural_change_per_1000=np.array([float(p["natural_change_per_1000"]) for p in provinces]),
+        natural_change_schedule=demography.schedule(scenario.data, scenario.base_year, str(scenario.path)),
         pm25_target=np.array([float(p["pm25_target_ugm3"]) for p in provinces]),
         province_population_cap=np.array([float(p.get("population_cap_10k", np.inf)) for p in provinces]) * PERSONS_PER_10K,
         province_outlines=[p.get("outline", []) for p in provinces],
@@ -623,6 +662,10 @@ def build_state(scenario: Scenario) -> RegionState:
     state.cumulative_transfers = np.zeros(n + 1)
     state.link_speedup = np.ones(len(link_minutes))
     state.foregone_output = np.zeros(n)
+    state.province_near_cap = np.zeros(len(provinces), dtype=bool)
+    state.housing_converted = np.zeros(n)
+    state.planned_in_cum = np.zeros(n)
+    state.planned_out_cum = np.zeros(n)
     state.travel_minutes = travel_times(state)
     state.initial_fn_service_jobs = service_function_jobs(state)
     return state

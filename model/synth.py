@@ -74,7 +74,8 @@ FUNCTION_MIX = {
     "data_centre": (0.06, 100.0),
 }
 SOURCE_PUSHED = ["general_manufacturing_plant", "heavy_industry_plant", "wholesale_market"]
-"""Function types on the negative list of the optimised cores (capital_metro_area L43, L683)."""
+"""Function types on the negative list of the optimised cores (capital_metro_area L43「控增量和疏存量相結合」,
+L683「引導和推動北京區域性批發市場、物流中心等疏解和承接」)."""
 
 
 def source_text(seed: int) -> str:
@@ -199,82 +200,11 @@ def synth_scenario(cities: int, functions: int, seed: int = 0) -> dict[str, Any]
     profile[cores] = "hub"
     new_areas = [int(c) for c in rank[n_cores: n_cores + max(1, n // 100)] if km_capital[c] < 400][:5]
 
-    # --- links: the road graph, rail between big cities, corridors from the capital -------------
-    edges = _road_graph(lon, lat)
-    km = _haversine_km(lon[edges[:, 0]], lat[edges[:, 0]], lon[edges[:, 1]], lat[edges[:, 1]])
-    is_big = np.zeros(n, dtype=bool)
-    is_big[big] = True
-    rail = is_big[edges[:, 0]] & is_big[edges[:, 1]]
-    minutes = np.where(rail, 15.0 + km * 1.2 / 180.0 * 60.0, 10.0 + km * 1.25 / 70.0 * 60.0)
-    links: list[dict[str, Any]] = []
-    core_set = set(int(c) for c in cores)
-    for (a, b), k, mins, is_rail in zip(edges.tolist(), km.tolist(), minutes.tolist(), rail.tolist(), strict=True):
-        link: dict[str, Any] = {"from": f"c{a:05d}", "to": f"c{b:05d}", "minutes": round(mins, 1),
-                                "mode": "rail" if is_rail else "road", "km": round(k, 1)}
-        if is_rail and (a == capital or b == capital) and (a in core_set or b in core_set or k < 150):
-            link["corridor"] = "synthetic corridor from the capital"
-        link["source"] = src
-        links.append(link)
-    # high-speed lines opening later, parallel to some road links between big cities
-    road_big = np.nonzero(~rail & (is_big[edges[:, 0]] | is_big[edges[:, 1]]))[0]
-    for e in rng.choice(road_big, min(len(road_big), max(1, n // 50)), replace=False).tolist() if len(road_big) else []:
-        a, b = edges[e].tolist()
-        links.append({"from": f"c{a:05d}", "to": f"c{b:05d}", "minutes": round(float(15.0 + km[e] * 1.2 / 250.0 * 60.0), 1),
-                      "mode": "rail", "opens": int(BASE_YEAR + rng.integers(2, 9)), "km": round(float(km[e]), 1),
-                      "source": src})
-
-    # --- function stocks ----------------------------------------------------------------------------
-    roles: list[list[str]] = []
-    negative: list[list[str]] = []
-    for c in range(n):
-        if zone[c] == "optimised":
-            roles.append(["administrative_unit", "financial_institution", "research_institute"])
-            negative.append(list(SOURCE_PUSHED))
-        elif zone[c] == "prohibited":
-            roles.append([])
-            negative.append(["heavy_industry_plant"])
-        else:
-            k = int(rng.integers(1, 4))
-            roles.append(sorted(rng.choice(receivable, k, replace=False).tolist(), key=types.index))
-            negative.append(["heavy_industry_plant"] if zone[c] == "restricted" else [])
-    for c in new_areas:
-        roles[c] = sorted(set(roles[c]) | {"university", "hospital", "administrative_unit"}, key=types.index)
-    shares = np.array([FUNCTION_MIX[t][0] for t in types])
-    per_type = rng.multinomial(functions, shares / shares.sum())
-    weight = population * np.where(zone == "optimised", 12.0, 1.0)
+    links = _links(rng, lon, lat, big, cores, capital, src)
+    roles, negative = _roles(rng, zone, receivable, new_areas)
     sector_output = _sector_output(gdp, primary, secondary, tertiary, profile)
-    stocks: list[dict[str, Any]] = []
-    # each city hosts a few types: the cores all of them, the others their roles and two more
-    hosts_type = np.zeros((n, len(types)), dtype=bool)
-    hosts_type[np.arange(n)[:, None], rng.integers(0, len(types), (n, 2))] = True
-    for c in range(n):
-        hosts_type[c, [types.index(t) for t in roles[c]]] = True
-    hosts_type[cores] = True
-    for t, count in zip(types, per_type.tolist(), strict=True):
-        if count == 0:
-            continue
-        w = weight * hosts_type[:, types.index(t)]
-        hosts = rng.multinomial(count, w / w.sum())
-        sector = SECTORS.index(FUNCTION_TYPES[t])
-        for c in np.nonzero(hosts)[0].tolist():
-            units = int(hosts[c])
-            room = MAX_CARRIED_SHARE * sector_output[c, sector] * 1e4 / PRODUCTIVITY[FUNCTION_TYPES[t]] / units
-            jobs = np.floor(min(FUNCTION_MIX[t][1], room) * 10.0) / 10.0
-            stocks.append({"city": f"c{c:05d}", "type": t, "units": units, "jobs_per_unit": float(jobs), "source": src})
-
-    # --- records ----------------------------------------------------------------------------------
-    province_records: list[dict[str, Any]] = []
-    natural = np.round(rng.normal(-1.0, 1.5, n_prov), 2)
-    for p in range(n_prov):
-        record: dict[str, Any] = {"id": f"p{p:03d}", "name_zh": f"合成省{p + 1}", "name_en": f"Synthetic Province {p + 1}",
-                                  "natural_change_per_1000": float(natural[p]), "pm25_target_ugm3": 35.0}
-        if p == 0:
-            record["population_cap_10k"] = round(float(population[province == 0].sum()) * 1.01, 1)
-        outline = _outline(lon[province == p], lat[province == p])
-        if outline:
-            record["outline"] = outline
-        record["source"] = src
-        province_records.append(record)
+    stocks = _function_stocks(rng, functions, population, zone, cores, roles, sector_output, src)
+    province_records = _province_records(rng, n_prov, province, population, lon, lat, src)
 
     city_records: list[dict[str, Any]] = []
     for c in range(n):
@@ -335,6 +265,104 @@ def synth_scenario(cities: int, functions: int, seed: int = 0) -> dict[str, Any]
     }
 
 
+def _links(rng: np.random.Generator, lon: np.ndarray, lat: np.ndarray, big: np.ndarray, cores: np.ndarray, capital: int,
+           src: str) -> list[dict[str, Any]]:
+    """Link records: the road graph, rail between big cities, corridors from the capital, later high-speed lines."""
+    n = len(lon)
+    edges = _road_graph(lon, lat)
+    km = _haversine_km(lon[edges[:, 0]], lat[edges[:, 0]], lon[edges[:, 1]], lat[edges[:, 1]])
+    is_big = np.zeros(n, dtype=bool)
+    is_big[big] = True
+    rail = is_big[edges[:, 0]] & is_big[edges[:, 1]]
+    minutes = np.where(rail, 15.0 + km * 1.2 / 180.0 * 60.0, 10.0 + km * 1.25 / 70.0 * 60.0)
+    links: list[dict[str, Any]] = []
+    core_set = set(int(c) for c in cores)
+    for (a, b), k, mins, is_rail in zip(edges.tolist(), km.tolist(), minutes.tolist(), rail.tolist(), strict=True):
+        link: dict[str, Any] = {"from": f"c{a:05d}", "to": f"c{b:05d}", "minutes": round(mins, 1),
+                                "mode": "rail" if is_rail else "road", "km": round(k, 1)}
+        if is_rail and (a == capital or b == capital) and (a in core_set or b in core_set or k < 150):
+            link["corridor"] = "synthetic corridor from the capital"
+        link["source"] = src
+        links.append(link)
+    # high-speed lines opening later, parallel to some road links between big cities
+    road_big = np.nonzero(~rail & (is_big[edges[:, 0]] | is_big[edges[:, 1]]))[0]
+    for e in rng.choice(road_big, min(len(road_big), max(1, n // 50)), replace=False).tolist() if len(road_big) else []:
+        a, b = edges[e].tolist()
+        links.append({"from": f"c{a:05d}", "to": f"c{b:05d}", "minutes": round(float(15.0 + km[e] * 1.2 / 250.0 * 60.0), 1),
+                      "mode": "rail", "opens": int(BASE_YEAR + rng.integers(2, 9)), "km": round(float(km[e]), 1),
+                      "source": src})
+    return links
+
+
+def _roles(rng: np.random.Generator, zone: np.ndarray, receivable: list[str],
+           new_areas: list[int]) -> tuple[list[list[str]], list[list[str]]]:
+    """Each city's roles (function types it is positioned to receive) and negative list, by its zone."""
+    types = list(FUNCTION_TYPES)
+    roles: list[list[str]] = []
+    negative: list[list[str]] = []
+    for c in range(len(zone)):
+        if zone[c] == "optimised":
+            roles.append(["administrative_unit", "financial_institution", "research_institute"])
+            negative.append(list(SOURCE_PUSHED))
+        elif zone[c] == "prohibited":
+            roles.append([])
+            negative.append(["heavy_industry_plant"])
+        else:
+            k = int(rng.integers(1, 4))
+            roles.append(sorted(rng.choice(receivable, k, replace=False).tolist(), key=types.index))
+            negative.append(["heavy_industry_plant"] if zone[c] == "restricted" else [])
+    for c in new_areas:
+        roles[c] = sorted(set(roles[c]) | {"university", "hospital", "administrative_unit"}, key=types.index)
+    return roles, negative
+
+
+def _function_stocks(rng: np.random.Generator, functions: int, population: np.ndarray, zone: np.ndarray, cores: np.ndarray,
+                     roles: list[list[str]], sector_output: np.ndarray, src: str) -> list[dict[str, Any]]:
+    """Function stock records: `functions` units split by type (`FUNCTION_MIX`), then over the cities hosting each type."""
+    n = len(population)
+    types = list(FUNCTION_TYPES)
+    shares = np.array([FUNCTION_MIX[t][0] for t in types])
+    per_type = rng.multinomial(functions, shares / shares.sum())
+    weight = population * np.where(zone == "optimised", 12.0, 1.0)
+    stocks: list[dict[str, Any]] = []
+    # each city hosts a few types: the cores all of them, the others their roles and two more
+    hosts_type = np.zeros((n, len(types)), dtype=bool)
+    hosts_type[np.arange(n)[:, None], rng.integers(0, len(types), (n, 2))] = True
+    for c in range(n):
+        hosts_type[c, [types.index(t) for t in roles[c]]] = True
+    hosts_type[cores] = True
+    for t, count in zip(types, per_type.tolist(), strict=True):
+        if count == 0:
+            continue
+        w = weight * hosts_type[:, types.index(t)]
+        hosts = rng.multinomial(count, w / w.sum())
+        sector = SECTORS.index(FUNCTION_TYPES[t])
+        for c in np.nonzero(hosts)[0].tolist():
+            units = int(hosts[c])
+            room = MAX_CARRIED_SHARE * sector_output[c, sector] * 1e4 / PRODUCTIVITY[FUNCTION_TYPES[t]] / units
+            jobs = np.floor(min(FUNCTION_MIX[t][1], room) * 10.0) / 10.0
+            stocks.append({"city": f"c{c:05d}", "type": t, "units": units, "jobs_per_unit": float(jobs), "source": src})
+    return stocks
+
+
+def _province_records(rng: np.random.Generator, n_prov: int, province: np.ndarray, population: np.ndarray, lon: np.ndarray,
+                      lat: np.ndarray, src: str) -> list[dict[str, Any]]:
+    """Province records; the first (the capital's) carries a population cap 1% above its cities' sum."""
+    province_records: list[dict[str, Any]] = []
+    natural = np.round(rng.normal(-1.0, 1.5, n_prov), 2)
+    for p in range(n_prov):
+        record: dict[str, Any] = {"id": f"p{p:03d}", "name_zh": f"合成省{p + 1}", "name_en": f"Synthetic Province {p + 1}",
+                                  "natural_change_per_1000": float(natural[p]), "pm25_target_ugm3": 35.0}
+        if p == 0:
+            record["population_cap_10k"] = round(float(population[province == 0].sum()) * 1.01, 1)
+        outline = _outline(lon[province == p], lat[province == p])
+        if outline:
+            record["outline"] = outline
+        record["source"] = src
+        province_records.append(record)
+    return province_records
+
+
 def _sector_output(gdp: np.ndarray, primary: np.ndarray, secondary: np.ndarray, tertiary: np.ndarray,
                    profile: np.ndarray) -> np.ndarray:
     """City × sector output as `build_state` will compute it (for sizing function stocks)."""
@@ -372,7 +400,7 @@ def _outline(lon: np.ndarray, lat: np.ndarray) -> list[list[float]]:
 
 def write_synth(path: Path, cities: int, functions: int, seed: int = 0) -> dict[str, Any]:
     """Write a synthetic scenario to `path` (TOML) and return its document."""
-    from regionsim.model.tomlwrite import dumps
+    from tomlkit import dumps
 
     document = synth_scenario(cities, functions, seed)
     header = (f"# {document['meta']['title_en']} — written by `regionsim synth --cities {cities} --functions {functions} "

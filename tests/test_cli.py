@@ -108,7 +108,8 @@ def test_validate_ok_and_sources_and_levers():
     assert done.returncode == 0, done.stderr
     sources = regionsim("sources", "classroom")
     assert sources.returncode == 0 and "without" in sources.stdout
-    assert "0 without" in sources.stdout.splitlines()[-1]
+    assert "0 without" in sources.stdout.splitlines()[-2]
+    assert sources.stdout.splitlines()[-1].startswith("by status: ")
     levers = regionsim("levers", "classroom")
     assert "JOINT_CONTROL" in levers.stdout and "bohai_rim_outline L802" in levers.stdout
 

@@ -394,7 +394,7 @@ SWEEP_RUNS = 600  # large enough that five starts, each killed soon after its fi
 
 
 def test_sweep_killed_five_times_then_finished_has_every_run_once(tmp_path, rng):
-    from regionsim.model.sweep import open_results
+    from regionsim.model.sweeps import open_results
 
     path = tmp_path / "sweep.toml"
     path.write_text(SWEEP, encoding="utf-8")

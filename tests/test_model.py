@@ -150,3 +150,22 @@ def test_classroom_story_holds():
     paid = events[events["kind"] == "payment"]
     assert (paid[paid["rule"] == "TAX_SHARE"]["target"] == "capital").all()
     assert set(paid[paid["rule"] == "ECO_COMP"]["target"]) == {"greencounty"}
+
+
+def test_the_year_runs_every_rule_in_phase_order():
+    """YEAR (model.py) is the one list of a year's stages: every rule module runs in it, the phases of
+    MODEL.md §2 never go backwards along it, and each rule's own phase (RuleSpec.stage) is one it runs in."""
+    import sys
+
+    from regionsim.model.model import YEAR
+    from regionsim.model.rules import MODULES
+    from regionsim.model.rules.base import PHASES
+
+    modules = [sys.modules[function.__module__] for _, _, function, _ in YEAR]
+    assert set(modules) == set(MODULES)
+    order = [PHASES.index(phase) for phase, _, _, _ in YEAR]
+    assert order == sorted(order)
+    for module in MODULES:
+        assert module.RULE.stage in {phase for (phase, _, _, _), m in zip(YEAR, modules, strict=True) if m is module}
+    for _, name, function, key in YEAR:
+        assert key is None or key == sys.modules[function.__module__].RULE.key, name

@@ -21,7 +21,7 @@ from regionsim.model.model import RegionModel
 from regionsim.model.rules import REGISTRY
 from regionsim.model.scenario import load_scenario
 from regionsim.model.sectors import FUNCTION_TYPE_NAMES, POLLUTANTS, SECONDARY, SECTORS, TERTIARY, ZONES
-from regionsim.model.tomlwrite import dumps
+from tomlkit import dumps
 
 CAMPAIGN = os.environ.get("REGIONSIM_CAMPAIGN") == "1"
 EXAMPLES = 400 if CAMPAIGN else 25

@@ -178,7 +178,8 @@ def test_zoning_cuts_land_and_phases_out_negative_list_sectors():
 # --- GROWTH --------------------------------------------------------------------------------------
 
 def test_growth_rate_matches_formula():
-    ctx = three_city_context({"rules.growth.agglomeration": 0.0, "rules.growth.spillover": 0.0})
+    ctx = three_city_context({"rules.growth.agglomeration": 0.0, "rules.growth.spillover": 0.0,
+                              "rules.growth.convergence": 0.0})
     state = ctx.state
     before = state.base_output.copy()
     growth.apply(ctx)
@@ -186,7 +187,8 @@ def test_growth_rate_matches_formula():
 
 
 def test_growth_spillover_favours_cities_near_research():
-    ctx = three_city_context({"rules.growth.agglomeration": 0.0, "rules.growth.spillover": 0.1})
+    ctx = three_city_context({"rules.growth.agglomeration": 0.0, "rules.growth.spillover": 0.1,
+                              "rules.growth.convergence": 0.0})
     rate = growth.rates(ctx)
     s = SECTOR_INDEX["advanced_manufacturing"]
     base = ctx.state.output_growth[s]
@@ -276,11 +278,11 @@ def test_joint_control_payments_cross_borders_and_sum_to_zero():
     assert net.sum() == pytest.approx(0.0, abs=1e-12)
     for payer, payee in zip(state.transfers.payer, state.transfers.payee, strict=True):
         assert state.city_province[payer] != state.city_province[payee]
-    # each abating city j receives payment_rate × its coordinated-abatement cost × the share of its
+    # each abating city j receives payment_rate × its abatement cost × the share of its
     # benefit that falls on other provinces
     b = joint_control.benefit(state)
     np.fill_diagonal(b, 0.0)
-    cost = state.abatement_cost * state.jc_abatement / state.abatement
+    cost = state.abatement_cost
     rate = ctx.params["joint_control"]["payment_rate"]
     for j in range(3):
         other = state.city_province != state.city_province[j]

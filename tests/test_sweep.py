@@ -8,8 +8,10 @@ again. Small sweeps (to 2026) cover the rest.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,9 +23,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from regionsim.model.errors import UserError
-from regionsim.model.sweep import open_results, read_runs, rerun, run_sweep
-from regionsim.model.sweep_spec import load_sweep
+from regionsim.model.errors import ScenarioError, UserError
+from regionsim.model.sweeps import RunTask, load_sweep, open_results, read_runs, rerun, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 LHS = ROOT / "scenarios" / "sweeps" / "capital_lhs.toml"
@@ -79,23 +80,23 @@ def comparable(frame: pd.DataFrame) -> pd.DataFrame:
 # --- runners that misbehave (top-level, so worker processes can unpickle them) -------------------------
 
 
-def kill_worker_once(marker_dir: str, run_ids: tuple[int, ...], task: dict) -> dict:
+def kill_worker_once(marker_dir: str, run_ids: tuple[int, ...], task: RunTask) -> dict:
     """SIGKILL the worker process the first time it gets one of `run_ids`; otherwise a normal run."""
-    from regionsim.model.sweep import run_one
+    from regionsim.model.sweeps.task import run_one
 
-    marker = Path(marker_dir) / f"killed-{task['run_id']}"
-    if task["run_id"] in run_ids and not marker.exists():
+    marker = Path(marker_dir) / f"killed-{task.run_id}"
+    if task.run_id in run_ids and not marker.exists():
         marker.write_text(str(os.getpid()))
         os.kill(os.getpid(), signal.SIGKILL)
     return run_one(task)
 
 
-def break_run(run_id: int, task: dict) -> dict:
+def break_run(run_id: int, task: RunTask) -> dict:
     """Run `run_id` against a scenario that does not exist, so the model raises inside the worker."""
-    from regionsim.model.sweep import run_one
+    from regionsim.model.sweeps.task import run_one
 
-    if task["run_id"] == run_id:
-        task = {**task, "scenario": "no_such_scenario"}
+    if task.run_id == run_id:
+        task = dataclasses.replace(task, scenario="no_such_scenario")
     return run_one(task)
 
 
@@ -220,10 +221,10 @@ def test_lhs_200_runs_locally_one_row_per_run(lhs_local):
         assert (merged[column] == merged[f"{column}_design"]).all()
     # a series column holds every year from the base year to the horizon
     assert all(len(s) == 2035 - 2023 + 1 for s in runs["population_beijing_series"])
-    # the DuckDB file queries every part as one table
-    import duckdb
+    # the DuckDB file queries every part as one table (its paths are relative to the folder)
+    from regionsim.model.sweeps.store import connect
 
-    con = duckdb.connect(str(out / "sweep.duckdb"), read_only=True)
+    con = connect(out, out / "sweep.duckdb", read_only=True)
     assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM runs").fetchone() == (200, 200)
     assert con.execute("SELECT count(*) FROM missing").fetchone() == (0,)
     con.close()
@@ -483,7 +484,7 @@ def test_analyze_prints_a_table_and_writes_a_plot(lhs_local, tmp_path, capsys):
 
 
 def test_regression_screening_recovers_known_coefficients():
-    from regionsim.model.sweep_analyze import regression_screening
+    from regionsim.model.sweeps.analyze import regression_screening
 
     rng = np.random.default_rng(3)
     x = rng.uniform(size=(400, 3))
@@ -496,31 +497,224 @@ def test_regression_screening_recovers_known_coefficients():
     assert table["r2"].iloc[0] > 0.99
 
 
-def test_sobol_indices_match_the_ishigami_function():
-    """The estimators on a function whose indices are known analytically."""
-    from regionsim.model.sweep_analyze import sobol_indices
-    from scipy.stats import qmc
+# --- SALib through our own path: a sweep folder whose rows hold a known function -----------------------------
 
-    k, n = 3, 2048
-    base = qmc.Sobol(d=2 * k, seed=np.random.default_rng(1)).random(n)
-    a, b = base[:, :k], base[:, k:]
-    blocks = np.repeat(a[:, None, :], k + 2, axis=1)
-    for i in range(k):
-        blocks[:, i + 1, i] = b[:, i]
-    blocks[:, k + 1] = b
-    x = blocks.reshape(-1, k) * 2 * np.pi - np.pi
-    y = np.sin(x[:, 0]) + 7 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0]) + 1e4  # a large mean, too
-    points = pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "x3": x[:, 2], "y": y})
-    table = sobol_indices(points, ["x1", "x2", "x3"], ["y"]).set_index("lever")
-    assert np.allclose(table["s1"], [0.314, 0.442, 0.0], atol=0.05)
-    assert np.allclose(table["st"], [0.558, 0.442, 0.244], atol=0.05)
+
+def fake_sweep(tmp_path: Path, design: str, samples: int, levers: dict[str, tuple[float, float]], function,
+               replicates: int = 1) -> tuple[Path, object]:
+    """A real sweep file, design and folder, but each row's outcomes are `function(u)` of the row's inputs
+    rescaled to [0, 1] (u[key] = (value − low) / (high − low)) instead of a model run. Returns (folder, spec)."""
+    from regionsim.model.sweeps.store import PartWriter, SweepFolder, write_duckdb
+    from regionsim.model.sweeps.task import make_task
+
+    lines = "\n".join(f'"{key}" = {{ low = {low}, high = {high} }}' for key, (low, high) in levers.items())
+    path = small_sweep(tmp_path, design=design, samples=samples, replicates=replicates, levers=lines, name=f"fake_{design}.toml")
+    spec = load_sweep(path)
+    folder = SweepFolder(tmp_path / f"fake_{design}", spec)
+    folder.prepare()
+    writer = PartWriter(folder, flush_seconds=3600)
+    for row in spec.design_table().to_dict("records"):
+        task = make_task(spec, row)
+        u = {key: (task.levers[key.replace(".", "__")] - low) / (high - low) for key, (low, high) in levers.items()}
+        y = float(function(u))
+        result = task.identity()
+        result.update({column: y for column in spec.outcome_columns()})
+        result.update({column: [y] for column in spec.series_columns()})
+        result.update({"status": "ok", "error": None, "elapsed_s": 0.0, "worker": "test"})
+        writer.add(result)
+    writer.flush()
+    folder.release()
+    write_duckdb(folder.root)
+    return folder.root, spec
+
+
+# The Ishigami function's analytic indices (a = 7, b = 0.1; Ishigami & Homma 1990): x1, x2, x3 on [−π, π].
+ISHIGAMI_S1 = (0.3139, 0.4424, 0.0)
+ISHIGAMI_ST = (0.5576, 0.4424, 0.2437)
+QUOTA, HUKOU, RESPONSE = "rules.relocate.annual_quota_share", "rules.migrate.hukou_friction", "rules.joint_control.response"
+
+
+def ishigami(x1: float, x2: float, x3: float) -> float:
+    """sin x1 + 7 sin² x2 + 0.1 x3⁴ sin x1, plus a large mean (which must not matter)."""
+    return np.sin(x1) + 7 * np.sin(x2) ** 2 + 0.1 * x3**4 * np.sin(x1) + 1e4
+
+
+def test_sobol_analysis_recovers_the_ishigami_indices_through_our_path(tmp_path, capsys):
+    """SALib's sample as our design, rows in a sweep folder, `regionsim analyze`: the analytic indices come back.
+
+    The file lists the inputs as (x2, x3, x1) of Ishigami, so the importance order (x1, x2, x3 by ST)
+    differs from the file order, which the plot must keep.
+    """
+    from regionsim.model.cli import main
+    from regionsim.model.sweeps.analyze import analyze, analyze_folder
+
+    levers = {QUOTA: (0.05, 0.35), HUKOU: (0.1, 0.7), RESPONSE: (0.0, 2.0)}
+
+    def on_pi(u: float) -> float:
+        return -np.pi + 2 * np.pi * u
+
+    folder, spec = fake_sweep(tmp_path, "sobol", 1024, levers,
+                              lambda u: ishigami(on_pi(u[RESPONSE]), on_pi(u[QUOTA]), on_pi(u[HUKOU])))
+    # the design is SALib's Saltelli sample (no second-order rows)
+    from SALib.sample import sobol
+
+    salib = sobol.sample(spec.salib_problem(), 1024, calc_second_order=False, scramble=True, seed=spec.seed)
+    assert np.array_equal(spec.unit_points(), salib) and spec.n_points == 1024 * 5
+    table, method, _ = analyze(folder)
+    assert method == "sobol"
+    table = table[table["outcome"] == spec.outcome_columns()[0]].set_index("lever")
+    order = [RESPONSE, QUOTA, HUKOU]  # Ishigami's x1, x2, x3
+    s1 = table.loc[[k.replace(".", "__") for k in order]]
+    print("\n" + s1[["s1", "s1_conf", "st", "st_conf"]].to_string())
+    for got, conf, true in zip(s1["s1"], s1["s1_conf"], ISHIGAMI_S1, strict=True):
+        assert abs(got - true) <= max(conf, 0.03), (got, conf, true)
+        assert 0 < conf < 0.1  # SALib's own interval, and narrow enough to mean something
+    for got, conf, true in zip(s1["st"], s1["st_conf"], ISHIGAMI_ST, strict=True):
+        assert abs(got - true) <= max(conf, 0.03), (got, conf, true)
+        assert 0 < conf < 0.1
+    # the report and the plot: plot in the sweep file's order, the text by importance
+    drawn = analyze_folder(folder)
+    assert drawn == ["relocate.annual_quota_share", "migrate.hukou_friction", "joint_control.response"]
+    printed = capsys.readouterr().out
+    assert "Sobol indices by SALib" in printed and (folder / "sensitivity.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["analyze", str(folder), "--method", "morris"]) == 2  # a Sobol design is not a Morris design
+    assert "needs a sweep with design" in capsys.readouterr().err
+    assert main(["analyze", str(folder), "--method", "regression"]) == 0
+
+
+def test_morris_screening_recovers_linear_effects(tmp_path):
+    """y = 4 u_a + 1 u_b + 0 u_c on the unit cube: μ* = (4, 1, 0) per whole range, σ = 0 (a linear function)."""
+    from regionsim.model.sweeps.analyze import analyze
+    from SALib.sample import morris
+
+    levers = {QUOTA: (0.05, 0.35), HUKOU: (0.1, 0.7), RESPONSE: (0.0, 2.0)}
+    folder, spec = fake_sweep(tmp_path, "morris", 12, levers, lambda u: 4 * u[QUOTA] + 1 * u[HUKOU] + 0 * u[RESPONSE],
+                              replicates=2)
+    assert spec.n_points == 12 * 4 and spec.n_runs == 96
+    assert np.array_equal(spec.unit_points(), morris.sample(spec.salib_problem(), 12, num_levels=4, seed=spec.seed))
+    table, method, facts = analyze(folder)
+    assert method == "morris" and facts["points"] == 48
+    table = table[table["outcome"] == spec.outcome_columns()[0]].set_index("lever")
+    assert np.allclose(table["mu_star"], [4.0, 1.0, 0.0], atol=1e-9)
+    assert np.allclose(table["mu"].abs(), [4.0, 1.0, 0.0], atol=1e-9)
+    assert np.allclose(table["sigma"], 0.0, atol=1e-9)
+    assert (table["trajectories"] == 12).all()
+
+
+def test_analyze_reports_policy_levers_then_uncertainties(tmp_path, capsys):
+    """Roles are read from the rule registry: the report groups each outcome's inputs, policy levers first."""
+    from regionsim.model.cli import main
+    from regionsim.model.rules import REGISTRY
+
+    floats = [(f"rules.{rule}.{lever.name}", lever) for rule, spec in REGISTRY.items() for lever in spec.levers
+              if lever.kind == "float" and lever.high - lever.low <= 10]
+    policy = [item for item in floats if item[1].role == "policy"][:2]
+    uncertain = [item for item in floats if item[1].role == "uncertainty"][:1]
+    if not uncertain:
+        pytest.skip("no lever is classified as an uncertainty yet")
+    chosen = [uncertain[0], *policy]  # the uncertainty first in the file: the report still puts it second
+    levers = {key: (lever.low, lever.low + (lever.high - lever.low) / 2) for key, lever in chosen}
+    keys = list(levers)
+    folder, _ = fake_sweep(tmp_path, "morris", 6, levers, lambda u: 3 * u[keys[0]] + 2 * u[keys[1]] + u[keys[2]])
+    assert main(["analyze", str(folder)]) == 0
+    printed = capsys.readouterr().out
+    block = printed.split("population_beijing_2024")[1].split("\n\n")[0]
+    lines = block.splitlines()
+    at = {name: next(i for i, line in enumerate(lines) if name in line)
+          for name in ("policy levers", "uncertainties (model assumptions)",
+                       *(key.split(".", 1)[1] for key in keys))}
+    assert at["policy levers"] < at[keys[1].split(".", 1)[1]] < at["uncertainties (model assumptions)"]
+    assert at["policy levers"] < at[keys[2].split(".", 1)[1]] < at["uncertainties (model assumptions)"]
+    assert at["uncertainties (model assumptions)"] < at[keys[0].split(".", 1)[1]]
+    table = pd.read_csv(folder / "sensitivity.csv")
+    assert set(table.loc[table["lever"] == keys[0].replace(".", "__"), "role"]) == {"uncertainty"}
+    assert set(table.loc[table["lever"] != keys[0].replace(".", "__"), "role"]) == {"policy"}
+
+
+# --- a sweep file's problems, all at once ---------------------------------------------------------------------
+
+
+def test_every_problem_of_a_sweep_file_is_reported_at_once_with_its_line(tmp_path):
+    path = small_sweep(tmp_path, samples=6, levers="""
+"rules.relocate.annual_quota_share" = { low = 0.1, high = 1.5 }
+"rules.nowhere.x" = { low = 0.1, high = 0.5 }
+"rules.migrate.hukou_friction" = { low = 0.1, high = 0.7 }
+""", extra="colour = \"blue\"")
+    text = path.read_text().replace('"pm25_population_weighted"', '"pm25_weighted"').replace("replicates = 2", "replicates = 0")
+    path.write_text(text)
+    lines = text.splitlines()
+
+    def line_of(fragment: str) -> int:
+        return next(i for i, line in enumerate(lines, 1) if fragment in line)
+
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(path)
+    problems = {p.key: p for p in caught.value.problems}
+    expected = {
+        "sweep.colour": line_of("colour"),
+        "sweep.replicates": line_of("replicates = 0"),
+        'levers."rules.relocate.annual_quota_share".high': line_of("annual_quota_share"),
+        'levers."rules.nowhere.x"': line_of("rules.nowhere.x"),
+        "outcomes.indicators": line_of("pm25_weighted"),
+    }
+    assert set(expected) <= set(problems), sorted(problems)
+    for key, line in expected.items():
+        assert problems[key].line == line, (key, problems[key])
+        assert problems[key].file == str(path)
+    message = str(caught.value)
+    assert message.startswith(f"{len(caught.value.problems)} problems in the sweep file")
+    assert "must be from 0 to 1" in message and "valid rules:" in message and "valid keys:" in message
+    assert "Did you mean pm25_population_weighted" in message
+    assert f"{path}:{expected['sweep.colour']}: sweep.colour: unknown key" in message
+    # the command line: all of them, exit status 2, no traceback
+    result = regionsim("sweep", path, "--out", tmp_path / "out")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert all(key in result.stderr for key in expected)
+
+
+@pytest.mark.parametrize(("sweep_line", "message"), [
+    ("samples = 6", "power of two"),  # a Sobol design: 6 base samples
+    ("morris_levels = 3", "an even whole number"),
+])
+def test_salib_designs_check_their_own_settings(tmp_path, sweep_line, message):
+    design = "sobol" if "samples" in sweep_line else "morris"
+    path = small_sweep(tmp_path, design=design, samples=6 if design == "sobol" else 4,
+                       extra="" if "samples" in sweep_line else sweep_line)
+    with pytest.raises(ScenarioError, match=message):
+        load_sweep(path)
+
+
+# --- a moved folder still queries -------------------------------------------------------------------------------
+
+
+def test_a_copied_sweep_folder_still_queries_after_the_original_is_gone(tmp_path, monkeypatch):
+    import duckdb
+
+    out = tmp_path / "first" / "out"
+    run_sweep(small_sweep(tmp_path, samples=3, replicates=1), out, workers=1, progress=False)
+    copy = tmp_path / "elsewhere" / "copied"
+    shutil.copytree(out, copy)
+    shutil.rmtree(tmp_path / "first")
+    con = open_results(copy)
+    assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM runs").fetchone() == (3, 3)
+    assert con.execute("SELECT count(*) FROM missing").fetchone() == (0,)
+    con.close()
+    assert len(read_runs(copy)) == 3
+    # the DuckDB file itself: from inside the folder, or anywhere after SET file_search_path
+    monkeypatch.chdir(copy)
+    with duckdb.connect("sweep.duckdb", read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (3,)
+    monkeypatch.chdir(tmp_path)
+    with duckdb.connect(str(copy / "sweep.duckdb"), read_only=True) as con:
+        con.execute(f"SET file_search_path = '{copy.as_posix()}'")
+        assert con.execute("SELECT count(*) FROM design").fetchone() == (3,)
 
 
 # --- check 4: memory does not grow with the number of runs ------------------------------------------------
 
 MEMORY_PROBE = """
 import resource, sys
-from regionsim.model.sweep import run_sweep
+from regionsim.model.sweeps import run_sweep
 summary = run_sweep(sys.argv[1], sys.argv[2], workers=2, progress=False)
 print(summary["new"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

@@ -15,6 +15,7 @@ LANGS = ("en", "zh")
 TEXT: dict[str, tuple[str, str]] = {
     # key: (English, 中文)
     "app_title": ("regionsim — regional coordination simulator", "regionsim — 区域协同发展模拟"),
+    "app_title_short": ("regionsim", "regionsim 区域协同"),
     "year": ("Year", "年份"),
     "horizon": ("horizon", "期末"),
     "step": ("Step", "单步"),
@@ -31,6 +32,39 @@ TEXT: dict[str, tuple[str, str]] = {
     "levers_clear": ("Back to scenario values", "恢复情景取值"),
     "rule_on": ("Rule switched on", "启用规则"),
     "refused": ("Refused", "已拒绝"),
+    "on": ("on", "开"),
+    "off": ("off", "关"),
+    "city_levers": ("Per-city levers (receiving incentive, capacity)", "分城市杠杆（承接激励、承接能力）"),
+    "running_scenario": ("Running: the scenario's own settings", "运行中：情景原设置"),
+    "running_yours": ("Running: your settings ({n} changed)", "运行中：您的设置（已改{n}项）"),
+    "not_applied": ("{n} change(s) not yet applied — press Reset to run them", "{n}项修改尚未生效——点击“重置”运行"),
+    "edit_levers_of": ("Levers of", "编辑杠杆："),
+    "case_a": ("A (this run)", "A（当前运行）"),
+    "case_b": ("B (comparison)", "B（对比情景）"),
+    "compare_b_levers": ("B's levers: {n} changed (edit them with “B (comparison)” above the levers)",
+                         "B的杠杆：已改{n}项（在杠杆上方选择“B（对比情景）”进行编辑）"),
+    "load_variant": ("Load a variant file (.toml)", "载入变体文件（.toml）"),
+    "loaded_variant": ("Loaded {file}: {base} with {n} lever setting(s); running it now.",
+                       "已载入{file}：{base}，含{n}项杠杆设置，正在运行。"),
+    "view_lesson": ("Lesson", "课堂"),
+    "lesson_step": ("Step {k} of {n}", "第{k}步（共{n}步）"),
+    "lesson_predict": ("Your prediction (before you play)", "您的预测（播放前填写）"),
+    "lesson_press": ("What to press", "操作"),
+    "lesson_notice": ("What to notice", "观察要点"),
+    "lesson_setup": ("Set up this step", "设置本步骤"),
+    "lesson_prev": ("◀ Previous", "◀ 上一步"),
+    "lesson_next": ("Next ▶", "下一步 ▶"),
+    "lesson_locked": ("Predictions are entered before play: press Reset to predict again.", "预测须在播放前填写：点击“重置”后可重新预测。"),
+    "lesson_none": ("No prediction recorded.", "尚未记录预测。"),
+    "lesson_predicted": ("You predicted", "您的预测"),
+    "lesson_happened": ("What happened", "实际结果"),
+    "lesson_match": ("as predicted", "与预测一致"),
+    "lesson_mismatch": ("not as predicted — why?", "与预测不同——为什么？"),
+    "lesson_wait": ("Press Step or Play to see what happens.", "点击“单步”或“播放”查看结果。"),
+    "choice_up": ("goes up", "增加/上升"),
+    "choice_down": ("goes down", "减少/下降"),
+    "choice_same": ("stays about the same", "基本不变"),
+    "presenter_hint": ("Presenter mode: the map fills the screen.", "演示模式：地图铺满屏幕。"),
     "not_a_number": ("not a number", "不是数字"),
     "clause": ("Plan clause", "规划条文"),
     "finished": ("horizon reached — press Reset to start again", "已到期末——点击“重置”重新开始"),
@@ -43,7 +77,23 @@ TEXT: dict[str, tuple[str, str]] = {
     # map
     "colour_by": ("Colour shows", "颜色表示"),
     "map_title": ("Cities in {year}: size = population, colour = {indicator}", "{year}年城市：大小=人口，颜色={indicator}"),
-    "arrows_legend": ("arrows: functions relocated this year (width = units)", "箭头：本年疏解的功能（粗细=单位数）"),
+    "arrows_legend": ("Arrows: functions relocated this year; width = function units", "箭头：本年疏解的功能，粗细=功能单位数"),
+    "arrows_legend_cum": ("Arrows: functions relocated since the base year; width = function units",
+                          "箭头：基年以来累计疏解的功能，粗细=功能单位数"),
+    "units_word": (" units", "个单位"),
+    "zoom": ("Zoom to", "缩放至"),
+    "zoom_all": ("whole region", "全区域"),
+    "zoom_capital": ("around {city}", "{city}周边"),
+    "arrows": ("Arrows", "箭头"),
+    "arrows_year": ("this year's relocations", "本年疏解"),
+    "arrows_cumulative": ("cumulative since base year", "基年以来累计"),
+    "arrows_none": ("none", "不显示"),
+    "scale": ("Colour scale", "色标"),
+    "scale_run": ("fixed over the whole run", "全程固定"),
+    "scale_year": ("fit to this year", "按本年拟合"),
+    "presenter": ("Presenter mode", "演示模式"),
+    "presenter_exit": ("Leave presenter mode", "退出演示模式"),
+    "fullscreen": ("Full screen", "全屏"),
     "size_legend": ("population", "人口"),
     "click_city": ("Click a city on the map (or pick it below) to see why things happened there.",
                    "点击地图上的城市（或在下方选择），查看其变化的原因。"),
@@ -108,7 +158,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "every_year": ("every year", "每年"),
     "not_binding_yet": ("(not binding yet)", "（尚未到期）"),
     "no_targets": ("This scenario sets no plan targets.", "该情景未设定规划目标。"),
-    "scorecard_year": ("Plan scorecard, {year}", "{year}年规划目标完成情况"),
+    "scorecard_year": ("Plan scorecard, every year to {year}", "规划目标完成情况（截至{year}年）"),
+    "scorecard_help": ("Green: met; red: missed; pale: the target is not binding yet. Hover a cell for the margin.",
+                       "绿色：达成；红色：未达成；浅色：尚未到期。鼠标悬停查看余量。"),
+    "scorecard_ab": ("Plan targets in {year}: A and B side by side", "{year}年规划目标：A与B对照"),
+    "unit": ("Unit", "单位"),
     # compare
     "compare_a": ("Case A: the current settings", "情景A：当前设置"),
     "compare_b": ("Case B", "情景B"),
@@ -133,6 +187,38 @@ TEXT: dict[str, tuple[str, str]] = {
     "preparing": ("preparing…", "准备中…"),
     "error": ("Error", "错误"),
 }
+
+
+_REASONS_ZH = (
+    (r"must be from (\S+) to ([^\s,]+)", r"须在\1至\2之间"),
+    (r"must be a whole number from (\S+) to ([^\s,]+)", r"须为\1至\2之间的整数"),
+    (r"must be a whole number", "须为整数"),
+    (r"must be a finite number", "须为有限数值"),
+    (r"must be a number", "须为数字"),
+    (r"must be true or false", "须为“开”或“关”"),
+    (r"of at least (\S+?)(?=,|$)", r"且不小于\1"),
+    (r"of at most (\S+?)(?=,|$)", r"且不大于\1"),
+    (r"from (\S+) to ([^\s,]+)", r"，取值\1至\2"),
+    (r"\s*\(any\)", ""),
+    (r", not empty", "，不能为空"),
+    (r", not '?([^']*)'?$", r"，而不是“\1”"),
+)
+
+
+def reason(text: str, lang: str) -> str:
+    """A refusal reason (a lever check or the scenario loader) in `lang`. In Chinese the known
+    patterns are translated; anything else becomes a general Chinese sentence (the English detail
+    is not shown, so no English leaks into the Chinese page)."""
+    import re
+
+    if lang != "zh":
+        return text
+    out = text
+    for pattern, replacement in _REASONS_ZH:
+        out = re.sub(pattern, replacement, out)
+    if re.search(r"[A-Za-z]{3,}", re.sub(r"“[^”]*”", "", out)):
+        return "该取值使情景无法运行（超出允许范围或与其他设置冲突）"
+    return out.replace(" ", "")
 
 
 def t(key: str, lang: str, **values: object) -> str:

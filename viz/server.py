@@ -83,6 +83,33 @@ def add_debug_route() -> None:
     app.router.routes.insert(0, Route(DEBUG_PATH, endpoint=sessions))
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def lan_address() -> str | None:
+    """This machine's address on its local network (the one a default route would use), or None.
+    No packet is sent: connecting a UDP socket only picks the outgoing interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def network_notice(host: str, port: int) -> list[str]:
+    """What to print when the dashboard listens beyond this machine: the address students type, and
+    a warning. Empty for a loopback host."""
+    if host in LOOPBACK:
+        return []
+    address = host if host not in ("0.0.0.0", "::", "") else (lan_address() or socket.gethostname())
+    return [f"regionsim dashboard: students on the same network type  http://{address}:{port}/",
+            f"WARNING: --host {host} exposes the dashboard to every machine that can reach this one on port {port}: "
+            "anyone there can open it and run models on this computer. Use it only on a trusted classroom network, "
+            "and stop the server (Ctrl-C) after the lesson."]
+
+
 def serve(scenario: str | None, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> int:
     """Start the dashboard on `scenario` (default: capital_region) at http://host:port/; return
     the exit status when stopped."""
@@ -110,6 +137,8 @@ def serve(scenario: str | None, host: str = "127.0.0.1", port: int = 8765, open_
     config = uvicorn.Config("solara.server.starlette:app", host=host, port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     print(f"regionsim dashboard: scenario {name} at {url}  (Ctrl-C to stop)", flush=True)
+    for line in network_notice(host, port):
+        print(line, flush=True)
 
     if open_browser:
         def _open() -> None:

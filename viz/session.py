@@ -23,7 +23,6 @@ from regionsim.model.rules import REGISTRY
 from regionsim.model.rules.base import ENABLED, Lever, RuleSpec
 from regionsim.model.run import RUN_FILES, write_results
 from regionsim.model.scenario import list_scenarios, load_scenario
-from regionsim.model.tomlwrite import value as toml_value
 
 MAX_SEED = 2**32 - 1
 
@@ -39,6 +38,15 @@ class DashboardRun:
         self.model = RegionModel(scenario, rng=self.seed, **self.overrides)
         self.setup_s = time.perf_counter() - started
         self.simulate_s = 0.0
+        self.last_step_s = 0.0
+        self._full: RegionModel | None = None
+
+    def full_run(self) -> RegionModel:
+        """The same case (scenario, seed, levers) run to its horizon, made once on first use: the
+        map's colour scales span it, so a city changes colour only when its value changes."""
+        if self._full is None:
+            self._full = run_case(self.scenario, self.seed, self.overrides)
+        return self._full
 
     @property
     def year(self) -> int:
@@ -66,7 +74,8 @@ class DashboardRun:
             return False
         started = time.perf_counter()
         self.model.step()
-        self.simulate_s += time.perf_counter() - started
+        self.last_step_s = time.perf_counter() - started
+        self.simulate_s += self.last_step_s
         return True
 
     def export_zip(self) -> bytes:
@@ -157,14 +166,18 @@ def parse_seed(text: str) -> tuple[int | None, str | None]:
 
 
 def variant_toml(base: str, overrides: dict[str, Any], *, name: str, seed: int | None = None) -> str:
-    """A variant file (scenarios/FORMAT.md) that `regionsim run FILE` runs: base + these overrides."""
-    lines = ["# Lever settings saved from the regionsim dashboard.",
-             f"# Run it with: regionsim run {name}.toml{'' if seed is None else f' --seed {seed}'} --out results/{name}",
-             "", "[variant]", f"base = {toml_value(base)}", f"name = {toml_value(name)}",
-             f"title_en = {toml_value(f'{base} with dashboard lever settings')}",
-             f"title_zh = {toml_value(f'{base}（仪表盘杠杆设置）')}", "", "[set]"]
-    lines += [f"{toml_value(key)} = {toml_value(value)}" for key, value in sorted(overrides.items())]
-    return "\n".join(lines) + "\n"
+    """A variant file (scenarios/FORMAT.md) that `regionsim run FILE` runs: base + these overrides (written by tomlkit)."""
+    import tomlkit
+
+    document = tomlkit.document()
+    document.add(tomlkit.comment("Lever settings saved from the regionsim dashboard."))
+    document.add(tomlkit.comment(f"Run it with: regionsim run {name}.toml{'' if seed is None else f' --seed {seed}'} "
+                                 f"--out results/{name}"))
+    document.add(tomlkit.nl())
+    document["variant"] = {"base": base, "name": name, "title_en": f"{base} with dashboard lever settings",
+                           "title_zh": f"{base}（仪表盘杠杆设置）"}
+    document["set"] = {key: value.item() if hasattr(value, "item") else value for key, value in sorted(overrides.items())}
+    return tomlkit.dumps(document)
 
 
 def scenario_choices() -> list[str]:
@@ -176,3 +189,60 @@ def scenario_choices() -> list[str]:
 def run_case(scenario: str, seed: int, overrides: dict[str, Any] | None = None) -> RegionModel:
     """A model of `scenario` run to its horizon (for the comparison view)."""
     return RegionModel(scenario, rng=seed, **(overrides or {})).run()
+
+
+def read_variant(text: str) -> tuple[str, dict[str, Any], int | None]:
+    """A variant file's (base scenario, lever overrides, seed named in its comment or None), checked
+    by the scenario loader; raises `UserError` with the reason when it cannot run."""
+    import re
+    import tomllib
+
+    from regionsim.model.errors import ScenarioError
+
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"variant file: not valid TOML ({exc})"]) from None
+    variant = document.get("variant")
+    if not isinstance(variant, dict) or not isinstance(variant.get("base"), str):
+        raise ScenarioError(["variant file: needs a [variant] table with base = \"SCENARIO\" (scenarios/FORMAT.md)"])
+    base = variant["base"]
+    if base not in list_scenarios():
+        raise ScenarioError([f"variant file: variant.base {base!r} is not a known scenario; valid: {', '.join(list_scenarios())}"])
+    overrides = document.get("set", {})
+    if not isinstance(overrides, dict):
+        raise ScenarioError(["variant file: [set] must be a table of key paths"])
+    problem = check_case(base, overrides)
+    if problem:
+        raise UserError(problem)
+    found = re.search(r"--seed (\d+)", text)
+    return base, dict(overrides), int(found.group(1)) if found else None
+
+
+@dataclass(frozen=True)
+class CityLever:
+    """A per-city lever: a rule's table of values by city id (e.g. relocate.incentives)."""
+
+    rule: RuleSpec
+    name: str
+    label_en: str
+    label_zh: str
+
+    def key(self, city: str) -> str:
+        """The override key path for one city, e.g. rules.relocate.incentives.xiongan."""
+        return f"rules.{self.rule.key}.{self.name}.{city}"
+
+
+CITY_LEVERS = (("relocate", "incentives", "Receiving incentive", "承接激励"),
+               ("relocate", "receiver_capacity", "Units it can receive per year", "年承接能力（单位）"))
+"""Per-city levers shown in the dashboard's city table (rule key, table name, labels)."""
+
+
+def city_levers(scenario: str) -> list[tuple[CityLever, dict[str, Any]]]:
+    """The per-city levers the scenario's rules have, each with the scenario's values by city."""
+    params = load_scenario(scenario).params
+    out = []
+    for rule_key, name, en, zh in CITY_LEVERS:
+        if rule_key in REGISTRY and rule_key in params and name in params[rule_key]:
+            out.append((CityLever(REGISTRY[rule_key], name, en, zh), dict(params[rule_key][name] or {})))
+    return out

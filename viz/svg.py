@@ -31,23 +31,34 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def fmt_number(value: float, digits: int = 1) -> str:
-    """A compact number: 21,940,000 → '21.9M', 0.2345 → '0.23', 1234 → '1,234'."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def fmt_number(value: float, digits: int = 1, lang: str = "en") -> str:
+    """A compact number in the reader's convention.
+
+    English: 21,940,000 → '21.9 million', 1234 → '1,234', 0.2345 → '0.23'.
+    中文: 21,940,000 → '2194万', 312,000,000 → '3.1亿', 1234 → '1,234'. Float noise (1.1e-13) reads 0.
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
+    value = float(value)
     size = abs(value)
-    if size >= 1e9:
-        return f"{value / 1e9:.{digits}f}B"
-    if size >= 1e6:
-        return f"{value / 1e6:.{digits}f}M"
-    if size >= 1e4:
-        return f"{value:,.0f}"
-    if size >= 100:
+    if size < 1e-9:
+        return "0"
+    if lang == "zh":
+        if size >= 1e8:
+            return f"{value / 1e8:.{digits}f}亿"
+        if size >= 1e5:
+            return f"{value / 1e4:,.0f}万"
+        if size >= 1e4:
+            return f"{value / 1e4:.{digits}f}万"
+    else:
+        if size >= 1e9:
+            return f"{value / 1e9:.{digits}f} billion"
+        if size >= 1e6:
+            return f"{value / 1e6:.{digits}f} million"
+    if size >= 100 or value.is_integer():
         return f"{value:,.0f}"
     if size >= 1:
         return f"{value:.{digits}f}"
-    if size == 0:
-        return "0"
     return f"{value:.{max(digits, 2)}g}"
 
 
@@ -110,7 +121,12 @@ class MapArrow:
 
 @dataclass
 class MapSpec:
-    """Everything a map drawing needs."""
+    """Everything a map drawing needs.
+
+    `vmin`/`vmax` fix the colour scale (the dashboard passes the range over the whole run, so a
+    city changes colour only when its value changes); `diverging` centres it on zero (±`vmax` when
+    given). `focus` = (lon0, lon1, lat0, lat1) zooms to that box; cities outside it are not drawn.
+    `width`/`height` are the pixels the drawing is made for (the page measures its map box)."""
 
     cities: list[MapCity]
     outlines: list[tuple[str, list[list[float]]]] = field(default_factory=list)
@@ -119,6 +135,7 @@ class MapSpec:
     legend_title: str = ""
     size_title: str = "population"
     arrow_title: str = ""
+    arrow_unit: str = "units"
     colormap: str = "YlOrRd"
     vmin: float | None = None
     vmax: float | None = None
@@ -127,45 +144,138 @@ class MapSpec:
     width: int = 660
     height: int = 560
     max_population: float | None = None
+    focus: tuple[float, float, float, float] | None = None
+    lang: str = "en"
+
+
+def text_width(text: str, size: float = 12.0) -> float:
+    """Approximate pixel width of `text` at font `size` (CJK characters count as one em)."""
+    return sum(size if ord(ch) > 0x2E80 else size * 0.58 for ch in text)
+
+
+def place_labels(anchors: list[tuple[str, float, float, float, float]], obstacles: list[tuple[float, float, float, float]],
+                 bounds: tuple[float, float, float, float], height: float = 14.0) -> dict[str, tuple[float, float, bool]]:
+    """Positions for labels that never overlap each other, the obstacles or the edge.
+
+    `anchors` are (key, x, y, radius, text width) in placing order (most important first). Each
+    label takes the free spot nearest its circle: first the four spots touching it (right, left,
+    above, below), else the nearest free spot on a 5-px grid over the plot (drawn with a
+    leader line, within 110 px first); spots covering other circles cost extra. Returns key → (x of the left edge,
+    baseline y, needs a leader line). Only when the plot has no free room left does a label
+    overlap (it is then put beside its circle)."""
+    x_min, y_min, x_max, y_max = bounds
+    placed = np.array(obstacles, dtype=float).reshape(-1, 4)
+    discs = np.array([(x - r, y - r, x + r, y + r) for _, x, y, r, _ in anchors], dtype=float).reshape(-1, 4)
+    out: dict[str, tuple[float, float, bool]] = {}
+    gx, gy = np.meshgrid(np.arange(x_min, x_max, 5.0), np.arange(y_min, y_max, 5.0))
+    grid_x, grid_y = gx.ravel(), gy.ravel()
+    for key, x, y, r, w in anchors:
+        near_x = np.array([x + r + 2, x - r - 2 - w, x - w / 2, x - w / 2])
+        near_y = np.array([y - height / 2, y - height / 2, y - r - 2 - height, y + r + 2])
+        free = _free_spots(near_x, near_y, w, height, placed, bounds)
+        if free.any():  # a spot touching the circle: no grid search needed
+            best = int(np.argmax(free))
+            box = (float(near_x[best]), float(near_y[best]), float(near_x[best] + w), float(near_y[best] + height))
+            placed = np.vstack([placed, box])
+            out[key] = (box[0], box[3] - 3.0, False)
+            continue
+        window = (np.abs(grid_x - x) < 110 + w) & (np.abs(grid_y - y) < 110)
+        lefts = np.concatenate([near_x, grid_x[window]])
+        tops = np.concatenate([near_y, grid_y[window]])
+        rights, bottoms = lefts + w, tops + height
+        ok = (lefts >= x_min) & (rights <= x_max) & (tops >= y_min) & (bottoms <= y_max)
+        if len(placed):
+            hit = ((lefts[:, None] < placed[None, :, 2]) & (rights[:, None] > placed[None, :, 0])
+                   & (tops[:, None] < placed[None, :, 3]) & (bottoms[:, None] > placed[None, :, 1]))
+            ok &= ~hit.any(axis=1)
+        # distance from the circle's centre to the box
+        dx = np.maximum(np.maximum(lefts - x, x - rights), 0.0)
+        dy = np.maximum(np.maximum(tops - y, y - bottoms), 0.0)
+        cost = np.hypot(dx, dy)
+        cost[:4] -= 1.0  # the spots touching the circle win ties
+        covers = ((lefts[:, None] < discs[None, :, 2]) & (rights[:, None] > discs[None, :, 0])
+                  & (tops[:, None] < discs[None, :, 3]) & (bottoms[:, None] > discs[None, :, 1])).sum(axis=1)
+        cost = cost + 12.0 * np.maximum(covers - 1, 0)
+        if ok.any():
+            best = int(np.argmin(np.where(ok, cost, np.inf)))
+        else:  # nothing free near: search the whole plot
+            lefts, tops = np.concatenate([near_x, grid_x]), np.concatenate([near_y, grid_y])
+            rights, bottoms = lefts + w, tops + height
+            ok = _free_spots(lefts, tops, w, height, placed, bounds)
+            cost = np.hypot(np.maximum(np.maximum(lefts - x, x - rights), 0.0), np.maximum(np.maximum(tops - y, y - bottoms), 0.0))
+            best = int(np.argmin(np.where(ok, cost, np.inf))) if ok.any() else 0
+        box = (float(lefts[best]), float(tops[best]), float(rights[best]), float(bottoms[best]))
+        placed = np.vstack([placed, box])
+        out[key] = (box[0], box[3] - 3.0, best >= 4 and cost[best] > r + 8)
+    return out
+
+
+def _free_spots(lefts: np.ndarray, tops: np.ndarray, w: float, height: float, placed: np.ndarray,
+                bounds: tuple[float, float, float, float]) -> np.ndarray:
+    """Which boxes (left, top, w, height) lie inside `bounds` and overlap none of `placed`."""
+    x_min, y_min, x_max, y_max = bounds
+    rights, bottoms = lefts + w, tops + height
+    ok = (lefts >= x_min) & (rights <= x_max) & (tops >= y_min) & (bottoms <= y_max)
+    if len(placed):
+        hit = ((lefts[:, None] < placed[None, :, 2]) & (rights[:, None] > placed[None, :, 0])
+               & (tops[:, None] < placed[None, :, 3]) & (bottoms[:, None] > placed[None, :, 1]))
+        ok &= ~hit.any(axis=1)
+    return ok
 
 
 def map_svg(spec: MapSpec) -> str:
     """The map as an `<svg>` element: province outlines, cities (size = population, colour =
-    value, `data-key` = city id), arrows, a colour legend, a size legend and a title."""
+    value, `data-key` = city id; the smallest drawn on top), relocation arrows on top of the cities
+    (they let clicks through to the page's nearest-centre hit test), labels that do not overlap
+    (with leader lines where a label had to move away), a colour legend, a size legend, an arrow
+    legend with units and a title."""
+    width, height = max(int(spec.width), 320), max(int(spec.height), 260)
+    legend_w = 150 if width >= 520 else 120
+    top, pad = 34, 14
+    focus = spec.focus
     cities = spec.cities
-    lons = [c.lon for c in cities] + [p[0] for _, ring in spec.outlines for p in ring]
-    lats = [c.lat for c in cities] + [p[1] for _, ring in spec.outlines for p in ring]
-    lon0, lon1, lat0, lat1 = min(lons), max(lons), min(lats), max(lats)
+    if focus is not None:
+        lon0, lon1, lat0, lat1 = focus
+        cities = [c for c in cities if lon0 <= c.lon <= lon1 and lat0 <= c.lat <= lat1]
+    else:
+        lons = [c.lon for c in cities] + [p[0] for _, ring in spec.outlines for p in ring]
+        lats = [c.lat for c in cities] + [p[1] for _, ring in spec.outlines for p in ring]
+        lon0, lon1, lat0, lat1 = min(lons), max(lons), min(lats), max(lats)
     shrink = math.cos(math.radians((lat0 + lat1) / 2))
-    legend_w, top, pad = 150, 34, 14
-    plot_w, plot_h = spec.width - legend_w - 2 * pad, spec.height - top - 2 * pad
+    plot_x0, plot_y0 = pad, top + pad
+    plot_w, plot_h = width - legend_w - 2 * pad, height - top - 2 * pad
     scale = min(plot_w / max((lon1 - lon0) * shrink, 1e-6), plot_h / max(lat1 - lat0, 1e-6))
-    x_off = pad + (plot_w - (lon1 - lon0) * shrink * scale) / 2
-    y_off = top + pad + (plot_h - (lat1 - lat0) * scale) / 2
+    x_off = plot_x0 + (plot_w - (lon1 - lon0) * shrink * scale) / 2
+    y_off = plot_y0 + (plot_h - (lat1 - lat0) * scale) / 2
 
     def project(lon: float, lat: float) -> tuple[float, float]:
         return x_off + (lon - lon0) * shrink * scale, y_off + (lat1 - lat) * scale
 
-    values = np.array([c.value for c in cities], dtype=float)
+    values = np.array([c.value for c in spec.cities], dtype=float)
     finite = values[np.isfinite(values)]
     if spec.diverging:
-        bound = float(np.abs(finite).max()) if finite.size else 1.0
-        bound = bound or 1.0
+        bound = spec.vmax if spec.vmax is not None else (float(np.abs(finite).max()) if finite.size else 1.0)
+        bound = abs(bound) or 1.0
         vmin, vmax = -bound, bound
     else:
         vmin = spec.vmin if spec.vmin is not None else (float(finite.min()) if finite.size else 0.0)
         vmax = spec.vmax if spec.vmax is not None else (float(finite.max()) if finite.size else 1.0)
     colour = colour_scale(spec.colormap, vmin, vmax)
-    max_pop = spec.max_population or max((c.population for c in cities), default=1.0) or 1.0
+    max_pop = spec.max_population or max((c.population for c in spec.cities), default=1.0) or 1.0
+    zoom = 1.0 if focus is None else min(2.0, max(1.0, (plot_h / 300.0)))
+    big = min(max(min(plot_w, plot_h) / 22.0, 14.0), 34.0) * zoom
 
     def radius(population: float) -> float:
-        return 3.0 + 20.0 * math.sqrt(max(population, 0.0) / max_pop)
+        return 3.5 + big * math.sqrt(max(population, 0.0) / max_pop)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="rs-map" width="{spec.width}" height="{spec.height}" '
-           f'viewBox="0 0 {spec.width} {spec.height}" style="{FONT}; background:#f4f8fb">',
-           '<defs><marker id="rs-arrowhead" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="3" markerHeight="3" '
-           'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#1d3557"/></marker></defs>',
-           f'<text x="{pad}" y="22" font-size="15" font-weight="600" fill="#222">{esc(spec.title)}</text>']
+    lang = spec.lang
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="rs-map" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" style="{FONT}; background:#f4f8fb; display:block">',
+           '<defs><marker id="rs-arrowhead" viewBox="0 0 10 10" refX="6" refY="5" markerWidth="1.8" markerHeight="1.8" '
+           'orient="auto-start-reverse" markerUnits="strokeWidth"><path d="M 0 0 L 10 5 L 0 10 z" fill="#0b3c8c"/></marker>'
+           f'<clipPath id="rs-plot-clip"><rect x="{plot_x0}" y="{plot_y0}" width="{plot_w}" height="{plot_h}"/></clipPath></defs>',
+           f'<text x="{pad}" y="22" font-size="15" font-weight="600" fill="#222">{esc(spec.title)}</text>',
+           '<g clip-path="url(#rs-plot-clip)">']
     fills = ("#e9eef2", "#eef0e6", "#f1ebe4", "#e6eef0", "#efe7ee", "#e8f0e6")
     # largest first, so that a province drawn without holes (Hebei around Beijing and Tianjin) lies underneath
     outlines = sorted(spec.outlines, key=lambda item: -_ring_area(item[1]))
@@ -175,80 +285,106 @@ def map_svg(spec: MapSpec) -> str:
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (project(p[0], p[1]) for p in ring))
         out.append(f'<polygon class="rs-province" points="{points}" fill="{fills[i % len(fills)]}" stroke="#8a99a6" '
                    f'stroke-width="1.2"><title>{esc(name)}</title></polygon>')
-    for name, ring in outlines:
-        if len(ring) < 3:
-            continue
-        xs, ys = zip(*(project(p[0], p[1]) for p in ring), strict=True)
-        out.append(f'<text x="{min(xs) + 6:.1f}" y="{max(ys) - 6:.1f}" font-size="12" fill="#7a8894" '
-                   f'font-style="italic">{esc(name)}</text>')
-
     positions = {c.key: project(c.lon, c.lat) for c in cities}
     radii = {c.key: radius(c.population) for c in cities}
-    max_units = max((a.units for a in spec.arrows), default=1.0) or 1.0
-    arrow_parts = []
-    for arrow in spec.arrows:
-        if arrow.source not in positions or arrow.target not in positions:
-            continue
-        (x0, y0), (x1, y1) = positions[arrow.source], positions[arrow.target]
-        length = math.hypot(x1 - x0, y1 - y0) or 1.0
-        ux, uy = (x1 - x0) / length, (y1 - y0) / length
-        sx, sy = x0 + ux * radii[arrow.source], y0 + uy * radii[arrow.source]
-        ex, ey = x1 - ux * (radii[arrow.target] + 2), y1 - uy * (radii[arrow.target] + 2)
-        # a slight curve so that A→B and B→A do not overlap
-        mx, my = (sx + ex) / 2 - uy * length * 0.12, (sy + ey) / 2 + ux * length * 0.12
-        width = 1.5 + 5.0 * arrow.units / max_units
-        arrow_parts.append(
-            f'<path class="rs-arrow" d="M {sx:.1f} {sy:.1f} Q {mx:.1f} {my:.1f} {ex:.1f} {ey:.1f}" fill="none" '
-            f'stroke="#1d3557" stroke-opacity="0.75" stroke-width="{width:.1f}" marker-end="url(#rs-arrowhead)">'
-            f'<title>{esc(arrow.tooltip)}</title></path>')
-
-    out.extend(arrow_parts)  # under the cities, so that an arrow never hides a city from a click
+    # cities: largest first, so the smallest lie on top and each keeps a clickable disc
     for c in sorted(cities, key=lambda c: -c.population):
         x, y = positions[c.key]
         selected = c.key == spec.selected
         out.append(
             f'<circle class="rs-city" data-key="{esc(c.key)}" cx="{x:.1f}" cy="{y:.1f}" r="{radii[c.key]:.1f}" '
-            f'fill="{colour(c.value)}" fill-opacity="0.9" stroke="{"#000" if selected else "#333"}" '
+            f'fill="{colour(c.value)}" fill-opacity="0.88" stroke="{"#000" if selected else "#333"}" '
             f'stroke-width="{3 if selected else 0.8}" style="cursor:pointer"><title>{esc(c.tooltip or c.label)}</title></circle>')
 
-    # labels: largest cities first, skipping any that would overlap one already placed
-    placed: list[tuple[float, float, float, float]] = []
-    for c in sorted(cities, key=lambda c: (c.key != spec.selected, -c.population)):
-        x, y = positions[c.key]
-        w = 6.5 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in c.label) + 4
-        box = (x + radii[c.key] + 2, y - 7, x + radii[c.key] + 2 + w, y + 7)
-        if any(not (box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3]) for b in placed):
+    # arrows on top of the cities; pointer-events only on the stroke, and the page's click handler
+    # hit-tests cities by nearest centre, so an arrow never takes a city's click
+    max_units = max((a.units for a in spec.arrows), default=1.0) or 1.0
+
+    def arrow_width(units: float) -> float:
+        return 2.5 + 9.0 * math.sqrt(max(units, 0.0) / max_units)
+
+    for arrow in sorted(spec.arrows, key=lambda a: -a.units):
+        if arrow.source not in positions or arrow.target not in positions:
             continue
-        placed.append(box)
+        (x0, y0), (x1, y1) = positions[arrow.source], positions[arrow.target]
+        length = math.hypot(x1 - x0, y1 - y0) or 1.0
+        ux, uy = (x1 - x0) / length, (y1 - y0) / length
+        sx, sy = x0 + ux * radii[arrow.source] * 0.6, y0 + uy * radii[arrow.source] * 0.6
+        w = arrow_width(arrow.units)
+        ex, ey = x1 - ux * (radii[arrow.target] + w * 1.2), y1 - uy * (radii[arrow.target] + w * 1.2)
+        # a curve so that A→B and B→A do not overlap
+        bend = min(length * 0.18, 40.0)
+        mx, my = (sx + ex) / 2 - uy * bend, (sy + ey) / 2 + ux * bend
+        out.append(
+            f'<path class="rs-arrow" data-source="{esc(arrow.source)}" data-target="{esc(arrow.target)}" '
+            f'd="M {sx:.1f} {sy:.1f} Q {mx:.1f} {my:.1f} {ex:.1f} {ey:.1f}" fill="none" stroke="#0b3c8c" stroke-opacity="0.8" '
+            f'stroke-linecap="round" stroke-width="{w:.1f}" marker-end="url(#rs-arrowhead)" pointer-events="visibleStroke">'
+            f'<title>{esc(arrow.tooltip)}</title></path>')
+
+    # labels: every city named; most important first; moved away with a leader line where needed
+    font = 12.0
+    order = sorted(cities, key=lambda c: (c.key != spec.selected, -c.population))
+    anchors = [(c.key, *positions[c.key], radii[c.key], text_width(c.label, font) + 4) for c in order]
+    centres = [(x - 3, y - 3, x + 3, y + 3) for x, y in positions.values()]
+    spots = place_labels(anchors, centres, (plot_x0, plot_y0, plot_x0 + plot_w, plot_y0 + plot_h), height=font + 3)
+    leaders, texts = [], []
+    for c in order:
+        lx, ly, leader = spots[c.key]
+        x, y = positions[c.key]
+        w = text_width(c.label, font) + 4
+        if leader:
+            tx = min(max(x, lx), lx + w)
+            ty = ly - font / 2 + 1
+            dist = math.hypot(tx - x, ty - y) or 1.0
+            leaders.append(f'<line class="rs-leader" x1="{x + (tx - x) / dist * radii[c.key]:.1f}" '
+                           f'y1="{y + (ty - y) / dist * radii[c.key]:.1f}" x2="{tx:.1f}" y2="{ty:.1f}" stroke="#555" '
+                           f'stroke-width="0.8" pointer-events="none"/>')
         weight = "700" if c.key == spec.selected else "500"
-        out.append(f'<text class="rs-label" data-key="{esc(c.key)}" x="{box[0]:.1f}" y="{y + 4:.1f}" font-size="12" '
-                   f'font-weight="{weight}" fill="#1b1b1b" stroke="#fff" stroke-width="3" paint-order="stroke" '
-                   f'style="cursor:pointer">{esc(c.label)}</text>')
+        texts.append(f'<text class="rs-label" data-key="{esc(c.key)}" x="{lx + 2:.1f}" y="{ly:.1f}" font-size="{font:g}" '
+                     f'font-weight="{weight}" fill="#1b1b1b" stroke="#fff" stroke-width="3" paint-order="stroke" '
+                     f'style="cursor:pointer">{esc(c.label)}</text>')
+    out.extend(leaders)
+    out.extend(texts)
+    out.append("</g>")
+    for name, ring in outlines:
+        if len(ring) < 3 or focus is not None:
+            continue
+        xs, ys = zip(*(project(p[0], p[1]) for p in ring), strict=True)
+        out.append(f'<text class="rs-province-name" x="{min(xs) + 6:.1f}" y="{max(ys) - 6:.1f}" font-size="12" fill="#7a8894" '
+                   f'font-style="italic" pointer-events="none">{esc(name)}</text>')
 
     # colour legend
-    lx, ly, bar_h = spec.width - legend_w + 10, top + 30, 180
+    lx, ly, bar_h = width - legend_w + 10, top + 30, max(min(180, height - top - 300), 90)
     stops = "".join(f'<stop offset="{k / 10:.1f}" stop-color="{colour(vmax - (vmax - vmin) * k / 10)}"/>' for k in range(11))
     out.append(f'<defs><linearGradient id="rs-legend-gradient" x1="0" y1="0" x2="0" y2="1">{stops}</linearGradient></defs>')
-    out.append(f'<g class="rs-legend"><text x="{lx}" y="{ly - 12}" font-size="12" font-weight="600">'
-               f'{_wrap_tspans(spec.legend_title, lx, 16)}</text>')
+    out.append(f'<g class="rs-legend" data-vmin="{vmin:.6g}" data-vmax="{vmax:.6g}"><text x="{lx}" y="{ly - 12}" font-size="12" '
+               f'font-weight="600">{_wrap_tspans(spec.legend_title, lx, 14)}</text>')
     out.append(f'<rect x="{lx}" y="{ly + 10}" width="16" height="{bar_h}" fill="url(#rs-legend-gradient)" stroke="#555"/>')
     for tick in nice_ticks(vmin, vmax, 5):
         if vmin - 1e-12 <= tick <= vmax + 1e-12 and vmax > vmin:
             ty = ly + 10 + bar_h * (vmax - tick) / (vmax - vmin)
             out.append(f'<line x1="{lx + 16}" x2="{lx + 20}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#555"/>'
-                       f'<text x="{lx + 23}" y="{ty + 4:.1f}" font-size="11">{esc(fmt_number(tick))}</text>')
-    sy = ly + bar_h + 40
+                       f'<text x="{lx + 23}" y="{ty + 4:.1f}" font-size="11">{esc(fmt_number(tick, 1, lang))}</text>')
+    sy = ly + bar_h + 36
     out.append(f'<text x="{lx}" y="{sy}" font-size="12" font-weight="600">{esc(spec.size_title)}</text>')
-    for k, population in enumerate(p for p in (1e6, 5e6, 1e7) if p <= max_pop * 1.5):
+    cy = sy + 10
+    for population in (p for p in (1e6, 1e7) if p <= max_pop * 1.5):
         r = radius(population)
-        cy = sy + 18 + k * 42
-        out.append(f'<circle cx="{lx + 22}" cy="{cy + r / 2:.1f}" r="{r:.1f}" fill="none" stroke="#555"/>'
-                   f'<text x="{lx + 48}" y="{cy + r / 2 + 4:.1f}" font-size="11">{esc(fmt_number(population, 0))}</text>')
+        out.append(f'<circle cx="{lx + 20}" cy="{cy + r:.1f}" r="{r:.1f}" fill="none" stroke="#555"/>'
+                   f'<text x="{lx + 46}" y="{cy + r + 4:.1f}" font-size="11">{esc(fmt_number(population, 0, lang))}</text>')
+        cy += 2 * r + 6
     if spec.arrow_title:
-        ay = spec.height - 58
-        out.append(f'<path d="M {lx} {ay} L {lx + 40} {ay}" stroke="#1d3557" stroke-width="4" '
-                   f'marker-end="url(#rs-arrowhead)"/>'
-                   f'<text x="{lx}" y="{ay + 18}" font-size="11">{_wrap_tspans(spec.arrow_title, lx, 14, 22)}</text>')
+        ay = cy + 18
+        out.append(f'<text x="{lx}" y="{ay}" font-size="11" class="rs-arrow-legend">{_wrap_tspans(spec.arrow_title, lx, 13, 22)}'
+                   f'</text>')
+        ay += 14 * max(1, math.ceil(text_width(spec.arrow_title, 11) / 125)) + 6
+        for units in sorted({max(1.0, round(max_units / 2)), max_units}) if spec.arrows else ():
+            w = arrow_width(units)
+            out.append(f'<line x1="{lx}" x2="{lx + 34}" y1="{ay:.1f}" y2="{ay:.1f}" stroke="#0b3c8c" stroke-opacity="0.8" '
+                       f'stroke-width="{w:.1f}" marker-end="url(#rs-arrowhead)"/>'
+                       f'<text x="{lx + 52}" y="{ay + 4:.1f}" font-size="11">{esc(fmt_number(units, 0, lang))} '
+                       f'{esc(spec.arrow_unit)}</text>')
+            ay += max(w, 12) + 8
     out.append("</g></svg>")
     return "".join(out)
 
@@ -310,9 +446,12 @@ class Series:
 
 
 def line_chart_svg(title: str, series: list[Series], *, x_range: tuple[float, float] | None = None, width: int = 470,
-                   height: int = 250, zero_line: bool = False, css_class: str = "rs-chart", legend: bool = True) -> str:
+                   height: int = 250, zero_line: bool = False, css_class: str = "rs-chart", legend: bool = True,
+                   marker_x: float | None = None, unit: str = "", lang: str = "en") -> str:
     """A line chart as an `<svg>`: title, y grid with round ticks, year axis, legend below (the
-    chart grows by one line per two legend entries, so the plot keeps its height)."""
+    chart grows by one line per two legend entries, so the plot keeps its height). `marker_x` draws
+    the current year as a vertical line; every year has a hover band (`rect.rs-hover`) whose
+    tooltip lists each series' value that year (with `unit`)."""
     ys_all = [y for s in series for y in s.ys if y is not None and math.isfinite(y)]
     xs_all = [x for s in series for x in s.xs]
     x0, x1 = x_range if x_range else ((min(xs_all), max(xs_all)) if xs_all else (0, 1))
@@ -333,7 +472,7 @@ def line_chart_svg(title: str, series: list[Series], *, x_range: tuple[float, fl
     decimals = max(0, -math.floor(math.log10(tick_step)) + (0 if float(f"{tick_step:.3g}").is_integer() else 1)) if tick_step > 0 else 2
 
     def tick_text(value: float) -> str:
-        return fmt_number(value, 1) if abs(value) >= 1e4 else f"{value:,.{min(decimals, 6)}f}"
+        return fmt_number(value, 1, lang) if abs(value) >= 1e4 else f"{value:,.{min(decimals, 6)}f}"
     pw, ph = width - left - right, height - top - bottom
 
     def px(x: float) -> float:
@@ -369,6 +508,21 @@ def line_chart_svg(title: str, series: list[Series], *, x_range: tuple[float, fl
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
             out.append(f'<polyline class="rs-line" points="{path}" fill="none" stroke="{s.colour}" stroke-width="2"{dash}>'
                        f'<title>{esc(s.label)}</title></polyline>')
+    if marker_x is not None and x0 <= marker_x <= x1:
+        mx = px(marker_x)
+        out.append(f'<line class="rs-year-marker" x1="{mx:.1f}" x2="{mx:.1f}" y1="{top}" y2="{top + ph}" stroke="#e65100" '
+                   f'stroke-width="1.5" stroke-dasharray="3 2"/>'
+                   f'<text x="{mx + 3:.1f}" y="{top + 10}" font-size="10" fill="#e65100">{int(marker_x)}</text>')
+    years = sorted({float(x) for s in series for x in s.xs})
+    band = pw / max(len(years), 1)
+    for year in years:
+        lines = [f"{int(year)}"]
+        for s in series:
+            for x, y in zip(s.xs, s.ys, strict=True):
+                if float(x) == year and y is not None and math.isfinite(y):
+                    lines.append(f"{s.label}: {fmt_number(float(y), 2, lang)}{(' ' + unit) if unit else ''}")
+        out.append(f'<rect class="rs-hover" data-year="{int(year)}" x="{px(year) - band / 2:.1f}" y="{top}" width="{band:.1f}" '
+                   f'height="{ph}" fill="#000" fill-opacity="0"><title>{esc(chr(10).join(lines))}</title></rect>')
     if legend:
         for i, s in enumerate(listed):
             lx = 10 + (i % 2) * (width / 2)

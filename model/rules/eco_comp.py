@@ -10,14 +10,17 @@ Each year, for every water-source city w (`water_source = true` in the scenario)
 and owed_w is paid by the beneficiary cities (the non-water-source cities of `payer_provinces`,
 or of every province when none are named) in proportion to their population.
 
-Plan clauses: bohai_rim_outline L664–668, L790–798 (Zhangjiakou–Chengde water-conservation
-functional zone, compensation); capital_metro_area L731; inner_mongolia_bohai L66; green_development L15.
+Plan clauses: bohai_rim_outline L666–668「完善生态补偿机制…京津冀水源涵养功能区」 (Zhangjiakou–Chengde
+water-conservation functional zone), L790–792「横向生态补偿…在流域生态保护区与受益区之间开展横向生态补偿试点」;
+capital_metro_area L731「協調跨區域利益關係,實現保護和治理的成本共擔」 (cost sharing within a watershed);
+inner_mongolia_bohai L66「探索建立横向生态补偿制度」; green_development L15「建立横向和流域生态补」. The payment
+rates and the yearly restriction are estimates: the plans give no numbers.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from regionsim.model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model.rules.base import POLICY, Lever, RuleSpec, StepContext
 from regionsim.model.sectors import SECTOR_INDEX
 
 RULE = RuleSpec(
@@ -26,14 +29,18 @@ RULE = RuleSpec(
     stage="money",
     title_en="Ecological compensation for water-source areas",
     title_zh="水源地横向生态补偿",
-    clauses=("bohai_rim_outline L664–668", "bohai_rim_outline L790–798", "capital_metro_area L731", "inner_mongolia_bohai L66"),
+    clauses=("bohai_rim_outline L666–668「完善生态补偿机制…京津冀水源涵养功能区」",
+             "bohai_rim_outline L790–792「横向生态补偿」", "capital_metro_area L731「成本共擔」",
+             "inner_mongolia_bohai L66「探索建立横向生态补偿制度」", "green_development L15「建立横向和流域生态补」"),
     levers=(
         Lever("payment_10k_yuan_per_km2", 2.0, 0.0, 10000.0, "Payment per km² of water-source area (万元/yr)",
-              "每平方公里水源涵养区补偿（万元/年）", "bohai_rim_outline L796"),
+              "每平方公里水源涵养区补偿（万元/年）",
+              "bohai_rim_outline L792「在流域生态保护区与受益区之间开展横向生态补偿试点」 (the rate: estimate)", role=POLICY),
         Lever("compensation_share", 0.3, 0.0, 1.0, "Share of foregone output compensated", "对放弃产出的补偿比例",
-              "bohai_rim_outline L796"),
+              "bohai_rim_outline L666「完善生态补偿机制」 (the share: estimate)", role=POLICY),
         Lever("restriction_rate", 0.03, 0.0, 1.0, "Yearly cut of restricted sectors in water-source areas",
-              "水源地限制产业年压减比例", "bohai_rim_outline L664"),
+              "水源地限制产业年压减比例",
+              "bohai_rim_outline L666「对重要水源保护区实行强制性保护」 (the rate: estimate)", role=POLICY),
     ),
     list_params=("restricted_sectors", "payer_provinces"),
     list_defaults={"restricted_sectors": ["energy", "heavy_industry", "general_manufacturing"], "payer_provinces": []},
@@ -80,4 +87,4 @@ def apply(ctx: StepContext) -> None:
 
     ids = state.labels("city_ids")
     ctx.events.add_many(len(r_idx), ctx.year, "ECO_COMP", "payment", ids[r_idx], ids[w_idx], amount=paid, unit="100m yuan",
-                        clause="bohai_rim_outline L790–798", why_en=why_en, why_zh=why_zh)
+                        clause="bohai_rim_outline L792「横向生态补偿试点」", why_en=why_en, why_zh=why_zh)

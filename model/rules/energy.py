@@ -14,15 +14,20 @@ used (consumption-based accounting), which shows the "leakage" of emissions to e
               receives more than its deficit
   payment c→e = price_factor · flow_ec (亿元);  consumption CO2_c = production CO2_c − CO2 of energy exported
               + CO2 embodied in energy imported
+  `consumption_accounting` chooses the basis of the model-level province CO2 series (co2_<province>_t,
+  model.outputs.province_co2): production by default, consumption when on. The region's total is the
+  same on both bases; what moves is which province carries the CO2 of the energy bases' exports.
 
-Plan clauses: bohai_rim_outline L588–647 (energy bases, power transmission to Beijing–Tianjin–Hebei
-and Shandong); inner_mongolia_bohai L30, L53 (power lines and coal corridors).
+Plan clauses: bohai_rim_outline L590「强化内蒙古、山西清洁能源输出基地地位」, L598–600「内蒙古赤峰建设京津冀清洁
+能源输出基地」 (energy bases), L637「山西至沿海地区电力外送通道」 (power transmission); inner_mongolia_bohai
+L30「依托电力通道打捆外送」, L53「加强电力通道合作共建」 (power lines and coal corridors). Where CO2 is counted
+is an accounting choice of the model (the plans say nothing about it), not a clause.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from regionsim.model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model.rules.base import POLICY, UNCERTAINTY, Lever, RuleSpec, StepContext
 from regionsim.model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
 from regionsim.model.state import derived, entries_above, matvec, vecmat
 
@@ -32,16 +37,19 @@ RULE = RuleSpec(
     stage="environment",
     title_en="Energy flows and emission accounting",
     title_zh="能源调配与排放核算",
-    clauses=("bohai_rim_outline L588–647", "inner_mongolia_bohai L30", "inner_mongolia_bohai L53"),
+    clauses=("bohai_rim_outline L590「清洁能源输出基地」", "bohai_rim_outline L637「电力外送通道」",
+             "inner_mongolia_bohai L30「依托电力通道打捆外送」", "inner_mongolia_bohai L53「加强电力通道合作共建」"),
     levers=(
         Lever("export_share_max", 0.6, 0.0, 1.0, "Largest share of an exporter's energy output sold to others",
-              "能源输出占产出的最大比例", "bohai_rim_outline L600"),
+              "能源输出占产出的最大比例",
+              "bohai_rim_outline L641–643「提高能源产品外送能力」 (the share: estimate)", role=POLICY),
         Lever("decay_km", 600.0, 1.0, 10000.0, "Distance decay of energy trade (km)", "能源输送距离衰减（公里）",
-              "estimate: modelling assumption"),
+              "estimate: modelling assumption", role=UNCERTAINTY),
         Lever("price_factor", 1.0, 0.0, 10.0, "Payment per 亿元 of energy value delivered", "每亿元能源价值的结算系数",
-              "estimate: at output value"),
+              "estimate: at output value", role=UNCERTAINTY),
         Lever("consumption_accounting", False, kind="bool", label_en="Count CO2 where energy is consumed",
-              label_zh="按消费地核算CO2", clause="bohai_rim_outline L640"),
+              label_zh="按消费地核算CO2", clause="estimate: an accounting choice; the plans do not say where CO2 is counted",
+              role=POLICY),
     ),
     list_params=("exporters",),
     list_defaults={"exporters": []},
@@ -54,7 +62,8 @@ CO2 = POLLUTANT_INDEX["co2"]
 
 
 def initialise(state, params: dict) -> None:
-    """Set energy-use coefficients so base-year demand matches base-year energy output."""
+    """Set energy-use coefficients so base-year demand matches base-year energy output; consumption CO2
+    starts equal to production CO2."""
     weights = state.base_intensity[:, CO2].copy()
     weights[ENERGY] = 0.0
     weights = np.maximum(weights, 1e-6 * max(weights.max(), 1e-12))
@@ -62,6 +71,7 @@ def initialise(state, params: dict) -> None:
     output = state.output()
     demand = (output @ weights).sum()
     state.energy_coeff = weights * (output[:, ENERGY].sum() / max(demand, 1e-12))
+    state.co2_consumption = state.emissions[:, CO2].copy()  # nothing traded yet: both bases agree
 
 
 def kernel(state, decay_km: float) -> tuple[np.ndarray, np.ndarray]:
@@ -129,5 +139,5 @@ def apply(ctx: StepContext) -> None:
     ids = state.labels("city_ids")
     ctx.events.add_many(
         len(e_idx), ctx.year, "ENERGY", "payment", ids[c_idx], ids[e_idx], amount=p["price_factor"] * delivered,
-        unit="100m yuan", clause="bohai_rim_outline L588–647", why_en=why_en, why_zh=why_zh,
+        unit="100m yuan", clause="bohai_rim_outline L590「清洁能源输出基地」", why_en=why_en, why_zh=why_zh,
     )

@@ -2,22 +2,26 @@
 
 Picture the region's governments around one table. When the region's population-weighted PM2.5
 misses the shared target, they ask the cities whose smoke reaches the most people to abate more,
-wherever they are; the downwind cities that benefit pay part of the bill (as Tianjin paid Cangzhou
-and Tangshan ¥400 m, green_development L86); and a plant that moves across a provincial border
-must install clean equipment instead of carrying old furnaces along (bohai_rim_outline L802–818).
+wherever they are; the downwind provinces that benefit help pay for the upwind cities' clean-up
+(as Tianjin paid Cangzhou and Tangshan 4亿元 in 2015, green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」);
+and new industrial capacity — a relocated plant, output moved by market transfer, or growth in
+place — must meet the raised entry threshold instead of carrying old furnaces along
+(bohai_rim_outline L806–808「统筹开展产业发展环境影响评价，…提高环境准入门槛」; AIR and RELOCATE apply it).
 Switched off, each province acts alone (POLICY's own-target feedback only), nobody pays anyone,
-and relocated plants keep their emission intensity.
+and new capacity keeps its sector's emission intensity.
 
   R        = Σ_c pop_c PM_c / Σ_c pop_c                         (regional exposure)
   impact_j = Σ_c pop_c · k_c · SR_cj · P_j                       (exposure caused by city j)
   extra_j ← min(max_abatement, extra_j + response · max(0, R/target − 1) · impact_j / max impact)
-  cost of the extra_j = abatement cost_j · extra_j / abatement_j
-  payment r→j = payment_rate · cost of extra_j · benefit_rj / Σ_r' benefit_r'j,
+  payment r→j = payment_rate · abatement cost_j · benefit_rj / Σ_{r'≠j} benefit_r'j,
                benefit_rj = pop_r · k_r · SR_rj, paid only across provincial borders
-  leakage ban: a heavy-industry plant moving across a provincial border has its emission factor
-  multiplied by (1 − equipment_upgrade) (RELOCATE applies it).
+The payment base is city j's whole end-of-pipe cost this year (AIR's abatement_cost_j, which its
+industry bears as lost value added): the 2015 example supports the two cities' air-pollution
+control as a whole, not a marginal extra. AIR's cost per tonne is calibrated so that, in bohai_rim,
+Tianjin's payments to Cangzhou and Tangshan in 2015 come to about 4亿元 (docs/VALIDATION.md §3).
 
-Plan clauses: bohai_rim_outline L802–818; green_development L86; inner_mongolia_bohai L69–72.
+Plan clauses: bohai_rim_outline L802–804「强化区域大气污染联防联控」; green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」;
+inner_mongolia_bohai L69「推进乌海及周边小三角地区、京津冀区域大气污染联防联控」.
 """
 
 from __future__ import annotations
@@ -35,17 +39,23 @@ RULE = RuleSpec(
     stage="environment",
     title_en="Joint air-pollution control",
     title_zh="大气污染联防联控",
-    clauses=("bohai_rim_outline L802–818", "green_development L86", "inner_mongolia_bohai L69–72"),
+    clauses=("bohai_rim_outline L802–804「强化区域大气污染联防联控」",
+             "green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」",
+             "inner_mongolia_bohai L69「推进乌海及周边小三角地区、京津冀区域大气污染联防联控」"),
     levers=(
         Lever("regional_target_ugm3", 35.0, 1.0, 500.0, "Shared regional PM2.5 target (µg/m³)", "区域PM2.5共同目标",
-              "bohai_rim_outline L802"),
-        Lever("response", 0.1, 0.0, 10.0, "Coordinated abatement response", "协同减排响应强度", "bohai_rim_outline L804"),
+              "estimate: GB 3095-2012 class II annual limit (the plans ask for joint PM2.5 control, bohai_rim_outline "
+              "L802–804「强化区域大气污染联防联控」, but give no number)"),
+        Lever("response", 0.1, 0.0, 10.0, "Coordinated abatement response", "协同减排响应强度",
+              "bohai_rim_outline L802–804「强化区域大气污染联防联控」"),
         Lever("payment_rate", 0.5, 0.0, 1.0, "Share of upwind abatement cost paid by downwind beneficiaries",
-              "下风向受益方承担上风向减排成本比例", "green_development L86"),
-        Lever("leakage_ban", True, kind="bool", label_en="Ban moving high-emission equipment across borders",
-              label_zh="禁止跨区域转移高排放设备", clause="bohai_rim_outline L816"),
-        Lever("equipment_upgrade", 0.5, 0.0, 1.0, "Emission cut required of plants moving across borders",
-              "跨省迁移企业须削减的排放比例", "bohai_rim_outline L816"),
+              "下风向受益方承担上风向减排成本比例", "green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」"),
+        Lever("leakage_ban", True, kind="bool", label_en="New industrial capacity (moved or grown) must meet the raised entry threshold",
+              label_zh="新增产业产能（迁入或新建）须达到更高环境准入门槛",
+              clause="bohai_rim_outline L806–808「统筹开展产业发展环境影响评价，…提高环境准入门槛」"),
+        Lever("equipment_upgrade", 0.5, 0.0, 1.0, "Emission cut required of new and moved industrial capacity",
+              "新增及迁入产能须削减的排放比例",
+              "estimate: size of the entry threshold (bohai_rim_outline L808「提高环境准入门槛」 gives none)"),
     ),
 )
 
@@ -93,7 +103,7 @@ def coordinate(ctx: StepContext) -> None:
         names_zh = "、".join(state.city_names_zh[i] for i in top)
         ctx.events.add(
             ctx.year, "JOINT_CONTROL", "policy", "region", "region", amount=regional, unit="µg/m³",
-            clause="bohai_rim_outline L802–818",
+            clause="bohai_rim_outline L802–804「强化区域大气污染联防联控」",
             why_en=(f"Regional PM2.5 {fmt(regional)} misses the shared target {fmt(p['regional_target_ugm3'])}: "
                     f"coordinated abatement raised most where smoke reaches most people ({names_en})"),
             why_zh=(f"区域PM2.5为{fmt(regional)}，未达共同目标{fmt(p['regional_target_ugm3'])}：按对人口暴露的贡献"
@@ -102,12 +112,11 @@ def coordinate(ctx: StepContext) -> None:
 
 
 def pay(ctx: StepContext) -> None:
-    """Downwind beneficiaries in other provinces pay part of the coordinated abatement's cost."""
+    """Downwind beneficiaries in other provinces pay part of the upwind cities' abatement cost."""
     state, p = ctx.state, ctx.params["joint_control"]
     if not ctx.on("joint_control"):
         return
-    share_jc = np.where(state.abatement > 0, np.minimum(state.jc_abatement, state.abatement) / np.maximum(state.abatement, 1e-12), 0.0)
-    cost = state.abatement_cost * share_jc
+    cost = state.abatement_cost
     # amount[r, j] = payment_rate · cost_j · benefit_rj / Σ_r' benefit_r'j over r in other provinces, r' ≠ j:
     # left[r] · SR_cross[r, j] · right[j], kept factored (a dense matrix of millions of payments at 3,000 cities)
     cross, same, row_max = kernels(state)
@@ -120,13 +129,14 @@ def pay(ctx: StepContext) -> None:
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:
-        return [f"{r} pays {j} {x:,.3f} 亿元 toward its coordinated abatement: {w:.0%} of that abatement's benefit falls on {r}"
+        return [f"{r} pays {j} {x:,.3f} 亿元 toward its abatement: {w:.0%} of that abatement's benefit falls on {r}"
                 for r, j, x, w in zip(en[r_idx].tolist(), en[j_idx].tolist(), paid.tolist(), share.tolist(), strict=True)]
 
     def why_zh() -> list[str]:
-        return [f"{r}向{j}支付{x:,.3f}亿元协同减排费用：其减排收益的{w:.0%}落在{r}"
+        return [f"{r}向{j}支付{x:,.3f}亿元减排费用：其减排收益的{w:.0%}落在{r}"
                 for r, j, x, w in zip(zh[r_idx].tolist(), zh[j_idx].tolist(), paid.tolist(), share.tolist(), strict=True)]
 
     ids = state.labels("city_ids")
     ctx.events.add_many(len(r_idx), ctx.year, "JOINT_CONTROL", "payment", ids[r_idx], ids[j_idx], amount=paid,
-                        unit="100m yuan", clause="green_development L86", why_en=why_en, why_zh=why_zh)
+                        unit="100m yuan", clause="green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」",
+                        why_en=why_en, why_zh=why_zh)

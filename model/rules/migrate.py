@@ -6,9 +6,10 @@ city's hukou (household-registration) barrier hold them back. Staff of relocated
 their unit. Cities and provinces at their population cap admit no more than their room.
 
   natural_c  = pop_c · (births − deaths per 1,000 of c's province) / 1000
-  access_c   = Σ_j jobs_j [minutes_cj ≤ band] / Σ_j labour_j [minutes_cj ≤ band]   (commuting circle)
+  access_c   = Σ_j jobs_j [minutes_cj ≤ band] / Σ_j pop_j [minutes_cj ≤ band]   (jobs per resident in the commuting
+               circle; a share of residents who work would be one factor for every city and cancel in A_j − A_i)
   A_c        = w_jobs · ln access_c + w_services · ln service_c + w_income · ln(GDP per capita_c / mean)
-               − w_cost · ln cost_c − A_c(base year)
+               − w_cost · ln cost_c − A_c(base year)     (cost_c moves with relative income and density: GROWTH)
                (calibration: the base year is taken as a migration equilibrium, so people respond to how
                a city's draw changes from then on — more jobs, better services — not to the standing
                differences between, say, Beijing and Hengshui, which hukou, housing and ties already hold
@@ -22,14 +23,17 @@ their unit. Cities and provinces at their population cap admit no more than thei
   its cap; then pop_c ← pop_c + natural_c + Σ_i M_ic − Σ_j M_cj.
 So population change = natural change + net migration, exactly, for every city and year.
 
-Plan clauses: capital_metro_area L197 (commuting circle), L251 (rail-led commuting), L341 (services);
-harbin_changchun L190–196, L438–464 (hukou opened in medium cities); green_development L69 (cap).
+Plan clauses: capital_metro_area L197「通勤圈強調職住協同」 (commuting circle; the plan gives no minutes, the band is
+an estimate), L251「通勤圈強化軌道引領作用」 (rail-led commuting), L341「以職住平衡為導向,提高通勤圈基本公共服務資源配置效率」
+(services); harbin_changchun L190「促进有能力在城镇稳定就业和生活的常住人口有序实现市民化」, L194「全面放开牡丹江、松原等城市落户限制」
+(hukou opened in medium cities); green_development L69「北京市常住人口控制在2300万人以内」 (cap).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from regionsim.model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model import demography
+from regionsim.model.rules.base import UNCERTAINTY, Lever, RuleSpec, StepContext
 from regionsim.model.state import derived, travel_kernel
 
 RULE = RuleSpec(
@@ -38,27 +42,32 @@ RULE = RuleSpec(
     stage="people",
     title_en="Migration, commuting and natural change",
     title_zh="人口迁移、通勤与自然增长",
-    clauses=("capital_metro_area L197", "capital_metro_area L251", "capital_metro_area L341",
-             "harbin_changchun L190–196", "harbin_changchun L438–464", "green_development L69"),
+    clauses=("capital_metro_area L197「通勤圈強調職住協同」", "capital_metro_area L251「通勤圈強化軌道引領作用」",
+             "capital_metro_area L341「提高通勤圈基本公共服務資源配置效率」", "harbin_changchun L190「有序实现市民化」",
+             "harbin_changchun L194「全面放开牡丹江、松原等城市落户限制」", "green_development L69「北京市常住人口控制在2300万人以内」"),
     levers=(
         Lever("migration_rate", 0.05, 0.0, 1.0, "Migration response to attractiveness gaps", "迁移对吸引力差的响应",
-              "estimate: modelling assumption"),
+              "estimate: modelling assumption", role=UNCERTAINTY),
         Lever("decay_minutes", 120.0, 1.0, 5000.0, "Distance decay of migration (minutes)", "迁移距离衰减（分钟）",
-              "estimate: modelling assumption"),
-        Lever("weight_jobs", 1.0, 0.0, 20.0, "Weight of job access", "就业可达性权重", "capital_metro_area L197"),
-        Lever("weight_services", 1.0, 0.0, 20.0, "Weight of public services", "公共服务权重", "capital_metro_area L341"),
-        Lever("weight_income", 0.5, 0.0, 20.0, "Weight of income (GDP per capita)", "收入权重", "estimate: modelling assumption"),
-        Lever("weight_cost", 0.5, 0.0, 20.0, "Weight of living costs (housing, wages)", "生活成本权重", "estimate: modelling assumption"),
+              "estimate: modelling assumption", role=UNCERTAINTY),
+        Lever("weight_jobs", 1.0, 0.0, 20.0, "Weight of job access", "就业可达性权重",
+              "capital_metro_area L197「通勤圈強調職住協同」 (the weight is an estimate)", role=UNCERTAINTY),
+        Lever("weight_services", 1.0, 0.0, 20.0, "Weight of public services", "公共服务权重",
+              "capital_metro_area L341「提高通勤圈基本公共服務資源配置效率」 (the weight is an estimate)", role=UNCERTAINTY),
+        Lever("weight_income", 0.5, 0.0, 20.0, "Weight of income (GDP per capita)", "收入权重", "estimate: modelling assumption",
+              role=UNCERTAINTY),
+        Lever("weight_cost", 0.5, 0.0, 20.0, "Weight of living costs (housing, wages)", "生活成本权重", "estimate: modelling assumption",
+              role=UNCERTAINTY),
         Lever("calibrate_to_base_year", True, kind="bool", label_en="Treat the base year as migration equilibrium",
-              label_zh="以基年为迁移均衡", clause="estimate: calibration choice"),
+              label_zh="以基年为迁移均衡", clause="estimate: calibration choice", role=UNCERTAINTY),
         Lever("hukou_friction", 0.3, 0.0, 1.0, "Hukou barrier in receiving cities (0 open, 1 closed)", "户籍迁入门槛（0开放，1封闭）",
-              "harbin_changchun L438"),
-        Lever("commute_band_minutes", 60.0, 0.0, 600.0, "Commuting band (minutes)", "通勤圈时间（分钟）", "capital_metro_area L197"),
-        Lever("participation", 0.55, 0.05, 1.0, "Share of residents who work", "劳动参与率", "estimate: modelling assumption"),
+              "harbin_changchun L194「全面放开牡丹江、松原等城市落户限制」"),
+        Lever("commute_band_minutes", 60.0, 0.0, 600.0, "Commuting band (minutes)", "通勤圈时间（分钟）",
+              "capital_metro_area L197「通勤圈強調職住協同」 (the plan names the circle's counties, not minutes: 60 is an estimate)"),
         Lever("max_inflow_share", 0.03, 0.0, 0.5, "Largest share of residents arriving in a city per year", "每年最大迁入比例",
-              "estimate: modelling assumption (housing supply)"),
+              "estimate: modelling assumption (housing supply)", role=UNCERTAINTY),
         Lever("max_outflow_share", 0.05, 0.0, 0.5, "Largest share of residents leaving a city per year", "每年最大迁出比例",
-              "estimate: modelling assumption"),
+              "estimate: modelling assumption", role=UNCERTAINTY),
     ),
     list_params=("hukou_friction_by_city",),
     list_defaults={"hukou_friction_by_city": {}},
@@ -91,9 +100,8 @@ def reach(state, decay: float, open_share: np.ndarray) -> np.ndarray:
 def raw_attractiveness(state, p: dict) -> np.ndarray:
     """How strongly city c draws migrants, before the base-year calibration."""
     jobs = state.jobs().sum(axis=1)
-    labour = p["participation"] * state.population
     within = commuting(state, p["commute_band_minutes"])
-    access = (within @ jobs) / np.maximum(within @ labour, 1e-9)
+    access = (within @ jobs) / np.maximum(within @ state.population, 1e-9)
     gdp_pc = state.gdp() / np.maximum(state.population, 1.0)
     mean_pc = state.gdp().sum() / max(state.population.sum(), 1.0)
     return (
@@ -141,6 +149,7 @@ def _flows(ctx: StepContext, natural: np.ndarray, out: np.ndarray | None = None)
     followers = _followers_at(state)  # few pairs: staff of this year's moves
     m.ravel()[followers] += state.relocation_followers.ravel()[followers]
     np.fill_diagonal(m, 0.0)
+    state.__dict__["_planned_pre"] = m.ravel()[followers].copy()  # to tell how much of the planned moves the caps let through
     out = m.sum(axis=1)
     limit = p["max_outflow_share"] * state.population
     if (out > limit).any():
@@ -185,6 +194,21 @@ def _followers_at(state) -> np.ndarray:
     return np.flatnonzero(state.relocation_followers)
 
 
+def _count_planned_moves(state, m: np.ndarray) -> None:
+    """Add this year's planned moves (staff following their unit, scheduled residents) to the cumulative
+    counts, as far as the caps let them through: each entry of M was scaled by one row and one column
+    factor, so the planned part of an entry went through in the same proportion as the entry."""
+    at = _followers_at(state)
+    pre = state.__dict__.pop("_planned_pre", None)
+    if len(at) == 0 or pre is None or len(pre) != len(at):
+        return
+    planned = state.relocation_followers.ravel()[at]
+    through = planned * np.divide(m.ravel()[at], pre, out=np.zeros(len(at)), where=pre > 0)
+    rows, cols = np.divmod(at, state.n_cities)
+    state.planned_out_cum += np.bincount(rows, weights=through, minlength=state.n_cities)
+    state.planned_in_cum += np.bincount(cols, weights=through, minlength=state.n_cities)
+
+
 def _scale_columns(m: np.ndarray, columns: np.ndarray, factors: np.ndarray) -> None:
     """m[:, columns] *= factors, in place (a few columns by index; many by one pass over m)."""
     if len(columns) * 8 < m.shape[1]:
@@ -198,7 +222,7 @@ def _scale_columns(m: np.ndarray, columns: np.ndarray, factors: np.ndarray) -> N
 def apply(ctx: StepContext) -> None:
     """Apply natural change and migration; record both for the population identity."""
     state = ctx.state
-    natural = state.population * state.natural_change_per_1000[state.city_province] / 1000.0
+    natural = state.population * demography.rate_per_1000(state)[state.city_province] / 1000.0  # published rates by year
     n = state.n_cities
     buffer = state.__dict__.get("_migration_buffer")  # this year's M, in last year's memory
     if buffer is None or buffer.shape != (n, n):
@@ -208,5 +232,6 @@ def apply(ctx: StepContext) -> None:
     state.migration_in = inflow
     state.migration_out = outflow
     state.population = state.population + natural + state.migration_in - state.migration_out
+    _count_planned_moves(state, m)
     state.relocation_followers.ravel()[_followers_at(state)] = 0.0
     state.__dict__.pop("_followers_at", None)

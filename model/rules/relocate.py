@@ -2,21 +2,31 @@
 
 Picture a yearly fair. Functions that must or want to leave their city come forward; every other
 city says how well each one would fit; functions choose, receivers with limited room accept the
-best-fitting proposals, and the rest try their next choice. What is left over stays home this year.
+best-fitting proposals, and the rest try their next choice. What is left over stays home this year
+(and, when it was on the release schedule, comes forward again next year: a backlog).
 
-Push — function f at host h is a candidate when any of
-  * its type is on h's negative / non-core list (capital_metro_area L43, L139; green_development L90),
-  * h (or h's province) is above its population cap and f's type is not one h is positioned for
-    (capital_metro_area L173; green_development L69),
+Push — function f at host h comes forward when
+  * it is due on the scenario's RELEASE SCHEDULE: entry e = (city, type, units a year, first and last
+    year) releases, by year t, ⌊Σ_years rate_e · release_schedule_scale⌋ units in all; what moved
+    already is subtracted, so units that found no receiver come forward again (capital_metro_area
+    L145「高校、醫療機構、中央企業、事業單位、金融機構、科研院所」, L603「疏解集中承載地」: named functions
+    leave in batches, at a pace the scenario states with its source or as an estimate);
+  * its type is on h's negative list (capital_metro_area L43「控增量和疏存量相結合」; green_development
+    L90「城六区禁限比例达79%」), or
+  * h is over its own population cap (by more than a tolerance, `AT_CAP_TOLERANCE`), or h's province
+    is near its cap (POLICY's `cap_warning_share`: green_development L69「北京市常住人口控制在2300万人以内」),
+    and f's type is one h is not positioned for and not on a release schedule from h, or
   * h's cost index exceeds `cost_threshold` and f is market-driven (plant, wholesale market, data centre).
-  Per source province and function type, a share `annual_quota_share × pressure_p` of the
-  candidates is released this year (pressure_p from POLICY), chosen at random.
+  Non-scheduled candidates are released at a share `annual_quota_share × pressure_p` per source
+  province and type (pressure_p from POLICY), chosen at random.
+  Residents move too: the RESIDENT SCHEDULE moves `persons a year × resident_schedule_scale` from one
+  city to another (capital_metro_area L173「承接北京中心城區40萬—50萬常住人口疏解」), as planned migration.
 
-Pull — receiver j scores mover f (错位承接, capital_metro_area L139):
+Pull — receiver j scores mover f (錯位 role match, capital_metro_area L575「錯位聯動發展」):
   U_fj = w_role·role_j(type_f) + w_headroom·headroom_j − w_time·minutes(h→j)/60
          + w_incentive·incentive_j − w_cost·(cost_j − 1)
   headroom_j = land_index_j · min(1 − pop_j/cap_j, 1 − density_j/density_cap_j), clipped to [0, 1];
-  incentive_j from the scenario (e.g. Xiong'an pay parity, capital_metro_area L607).
+  incentive_j from the scenario (e.g. Xiong'an pay parity, capital_metro_area L607「不低於在京水準」).
   j is excluded when j = h, beyond `max_travel_minutes`, with no headroom, when f's type is on j's
   negative list, or when j's zone forbids f's sector (ZONING).
 
@@ -26,22 +36,27 @@ each receiver holds the proposals with the highest U_fj up to `receiver capacity
 year and rejects the rest, who propose again. (The noise is drawn for every mover × city entry up to
 `DENSE_NOISE_MAX_DRAWS` entries, above that only for the feasible pairs: the same process, since
 each feasible pair gets its own independent draw.) Units are conserved: a function changes host, it is
-never created or destroyed. A share `follow_share` of its jobs' holders move home with it (MIGRATE
-counts them as migrants), and TAX_SHARE opens a contract between origin and host.
+never created or destroyed. A share `follow_share` of its jobs' holders move home with it; they and
+the scheduled residents are handed to MIGRATE as planned moves (`relocation_followers`), and the homes
+they leave in an optimised zone are converted (存量置換, ZONING's `vacated_housing_converted`), so the
+source's housing cap falls with them. TAX_SHARE opens a contract between origin and host.
 
-Plan clauses: capital_metro_area L43, L109, L139, L145, L171–173, L193, L243, L575, L589, L603–607,
-L683; bohai_rim_outline L269–287, L1093–1109; green_development L82, L90.
+Plan clauses: capital_metro_area L43「控增量和疏存量相結合」, L109「有序疏解北京非首都功能」,
+L139「疏解與提升」, L145「高校、醫療機構」, L171「北京非首都功能疏解集中承載地」, L173「40萬—50萬」,
+L193「承接中心城區適宜功能和人口疏解」, L603「疏解集中承載地」, L607「不低於在京水準」, L683「批發市場、物流中心等疏解」;
+bohai_rim_outline L974「钢厂环保搬迁」; green_development L69「2300万人以内」, L90「城六区禁限比例达79%」.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
-from regionsim.model.rules import tax_share
-from regionsim.model.rules.base import Lever, RuleSpec, StepContext, fmt
+from regionsim.model.rules import tax_share, zoning
+from regionsim.model.rules.base import UNCERTAINTY, Lever, RuleSpec, StepContext, fmt
 from regionsim.model.rules.zoning import forbidden_mask
-from regionsim.model.sectors import FUNCTION_TYPE_INDEX, FUNCTION_TYPE_LABELS, FUNCTION_TYPE_NAMES, FUNCTION_TYPES, SECTOR_INDEX
+from regionsim.model.sectors import FUNCTION_TYPE_INDEX, FUNCTION_TYPE_LABELS, FUNCTION_TYPE_NAMES, FUNCTION_TYPES, SECTOR_INDEX, ZONES
 
 RULE = RuleSpec(
     id="RELOCATE",
@@ -49,39 +64,50 @@ RULE = RuleSpec(
     stage="relocation",
     title_en="Relocation of non-capital functions (疏解 → 承接)",
     title_zh="非首都功能疏解与承接",
-    clauses=("capital_metro_area L43", "capital_metro_area L109", "capital_metro_area L139", "capital_metro_area L145",
-             "capital_metro_area L171–173", "capital_metro_area L193", "capital_metro_area L243",
-             "capital_metro_area L603–607", "capital_metro_area L683", "bohai_rim_outline L1093–1109",
-             "green_development L82", "green_development L90"),
+    clauses=("capital_metro_area L43「控增量和疏存量相結合」", "capital_metro_area L109「有序疏解北京非首都功能」",
+             "capital_metro_area L139「疏解與提升」", "capital_metro_area L145「高校、醫療機構」",
+             "capital_metro_area L171「北京非首都功能疏解集中承載地」", "capital_metro_area L173「40萬—50萬」",
+             "capital_metro_area L193「承接中心城區適宜功能和人口疏解」", "capital_metro_area L603「疏解集中承載地」",
+             "capital_metro_area L607「不低於在京水準」", "capital_metro_area L683「批發市場、物流中心等疏解」",
+             "bohai_rim_outline L974「钢厂环保搬迁」", "green_development L90「城六区禁限比例达79%」"),
     levers=(
-        Lever("annual_quota_share", 0.12, 0.0, 1.0, "Share of candidate functions released per year",
-              "每年疏解候选功能的比例", "capital_metro_area L109"),
+        Lever("annual_quota_share", 0.12, 0.0, 1.0, "Share of pushed (unscheduled) functions released per year",
+              "每年疏解候选功能（非计划批次）的比例", "capital_metro_area L109「有序疏解北京非首都功能」"),
+        Lever("release_schedule_scale", 1.0, 0.0, 5.0, "Pace of the function release schedule (1 = as stated)",
+              "功能疏解批次进度（1=按情景所列）", "capital_metro_area L145「積極穩妥有序承接」"),
+        Lever("resident_schedule_scale", 1.0, 0.0, 5.0, "Pace of the resident relocation schedule (1 = as stated)",
+              "人口疏解进度（1=按情景所列）", "capital_metro_area L173「承接北京中心城區40萬—50萬常住人口疏解」"),
         Lever("cost_threshold", 1.6, 0.0, 100.0, "Cost index above which market-driven functions leave",
-              "市场型功能外迁的成本指数阈值", "bohai_rim_outline L1093"),
+              "市场型功能外迁的成本指数阈值", "estimate: modelling assumption (bohai_rim_outline L1093「推进产业转移承接」)",
+              role=UNCERTAINTY),
         Lever("weight_role", 2.0, 0.0, 50.0, "Weight of role match (错位承接)", "功能定位匹配权重",
-              "capital_metro_area L139"),
+              "capital_metro_area L575「錯位聯動發展」", role=UNCERTAINTY),
         Lever("weight_time", 1.0, 0.0, 50.0, "Weight of travel time (per hour)", "通行时间权重（每小时）",
-              "capital_metro_area L197"),
+              "estimate: modelling assumption", role=UNCERTAINTY),
         Lever("weight_headroom", 1.0, 0.0, 50.0, "Weight of receiver headroom", "承接地容量余量权重",
-              "capital_metro_area L171"),
+              "capital_metro_area L171「按1萬人/平方公里控制」", role=UNCERTAINTY),
         Lever("weight_incentive", 1.0, 0.0, 50.0, "Weight of receiving incentives", "承接激励权重",
-              "capital_metro_area L607"),
+              "capital_metro_area L607「不低於在京水準」", role=UNCERTAINTY),
         Lever("weight_cost", 0.5, 0.0, 50.0, "Weight of receiver cost level", "承接地成本权重",
-              "bohai_rim_outline L1093"),
+              "estimate: modelling assumption", role=UNCERTAINTY),
         Lever("choice_sharpness", 3.0, 0.01, 100.0, "Choice sharpness β (logit)", "选择敏感度β",
-              "estimate: modelling assumption"),
+              "estimate: modelling assumption", role=UNCERTAINTY),
         Lever("receiver_capacity_default", 30.0, 0.0, 1e7, "Units a receiver can take per year",
-              "承接地每年可承接单位数", "estimate: modelling assumption"),
+              "承接地每年可承接单位数", "estimate: modelling assumption", role=UNCERTAINTY),
         Lever("max_travel_minutes", 240.0, 1.0, 10000.0, "Farthest a function moves (minutes)",
-              "最远疏解距离（分钟）", "capital_metro_area L201"),
+              "最远疏解距离（分钟）", "estimate: modelling assumption", role=UNCERTAINTY),
         Lever("follow_share", 0.5, 0.0, 1.0, "Share of staff who move home with their unit",
-              "随迁职工比例", "capital_metro_area L173"),
-        Lever("cap_push", True, kind="bool", label_en="Population above cap pushes functions out",
-              label_zh="人口超上限推动疏解", clause="green_development L69"),
+              "随迁职工比例", "estimate: modelling assumption (人随功能走)", role=UNCERTAINTY),
+        Lever("cap_push", True, kind="bool", label_en="A city over its cap, or a province near its cap, pushes functions out",
+              label_zh="人口超过（或接近）上限推动疏解", clause="green_development L69「北京市常住人口控制在2300万人以内」"),
     ),
-    list_params=("incentives", "receiver_capacity"),
-    list_defaults={"incentives": {}, "receiver_capacity": {}},
+    list_params=("incentives", "receiver_capacity", "release_schedule", "resident_schedule"),
+    list_defaults={"incentives": {}, "receiver_capacity": {}, "release_schedule": [], "resident_schedule": []},
 )
+
+AT_CAP_TOLERANCE = 1e-6
+"""A city is over its cap when its population exceeds the cap by more than this share (rounding of
+float sums must never decide a push)."""
 
 SECTOR_OF_TYPE = np.array([SECTOR_INDEX[FUNCTION_TYPES[t]] for t in FUNCTION_TYPE_NAMES], dtype=np.int64)
 MARKET_DRIVEN = np.array(
@@ -89,29 +115,65 @@ MARKET_DRIVEN = np.array(
 )
 
 TYPE_CLAUSE = {
-    "university": "capital_metro_area L145",
-    "hospital": "capital_metro_area L145",
-    "research_institute": "capital_metro_area L145",
-    "financial_institution": "capital_metro_area L145",
-    "administrative_unit": "capital_metro_area L145, L441",
-    "wholesale_market": "capital_metro_area L243, L683",
-    "general_manufacturing_plant": "capital_metro_area L683",
-    "heavy_industry_plant": "bohai_rim_outline L1093–1109",
-    "data_centre": "capital_metro_area L221",
+    "university": "capital_metro_area L145「高校」",
+    "hospital": "capital_metro_area L145「醫療機構」",
+    "research_institute": "capital_metro_area L145「科研院所」",
+    "financial_institution": "capital_metro_area L145「金融機構」",
+    "administrative_unit": "capital_metro_area L145「中央企業、事業單位」",
+    "wholesale_market": "capital_metro_area L683「批發市場、物流中心等疏解」",
+    "general_manufacturing_plant": "capital_metro_area L683「引導産業轉移承接佈局」",
+    "heavy_industry_plant": "bohai_rim_outline L974「钢厂环保搬迁」",
+    "data_centre": "capital_metro_area L221「算力」",
 }
 
 
+def initialise(state: Any, params: dict) -> None:
+    """Turn the scenario's release and resident schedules into state arrays (one row per entry)."""
+    p = params["relocate"]
+    entries = p.get("release_schedule") or []
+    state.schedule = {
+        "city": np.array([state.city_ids.index(e["from"]) for e in entries], dtype=np.int64),
+        "type": np.array([FUNCTION_TYPE_INDEX[e["type"]] for e in entries], dtype=np.int64),
+        "rate": np.array([float(e["units_per_year"]) for e in entries]),
+        "start": np.array([int(e.get("start", state.base_year + 1)) for e in entries], dtype=np.int64),
+        "end": np.array([int(e.get("end", 10_000)) for e in entries], dtype=np.int64),
+        "due": np.zeros(len(entries)),
+        "moved": np.zeros(len(entries)),
+    }
+    moves = p.get("resident_schedule") or []
+    state.resident_schedule = {
+        "source": np.array([state.city_ids.index(e["from"]) for e in moves], dtype=np.int64),
+        "target": np.array([state.city_ids.index(e["to"]) for e in moves], dtype=np.int64),
+        "per_year": np.array([float(e["persons_10k"]) * 1e4 / (int(e["end"]) - int(e["start"]) + 1) for e in moves]),
+        "start": np.array([int(e["start"]) for e in moves], dtype=np.int64),
+        "end": np.array([int(e["end"]) for e in moves], dtype=np.int64),
+        "moved": np.zeros(len(moves)),
+    }
+
+
+def scheduled_mask(state: Any) -> np.ndarray:
+    """City × type: True where a release-schedule entry governs that type's pace in that city this year."""
+    mask = np.zeros((state.n_cities, len(FUNCTION_TYPE_NAMES)), dtype=bool)
+    sched = state.schedule
+    if sched and len(sched["city"]):
+        active = (sched["start"] <= state.year) & (state.year <= sched["end"])
+        mask[sched["city"][active], sched["type"][active]] = True
+    return mask
+
+
 def candidates(ctx: StepContext) -> tuple[np.ndarray, np.ndarray]:
-    """Functions pushed out this year and the reason code of each (1 list, 2 cap, 4 cost; summed)."""
+    """Functions pushed out this year, outside the release schedule, and the reason code of each
+    (1 negative list, 2 over or near the cap, 4 cost; summed; 8 is the schedule, see `scheduled_release`)."""
     state, p = ctx.state, ctx.params["relocate"]
     host, ftype = state.fn_host, state.fn_type
     on_list = state.negative[host, ftype]
-    pop_p = state.province_sum(state.population)
-    over_province = (pop_p > state.province_population_cap)[state.city_province]
-    over_city = state.population > state.population_cap
-    over_cap = (over_city | over_province)[host] & ~state.role[host, ftype] & bool(p["cap_push"])
+    over_city = state.population > state.population_cap * (1.0 + AT_CAP_TOLERANCE)
+    near_province = state.province_near_cap[state.city_province] if len(state.province_near_cap) else False
+    scheduled = scheduled_mask(state)[host, ftype]
+    over_cap = (over_city | near_province)[host] & ~state.role[host, ftype] & bool(p["cap_push"]) & ~scheduled
     costly = (state.cost_index[host] > p["cost_threshold"]) & np.isin(ftype, MARKET_DRIVEN)
     reason = on_list * 1 + over_cap * 2 + costly * 4
+    reason = np.where(scheduled, 0, reason)  # a scheduled type leaves at the schedule's pace, not the quota's
     return np.nonzero(reason > 0)[0], reason
 
 
@@ -132,6 +194,87 @@ def release(ctx: StepContext, pushed: np.ndarray) -> np.ndarray:
     rank = np.arange(len(order)) - starts
     chosen = order[rank < quota[sorted_group]]
     return np.sort(pushed[chosen])
+
+
+def scheduled_release(ctx: StepContext) -> tuple[np.ndarray, np.ndarray]:
+    """This year's functions due on the release schedule, and the entry each belongs to.
+
+    Entry e has released ⌊due_e⌋ units by now (due_e grows by rate_e · scale each active year);
+    those not yet moved (including last years' units that found no receiver) come forward, chosen at
+    random among the functions of that type its city hosts.
+    """
+    state, scale = ctx.state, float(ctx.params["relocate"]["release_schedule_scale"])
+    sched = state.schedule
+    if not sched or len(sched["city"]) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    active = (sched["start"] <= state.year) & (state.year <= sched["end"])
+    sched["due"][active] += sched["rate"][active] * scale
+    chosen, entry = [], []
+    taken = np.zeros(state.n_functions, dtype=bool)
+    for e in np.flatnonzero(active):
+        want = np.floor(sched["due"][e] + 1e-9) - sched["moved"][e]
+        if want < 1.0:
+            continue
+        pool = np.flatnonzero((state.fn_host == sched["city"][e]) & (state.fn_type == sched["type"][e]) & ~taken)
+        if len(pool) == 0:
+            continue
+        pool = pool[ctx.rng.permutation(len(pool))]
+        pick = pool[np.cumsum(state.fn_units[pool]) <= want + 1e-9]
+        if len(pick) == 0:
+            continue
+        taken[pick] = True
+        chosen.append(pick)
+        entry.append(np.full(len(pick), e))
+    if not chosen:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(chosen), np.concatenate(entry)
+
+
+def move_residents(ctx: StepContext) -> None:
+    """Hand this year's scheduled resident moves to MIGRATE as planned moves, and log them."""
+    state = ctx.state
+    sched = state.resident_schedule
+    if not sched or len(sched["source"]) == 0:
+        return
+    scale = float(ctx.params["relocate"]["resident_schedule_scale"])
+    active = np.flatnonzero((sched["start"] <= state.year) & (state.year <= sched["end"]))
+    persons = sched["per_year"][active] * scale
+    active, persons = active[persons > 0], persons[persons > 0]
+    if len(active) == 0:
+        return
+    source, target = sched["source"][active], sched["target"][active]
+    np.add.at(state.relocation_followers, (source, target), persons)
+    sched["moved"][active] += persons
+    _note_followers(state, source, target)
+    en, zh, ids = state.labels("city_names_en"), state.labels("city_names_zh"), state.labels("city_ids")
+    ctx.events.add_many(
+        len(active), ctx.year, "RELOCATE", "residents", ids[source], ids[target], amount=persons, unit="persons",
+        clause=np.full(len(active), "capital_metro_area L173「承接北京中心城區40萬—50萬常住人口疏解」", dtype=object),
+        why_en=lambda: [f"{fmt(x, 0)} residents of {a} move to {b} on the resident relocation schedule"
+                        for x, a, b in zip(persons.tolist(), en[source].tolist(), en[target].tolist(), strict=True)],
+        why_zh=lambda: [f"按人口疏解计划，{a}{fmt(x, 0)}名常住人口迁往{b}"
+                        for x, a, b in zip(persons.tolist(), zh[source].tolist(), zh[target].tolist(), strict=True)])
+
+
+def _note_followers(state: Any, origin: np.ndarray, target: np.ndarray) -> None:
+    """Remember which (origin, target) entries of `relocation_followers` are set, so MIGRATE need not scan it."""
+    added = np.unique(origin * state.n_cities + target)
+    earlier = state.__dict__.get("_followers_at")  # not yet moved by MIGRATE
+    state.__dict__["_followers_at"] = added if earlier is None else np.union1d(earlier, added)
+
+
+def convert_vacated_housing(ctx: StepContext) -> None:
+    """Homes vacated by this year's planned moves out of optimised zones are converted (存量置換,
+    capital_metro_area L143「存量置換」) by ZONING's `vacated_housing_converted` share: the housing cap
+    falls with them now, so the homes are not re-let to newcomers within the year."""
+    state = ctx.state
+    if not ctx.on("zoning"):
+        return
+    share = float(ctx.params["zoning"]["vacated_housing_converted"])
+    leaving = state.relocation_followers.sum(axis=1)
+    optimised = state.zone == ZONES.index("optimised")
+    state.housing_converted += share * leaving * optimised
+    state.population_cap = zoning.population_caps(state, ctx.params["zoning"])
 
 
 def group_utilities(ctx: StepContext, movers: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -272,13 +415,26 @@ def match_pairs(m: int, mover: np.ndarray, receiver: np.ndarray, utility: np.nda
 
 
 def apply(ctx: StepContext) -> None:
-    """Run this year's relocation market and move the matched functions."""
-    state, p = ctx.state, ctx.params["relocate"]
+    """Run this year's relocation market, move the matched functions and the scheduled residents."""
+    state = ctx.state
     state.moved_this_year[:] = False
     pushed, reason = candidates(ctx)
-    movers = release(ctx, pushed)
-    if len(movers) == 0:
-        return
+    quota_movers = release(ctx, pushed)
+    due, entry_of_due = scheduled_release(ctx)
+    movers = np.union1d(quota_movers, due).astype(np.int64)
+    reason = reason.copy()
+    reason[due] |= 8
+    entry = np.full(state.n_functions, -1, dtype=np.int64)
+    entry[due] = entry_of_due
+    if len(movers):
+        _match_and_move(ctx, movers, reason, entry)
+    move_residents(ctx)
+    convert_vacated_housing(ctx)
+
+
+def _match_and_move(ctx: StepContext, movers: np.ndarray, reason: np.ndarray, entry: np.ndarray) -> None:
+    """Score, match and move `movers`; record staff who follow, tax contracts, schedule progress and events."""
+    state, p = ctx.state, ctx.params["relocate"]
     utility, parts = group_utilities(ctx, movers)
     capacity = np.full(state.n_cities, float(p["receiver_capacity_default"]))
     for city, value in (p["receiver_capacity"] or {}).items():
@@ -299,11 +455,11 @@ def apply(ctx: StepContext) -> None:
     state.fn_host[moved] = target
     state.fn_year_moved[moved] = ctx.year
     state.moved_this_year[moved] = True
+    scheduled = entry[moved] >= 0
+    if scheduled.any():
+        np.add.at(state.schedule["moved"], entry[moved][scheduled], state.fn_units[moved][scheduled])
     np.add.at(state.relocation_followers, (origin, target), p["follow_share"] * state.fn_jobs[moved])
-    # where MIGRATE finds them without scanning the whole n × n matrix
-    added = np.unique(origin * state.n_cities + target)
-    earlier = state.__dict__.get("_followers_at")  # not yet moved by MIGRATE
-    state.__dict__["_followers_at"] = added if earlier is None else np.union1d(earlier, added)
+    _note_followers(state, origin, target)  # where MIGRATE finds them without scanning the whole n × n matrix
     cross = state.city_province[origin] != state.city_province[target]
     if ctx.on("joint_control") and ctx.params["joint_control"]["leakage_ban"]:
         heavy = state.fn_type[moved] == FUNCTION_TYPE_INDEX["heavy_industry_plant"]
@@ -314,18 +470,18 @@ def apply(ctx: StepContext) -> None:
     _log_moves(ctx, movers, match, moved, origin, target, reason, parts)
 
 
-REASONS = {1: ("on its city's negative list", "列入所在地负面清单"), 2: ("population above cap", "人口超过上限"),
-           4: ("costs above threshold", "成本超过阈值")}
+REASONS = {1: ("on its city's negative list", "列入所在地负面清单"), 2: ("population over or near its cap", "人口超过或接近上限"),
+           4: ("costs above threshold", "成本超过阈值"), 8: ("due on the release schedule", "按疏解批次计划到期")}
 
 
 def _reason_text(code: int) -> tuple[str, str]:
-    parts = [REASONS[bit] for bit in (1, 2, 4) if code & bit]
+    parts = [REASONS[bit] for bit in (1, 2, 4, 8) if code & bit]
     return "; ".join(p[0] for p in parts), "；".join(p[1] for p in parts)
 
 
 TYPE_NAMES = np.array(FUNCTION_TYPE_NAMES, dtype=object)
 TYPE_CLAUSES = np.array([TYPE_CLAUSE[t] for t in FUNCTION_TYPE_NAMES], dtype=object)
-REASON_TEXT = [_reason_text(code) if code else ("", "") for code in range(8)]
+REASON_TEXT = [_reason_text(code) if code else ("", "") for code in range(16)]
 
 
 def _log_moves(ctx, movers, match, moved, origin, target, reason, parts) -> None:
@@ -388,4 +544,5 @@ def _log_moves(ctx, movers, match, moved, origin, target, reason, parts) -> None
                         units=stayed_units, unit="units", clause=TYPE_CLAUSES[t_idx], why_en=stayed_en, why_zh=stayed_zh)
 
 
-__all__ = ["RULE", "apply", "candidates", "deferred_acceptance", "group_utilities", "match_pairs", "release", "utilities", "fmt"]
+__all__ = ["RULE", "apply", "candidates", "deferred_acceptance", "group_utilities", "initialise", "match_pairs", "move_residents",
+           "release", "scheduled_release", "utilities", "fmt"]

@@ -2,9 +2,13 @@
 
 Picture a factory that moved from Beijing to Cangzhou. Its taxes are now collected in Cangzhou,
 but for a while Cangzhou hands half of them back to Beijing — until Beijing has received as much
-as the factory paid in its last three years before moving. That is the 2015 rule of the Ministry
-of Finance and State Administration of Taxation for Beijing–Tianjin–Hebei relocated enterprises
-(green_development L82); the split and the cap are levers here.
+as the factory paid in its last three years before moving. The 2015 rule of the Ministry of Finance
+and the State Administration of Taxation for Beijing–Tianjin–Hebei relocated enterprises is named
+at green_development L82「《京津冀协同发展产业转移对接企业税收收入分享办法》」, but that line gives neither the
+50:50 split nor the three-year cap. The split is published: Xinhua's report of 2015-09-29 on the 办法
+(「财税新政策助推京津冀企业跨省流动」) says origin and host share the three main taxes 「一定时期内实行税收收入“五五分成”」
+until the sharing period ends or a cap is reached; the cap as three years of pre-move taxes is an estimate (the
+report does not give it). Both are levers here.
 
 When a function moves (RELOCATE), a contract opens:
   cap_f = cap_years × (mean yearly tax of f over the three years before the move),  paid_f = 0.
@@ -12,14 +16,16 @@ Each year, while paid_f < cap_f:
   payment_f = min(split_to_origin × tax_f, cap_f − paid_f), paid by the host to the origin.
 A function that moves again opens a new contract with its latest host as origin.
 
-Plan clauses: green_development L82; bohai_rim_outline L1109, L1230; inner_mongolia_bohai L128
-(enclave parks with benefit sharing); capital_metro_area L719; harbin_changchun L234.
+Plan clauses: green_development L82「税收收入分享办法」; bohai_rim_outline L1107–1109「探索创新产
+业跨区域转移的利益共享机制」, L1230「区际利益补偿」; inner_mongolia_bohai L128「创新产业跨区域转移的利益共享机制」
+(enclave parks, 「飞地」); capital_metro_area L719「探索跨區域産業合作責任共擔和利益分享」; harbin_changchun
+L234「建立跨地区投资、地区生产总值、财税等利益分享机」.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from regionsim.model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model.rules.base import POLICY, Lever, RuleSpec, StepContext
 
 RULE = RuleSpec(
     id="TAX_SHARE",
@@ -27,13 +33,16 @@ RULE = RuleSpec(
     stage="money",
     title_en="Tax sharing on relocated functions",
     title_zh="迁移企业税收分享",
-    clauses=("green_development L82", "bohai_rim_outline L1109", "bohai_rim_outline L1230", "inner_mongolia_bohai L128",
-             "capital_metro_area L719", "harbin_changchun L234"),
+    clauses=("green_development L82「税收收入分享办法」", "bohai_rim_outline L1107–1109「利益共享机制」",
+             "bohai_rim_outline L1230「区际利益补偿」", "inner_mongolia_bohai L128「创新产业跨区域转移的利益共享机制」",
+             "capital_metro_area L719「責任共擔和利益分享」", "harbin_changchun L234「财税等利益分享」"),
     levers=(
         Lever("split_to_origin", 0.5, 0.0, 1.0, "Origin's share of a relocated function's tax", "迁出地分享税收比例",
-              "green_development L82"),
+              "green_development L82「税收收入分享办法」 names the rule; 0.5 published: 新华社 2015-09-29「五五分成」",
+              role=POLICY),
         Lever("cap_years", 3.0, 0.0, 30.0, "Cap: years of pre-move tax the origin may receive", "分享上限（迁移前年度税收的年数）",
-              "green_development L82"),
+              "green_development L82「税收收入分享办法」 names the rule; 3 years: estimate (the cap's size is not in the report)",
+              role=POLICY),
     ),
 )
 
@@ -78,6 +87,6 @@ def apply(ctx: StepContext) -> None:
 
     ids = state.labels("city_ids")
     ctx.events.add_many(len(paid), ctx.year, "TAX_SHARE", "payment", ids[h_idx], ids[o_idx], units=units, amount=paid,
-                        unit="100m yuan", clause="green_development L82", why_en=why_en, why_zh=why_zh)
+                        unit="100m yuan", clause="green_development L82「税收收入分享办法」", why_en=why_en, why_zh=why_zh)
     ended = active[state.fn_contract_paid[active] >= state.fn_contract_cap[active] - 1e-12]
     state.fn_contract_origin[ended] = -1

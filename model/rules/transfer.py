@@ -11,14 +11,18 @@ For each transferable sector s (default: heavy industry and general manufacturin
   flow_ijs = base_output_is · share_i · w_ij / Σ_j w_ij
 so output leaving i equals output arriving elsewhere (conserved); jobs follow output.
 
-Plan clauses: bohai_rim_outline L1093–1109 (梯度转移, negative lists), L972–986;
-inner_mongolia_bohai L128–130; harbin_changchun L190–196; capital_metro_area L683 (corridors).
+Plan clauses: bohai_rim_outline L44「产业层次梯度明显」 (the cost gradient), L1093–1109「推进产业转移承接…
+利益共享机制」 (transfer and receiving), L972–974「钢厂环保搬迁」 (steel); inner_mongolia_bohai L128「加快建设承接
+产业转移基地」; harbin_changchun L194「有效承接产业转移」, L196「积极承接大中城市产业转移」; capital_metro_area
+L683「沿京津、京雄、京保石、京唐秦、京張等方向,引導産業轉移承接佈局」 (corridors); zones that forbid a sector:
+green_development L15「重点生态功能区实行产业准入负面清单」. The response sizes (elasticity, largest share, distance
+decay) are estimates, not plan numbers.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from regionsim.model.rules.base import Lever, RuleSpec, StepContext
+from regionsim.model.rules.base import POLICY, UNCERTAINTY, Lever, RuleSpec, StepContext
 from regionsim.model.rules.zoning import forbidden_mask
 from regionsim.model.sectors import SECTOR_INDEX, SECTOR_LABELS
 from regionsim.model.state import derived, entries_above, matvec, travel_kernel, vecmat, zero_self_pairs
@@ -29,23 +33,32 @@ RULE = RuleSpec(
     stage="transfer",
     title_en="Market-driven industrial transfer",
     title_zh="市场驱动的产业梯度转移",
-    clauses=("bohai_rim_outline L1093–1109", "bohai_rim_outline L972–986", "inner_mongolia_bohai L128–130",
-             "harbin_changchun L190–196", "capital_metro_area L683"),
+    clauses=("bohai_rim_outline L44「产业层次梯度明显」", "bohai_rim_outline L1093–1109「推进产业转移承接…利益共享机制」",
+             "bohai_rim_outline L972–974「钢厂环保搬迁」", "inner_mongolia_bohai L128「加快建设承接产业转移基地」",
+             "harbin_changchun L194「有效承接产业转移」", "harbin_changchun L196「积极承接大中城市产业转移」",
+             "capital_metro_area L683「沿京津、京雄、京保石、京唐秦、京張等方向」"),
     levers=(
         Lever("elasticity", 0.05, 0.0, 1.0, "Transfer elasticity to the cost gap", "成本差转移弹性",
-              "bohai_rim_outline L1093"),
+              "estimate: modelling assumption (firms' response to the cost gap of bohai_rim_outline L44「产业层次梯度明显」)",
+              role=UNCERTAINTY),
         Lever("max_share", 0.08, 0.0, 0.5, "Largest share of a sector leaving a city per year", "每年最大转出比例",
-              "estimate: modelling assumption"),
+              "estimate: modelling assumption", role=UNCERTAINTY),
         Lever("corridor_bonus", 1.0, 0.0, 20.0, "Extra pull along the plan's corridors", "沿通道转移加成",
-              "capital_metro_area L683"),
+              "capital_metro_area L683「沿京津、京雄、京保石、京唐秦、京張等方向,引導産業轉移承接佈局」 (the size: estimate)",
+              role=POLICY),
         Lever("decay_minutes", 120.0, 1.0, 5000.0, "Distance decay of transfer (minutes)", "转移距离衰减（分钟）",
-              "estimate: modelling assumption"),
-        Lever("event_threshold_100m_yuan", 1.0, 0.0, 1e6, "Smallest flow written to the event log (亿元)",
-              "记入事件日志的最小转移额（亿元）", "estimate: display setting"),
+              "estimate: modelling assumption", role=UNCERTAINTY),
     ),
-    list_params=("sectors",),
-    list_defaults={"sectors": ["heavy_industry", "general_manufacturing"]},
+    list_params=("sectors", "event_threshold_100m_yuan"),
+    list_defaults={"sectors": ["heavy_industry", "general_manufacturing"], "event_threshold_100m_yuan": 1.0},
 )
+"""`event_threshold_100m_yuan` is a display setting, not a lever: it decides only which flows (亿元) are written
+to the event log as their own rows (every flow is in the model's output either way), so it is a setting of the
+rule table with the list parameters and changes no simulated quantity."""
+
+
+EVENT_CLAUSE = "bohai_rim_outline L1093「推进产业转移承接」"
+"""The clause each transfer event cites."""
 
 
 def kernel(ctx: StepContext) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +140,7 @@ def apply(ctx: StepContext) -> None:
     for k, s in enumerate(sectors):
         state.base_output[:, s] += inflow[:, k] - outflow[:, k]
     state.base_output = np.maximum(state.base_output, 0.0)
-    found = [entries_above(coef[:, k], s_matrix, col[:, k], p["event_threshold_100m_yuan"], row_max=row_max)
+    found = [entries_above(coef[:, k], s_matrix, col[:, k], float(p["event_threshold_100m_yuan"]), row_max=row_max)
              for k in range(len(sectors))]
     i_idx = np.concatenate([f[0] for f in found]).astype(np.int64)
     j_idx = np.concatenate([f[1] for f in found]).astype(np.int64)
@@ -154,4 +167,4 @@ def apply(ctx: StepContext) -> None:
 
     ids = state.labels("city_ids")
     ctx.events.add_many(len(i_idx), ctx.year, "TRANSFER", "transfer", ids[i_idx], ids[j_idx], amount=moved,
-                        unit="100m yuan output", clause="bohai_rim_outline L1093–1109", why_en=why_en, why_zh=why_zh)
+                        unit="100m yuan output", clause=EVENT_CLAUSE, why_en=why_en, why_zh=why_zh)

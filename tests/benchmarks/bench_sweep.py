@@ -54,8 +54,7 @@ def bench(levels: int = 5, n_seeds: int = 6, until: int = 2035, workers: int | N
     """Time both on the same design; return runs, runs/s of each, their ratio, and whether outcomes agree."""
     import mesa
     from regionsim.model.model import RegionModel
-    from regionsim.model.sweep import read_runs, run_sweep
-    from regionsim.model.sweep_spec import load_sweep
+    from regionsim.model.sweeps import load_sweep, read_runs, run_sweep
 
     workers = workers or os.cpu_count() or 1
     seeds = list(range(1, n_seeds + 1))

@@ -26,24 +26,9 @@ from typing import Any
 import numpy as np
 import pytest
 from regionsim.model.events import EventLog
-from regionsim.model.model import RegionModel
-from regionsim.model.rules import (
-    INITIALISED,
-    air,
-    eco_comp,
-    energy,
-    fund,
-    growth,
-    joint_control,
-    migrate,
-    policy,
-    relocate,
-    services,
-    tax_share,
-    transfer,
-    zoning,
-)
-from regionsim.model.rules.base import StepContext
+from regionsim.model.model import YEAR, RegionModel, close_books
+from regionsim.model.rules import INITIALISED
+from regionsim.model.rules.base import StepContext, rule_on
 from regionsim.model.scenario import SCENARIO_DIR, load_scenario
 from regionsim.model.state import build_state, travel_times
 from regionsim.model.synth import write_synth
@@ -52,24 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
 EXE = Path(sys.executable).parent / "regionsim"
 SCENARIOS = ("classroom", "capital_region", "bohai_rim", "harbin_changchun")
 
-# The stages of RegionModel.step, in its order (keep in step with model/model.py; the overhead
-# benchmark checks that the kernels alone reproduce the model's year).
-STAGES = (
-    ("policy", policy.apply, "policy"),
-    ("zoning", zoning.apply, "zoning"),
-    ("relocate", relocate.apply, "relocate"),
-    ("transfer", transfer.apply, "transfer"),
-    ("growth", growth.apply, "growth"),
-    ("services", services.apply, "services"),
-    ("migrate", migrate.apply, "migrate"),
-    ("joint_control", joint_control.coordinate, None),
-    ("air", air.apply, "air"),
-    ("energy", energy.apply, "energy"),
-    ("tax_share", tax_share.apply, "tax_share"),
-    ("eco_comp", eco_comp.apply, "eco_comp"),
-    ("joint_control_pay", joint_control.pay, None),
-    ("fund", fund.apply, "fund"),
-)
+# The stages of RegionModel.step, in its order: the model's own table (the overhead benchmark checks that
+# the kernels alone reproduce the model's year).
+STAGES = YEAR
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -119,13 +89,10 @@ class BareKernels:
         s.transfers.clear()
         if (s.link_opens == s.year).any() or on["fund"]["enabled"]:
             s.travel_minutes = travel_times(s)
-        for _, function, key in STAGES:
-            if key is None or on[key]["enabled"]:
+        for _, _, function, key in STAGES:
+            if key is None or rule_on(on, key):
                 function(self.ctx)
-        net = s.transfers.net()
-        s.cumulative_transfers += net
-        s.fiscal_revenue = s.tax_revenue() + net[: s.n_cities]
-        s.fn_tax_history = np.concatenate([s.fn_tax_history[:, 1:], s.fn_tax()[:, None]], axis=1)
+        close_books(s)
 
 
 def stage_shares(model: RegionModel, total: float) -> dict[str, float]:
@@ -295,7 +262,7 @@ def test_synthetic_scaling(results: dict[str, Any], sizes: tuple[list[int], list
 
 MEMORY_PROBE = """
 import sys
-from regionsim.model.model import RegionModel
+from regionsim.model.model import YEAR, RegionModel, close_books
 model = RegionModel(sys.argv[1], rng=1)
 for _ in range(int(sys.argv[2])):
     model.step()

@@ -114,8 +114,8 @@ def browser():
 class OfflinePage:
     """A page whose requests may only go to this machine; `external` lists any that tried not to."""
 
-    def __init__(self, browser, url: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    def __init__(self, browser, url: str, viewport: tuple[int, int] = (1500, 1000)) -> None:
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
         self.external: list[str] = []
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()

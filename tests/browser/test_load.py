@@ -159,6 +159,95 @@ def wait_year(page, expected: int, timeout: float = 60.0) -> None:
     page.wait_for_selector(f".rs-year[data-year='{expected}']", timeout=timeout * 1000)
 
 
+def _open_sessions(browser, url: str, sessions: list[OfflinePage], lower_priority) -> None:
+    """Open every session (one after another: 2 cores) into `sessions`, then keep all of them open."""
+    for _ in range(SESSIONS):
+        session = OfflinePage(browser, url)
+        sessions.append(session)
+        session.open()
+        lower_priority()
+
+
+def _apply_plans(sessions: list[OfflinePage], plans: list[dict]) -> None:
+    """Seeds and levers, each applied by Reset (the run is rebuilt with them)."""
+    for session, p in zip(sessions, plans, strict=True):
+        page = session.page
+        if p["seed"] is not None:
+            page.locator(".rs-seed input").fill(str(p["seed"]))
+            page.locator(".rs-seed input").press("Enter")
+        if p["lever"] is not None:
+            page.locator(".rs-rule-relocate").click()
+            field = page.locator(f".rs-lever-{LEVER}-input input")
+            field.fill(str(p["lever"]))
+            field.press("Enter")
+            page.wait_for_selector(".rs-pending")
+    for session, p in zip(sessions, plans, strict=True):
+        if p["seed"] is not None or p["lever"] is not None:
+            session.page.locator(".rs-reset").click()
+
+
+def _step_in_waves(sessions: list[OfflinePage], plans: list[dict]) -> None:
+    """Steps in waves: click every page that still has steps to do, then wait for each."""
+    for wave in range(3):
+        waiting = []
+        for session, p in zip(sessions, plans, strict=True):
+            if p["steps"] > wave:
+                expected = BASE_YEAR + wave
+                wait_year(session.page, expected)  # its Reset (if any) or previous step has landed
+                session.page.locator(".rs-step").click()
+                waiting.append((session, expected + 1))
+        for session, expected in waiting:
+            wait_year(session.page, expected)
+
+
+def _check_own_state(i: int, session: OfflinePage, p: dict) -> None:
+    """Page i shows its own year, and its export preview its own seed and lever (and only those)."""
+    page = session.page
+    assert year_of(page) == BASE_YEAR + p["steps"], f"session {i}: year {year_of(page)}, plan {p}"
+    page.locator(".rs-view-export").click()
+    preview = page.locator(".rs-variant-preview")
+    preview.wait_for()
+    text = preview.inner_text()
+    assert f"--seed {p['seed'] if p['seed'] is not None else 0} " in text, (i, text)
+    lever_lines = [line for line in text.splitlines() if "annual_quota_share" in line]
+    if p["lever"] is None:
+        assert lever_lines == [], (i, text)
+    else:
+        assert lever_lines == [f'"rules.relocate.annual_quota_share" = {p["lever"]}'], (i, text)
+    assert "Traceback" not in page.inner_text("body"), i
+    assert session.external == [], session.external
+
+
+def _leave(sessions: list[OfflinePage]) -> None:
+    """Leave each page as a user leaves a tab, then close it.
+
+    The browser runs `beforeunload`, where Solara's page sends its close beacon. Chromium drops a beacon
+    sent during unload while Playwright intercepts requests, so the offline route is lifted first; a
+    listener still records any non-local request.
+    """
+    for session in sessions:
+        try:
+            session.page.on("request", lambda request, s=session: _record_external(s, request.url))
+            session.context.unroute("**/*")
+            session.page.goto("about:blank")
+        except Exception:  # noqa: BLE001 - a page that failed above
+            pass
+    for session in sessions:
+        session.close()
+
+
+def _wait_models_freed(debug: str, before_counts: dict, timeout: float = 30.0) -> float:
+    """Seconds until the server holds no more RegionModels than before the sessions opened (or `timeout` passed)."""
+    closed_at = time.perf_counter()
+    deadline = closed_at + timeout
+    while True:
+        counts_after = get_json(debug)
+        if counts_after["region_models"] <= before_counts["region_models"] or time.perf_counter() > deadline:
+            break
+        time.sleep(0.5)
+    return time.perf_counter() - closed_at
+
+
 def test_twenty_sessions_at_once(clients, server):
     browser, lower_priority = clients
     process, url = server
@@ -171,89 +260,29 @@ def test_twenty_sessions_at_once(clients, server):
     sessions: list[OfflinePage] = []
     started = time.perf_counter()
     try:
-        # open every session (one after another: 2 cores), then keep all 20 open
-        for _ in range(SESSIONS):
-            session = OfflinePage(browser, url)
-            sessions.append(session)
-            session.open()
-            lower_priority()
+        _open_sessions(browser, url, sessions, lower_priority)
         opened = time.perf_counter() - started
         counts_open = get_json(debug)
         assert counts_open["kernels_open"] - before_counts["kernels_open"] == SESSIONS, counts_open
         with Prober(url) as prober:
-            # seeds and levers, each applied by Reset (the run is rebuilt with them)
-            for session, p in zip(sessions, plans, strict=True):
-                page = session.page
-                if p["seed"] is not None:
-                    page.locator(".rs-seed input").fill(str(p["seed"]))
-                    page.locator(".rs-seed input").press("Enter")
-                if p["lever"] is not None:
-                    page.locator(".rs-rule-relocate").click()
-                    field = page.locator(f".rs-lever-{LEVER}-input input")
-                    field.fill(str(p["lever"]))
-                    field.press("Enter")
-                    page.wait_for_selector(".rs-pending")
-            for session, p in zip(sessions, plans, strict=True):
-                if p["seed"] is not None or p["lever"] is not None:
-                    session.page.locator(".rs-reset").click()
-            # steps in waves: click every page that still has steps to do, then wait for each
+            _apply_plans(sessions, plans)
             stepped_at = time.perf_counter()
-            for wave in range(3):
-                waiting = []
-                for session, p in zip(sessions, plans, strict=True):
-                    if p["steps"] > wave:
-                        expected = BASE_YEAR + wave
-                        wait_year(session.page, expected)  # its Reset (if any) or previous step has landed
-                        session.page.locator(".rs-step").click()
-                        waiting.append((session, expected + 1))
-                for session, expected in waiting:
-                    wait_year(session.page, expected)
+            _step_in_waves(sessions, plans)
             stepping = time.perf_counter() - stepped_at
             rss_with = rss_kb(process.pid)
             counts_with = get_json(debug)
         # each page: its own year, seed and lever
         for i, (session, p) in enumerate(zip(sessions, plans, strict=True)):
-            page = session.page
-            assert year_of(page) == BASE_YEAR + p["steps"], f"session {i}: year {year_of(page)}, plan {p}"
-            page.locator(".rs-view-export").click()
-            preview = page.locator(".rs-variant-preview")
-            preview.wait_for()
-            text = preview.inner_text()
-            assert f"--seed {p['seed'] if p['seed'] is not None else 0} " in text, (i, text)
-            lever_lines = [line for line in text.splitlines() if "annual_quota_share" in line]
-            if p["lever"] is None:
-                assert lever_lines == [], (i, text)
-            else:
-                assert lever_lines == [f'"rules.relocate.annual_quota_share" = {p["lever"]}'], (i, text)
-            assert "Traceback" not in page.inner_text("body"), i
-            assert session.external == [], session.external
+            _check_own_state(i, session, p)
         times = prober.times
         slow = [(round(a - stepped_at, 1), round(t, 2)) for a, t in zip(prober.at, times, strict=True) if t > 0.5]
         print(f"\nGET / slower than 0.5 s (seconds after the first Step wave started, seconds): {slow}")
         assert not prober.errors, prober.errors
         assert times and max(times) < 2.0, f"GET / took up to {max(times):.2f} s with {SESSIONS} sessions stepping"
     finally:
-        # Leave each page as a user leaves a tab: the browser runs `beforeunload`, where Solara's page sends
-        # its close beacon. Chromium drops a beacon sent during unload while Playwright intercepts requests,
-        # so the offline route is lifted first; a listener still records any non-local request.
-        for session in sessions:
-            try:
-                session.page.on("request", lambda request, s=session: _record_external(s, request.url))
-                session.context.unroute("**/*")
-                session.page.goto("about:blank")
-            except Exception:  # noqa: BLE001 - a page that failed above
-                pass
-        for session in sessions:
-            session.close()
+        _leave(sessions)
         assert all(session.external == [] for session in sessions), [s.external for s in sessions]
-    closed_at = time.perf_counter()
-    deadline = closed_at + 30
-    while True:
-        counts_after = get_json(debug)
-        if counts_after["region_models"] <= before_counts["region_models"] or time.perf_counter() > deadline:
-            break
-        time.sleep(0.5)
-    freed_in = time.perf_counter() - closed_at
+    freed_in = _wait_models_freed(debug, before_counts)
     time.sleep(3)
     rss_after = rss_kb(process.pid)
     counts_after = get_json(debug)
