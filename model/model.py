@@ -32,6 +32,7 @@ from regionsim.agents import City, Function, Province
 from regionsim.model import outputs
 from regionsim.model.errors import Problem, ScenarioError, UserError
 from regionsim.model.events import EventLog
+from regionsim.model.network import travel_times
 from regionsim.model.rules import (
     INITIALISED,
     air,
@@ -50,7 +51,7 @@ from regionsim.model.rules import (
 )
 from regionsim.model.rules.base import StepContext, plain, rule_on
 from regionsim.model.scenario import SCENARIO_DIR, Scenario, load_scenario, normalise_override_key
-from regionsim.model.state import RegionState, build_state, travel_times
+from regionsim.model.state import RegionState, build_state
 
 YEAR: tuple[tuple[str, str, Any, str | None], ...] = (
     # (phase, stage, function of the StepContext, the rule whose switch skips it; None: runs always and asks itself)

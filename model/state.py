@@ -20,6 +20,8 @@ import numpy as np
 if TYPE_CHECKING:
     from regionsim.model.scenario import Scenario
 from regionsim.model import demography
+from regionsim.model.ledger import Transfers
+from regionsim.model.network import _haversine_km, travel_times
 from regionsim.model.sectors import (
     CIRCLES,
     FUNCTION_TYPE_INDEX,
@@ -33,200 +35,6 @@ from regionsim.model.sectors import (
 )
 
 PERSONS_PER_10K = 10_000.0
-
-
-@dataclass
-class Transfers:
-    """Money moved this year between accounts (cities 0…n-1, the cooperation fund n).
-
-    Each payment is one row: rule id, payer account, payee account, amount (亿元), and the
-    event detail behind it. Every payment leaves one account and arrives in another, so the net
-    of all accounts is zero (up to floating-point rounding); `net()` lets tests check it.
-
-    Payments are kept as blocks, one per `pay`, `pay_matrix` or `pay_outer` call: explicit rows
-    (payer, payee and amount arrays), or — for a rule that pays along a whole city × city matrix,
-    as JOINT_CONTROL and ENERGY do — the matrix in factored form, `amount[r, c] = left[r] ·
-    matrix[r, c] · right[c]`, whose rows are the positive entries off the diagonal, row by row.
-    A factored block is never expanded to rows to be added up: what each account pays and
-    receives are matrix–vector products, so `net` and `total` cost O(n²) multiply-adds rather than
-    millions of rows. Sums are order-independent (`np.sum`, `bincount`, matrix–vector products):
-    money totals and nets are exact up to floating-point rounding. The rows themselves
-    (`rule`, `payer`, `payee`, `amount`) are built only when read.
-    """
-
-    n_accounts: int
-    _blocks: list[tuple[str, str, tuple[np.ndarray, ...], int]] = field(default_factory=list)
-    _net: dict[str | None, np.ndarray] = field(default_factory=dict)
-
-    def pay(self, rule: str, payer: np.ndarray, payee: np.ndarray, amount: np.ndarray) -> None:
-        """Record payments (arrays of equal length); zero and negative amounts are dropped."""
-        payer, payee, amount = np.atleast_1d(payer), np.atleast_1d(payee), np.atleast_1d(amount)
-        keep = (amount > 0) & (payer != payee)
-        if not keep.all():
-            payer, payee, amount = payer[keep], payee[keep], amount[keep]
-        self._append_rows(rule, payer, payee, amount)
-
-    def pay_matrix(self, rule: str, amount: np.ndarray, payer_axis: int = 0) -> None:
-        """Record every positive entry off the diagonal of a square matrix of payments, row by row.
-
-        `amount[r, j]` is what r pays j (`payer_axis=0`) or what j pays r (`payer_axis=1`). The rows
-        recorded, and their order, are those of `pay(rule, *np.nonzero(amount > 0), …)`.
-        """
-        rows, cols, values = _positive_off_diagonal(amount)
-        self._append_rows(rule, *((rows, cols) if payer_axis == 0 else (cols, rows)), values)
-
-    def pay_outer(self, rule: str, left: np.ndarray, matrix: np.ndarray, right: np.ndarray, payer_axis: int = 0) -> None:
-        """Record the payments `amount[r, c] = left[r] · matrix[r, c] · right[c]` over cities, without expanding them.
-
-        `matrix` must be non-negative with a zero diagonal (nobody pays itself); it is kept by
-        reference and must not be changed afterwards (the rules pass cached, read-only kernels).
-        Negative factors are treated as zero. With `payer_axis=0`, r pays c; with 1, c pays r.
-        The rows (when read) are those of `pay_matrix(rule, left[:, None] * matrix * right[None, :], payer_axis)`.
-        """
-        left = np.maximum(np.asarray(left, dtype=float), 0.0)
-        right = np.maximum(np.asarray(right, dtype=float), 0.0)
-        if not left.any() or not right.any():
-            return
-        self._net.clear()
-        self._blocks.append((rule, "outer", (left, matrix, right), payer_axis))
-
-    def _append_rows(self, rule: str, payer: np.ndarray, payee: np.ndarray, amount: np.ndarray) -> None:
-        if len(amount) == 0:
-            return
-        self._net.clear()
-        self._blocks.append((rule, "rows", (payer.astype(np.int64, copy=False), payee.astype(np.int64, copy=False),
-                                            np.ascontiguousarray(amount, dtype=float)), 0))
-
-    def _rows(self, block: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(payer, payee, amount) of a block, expanded to rows."""
-        _, kind, data, payer_axis = block
-        if kind == "rows":
-            return data
-        left, matrix, right = data
-        rows, cols, values = _positive_off_diagonal(left[:, None] * matrix * right[None, :])
-        return (rows, cols, values) if payer_axis == 0 else (cols, rows, values)
-
-    def _selected(self, rule: str | None) -> list[tuple]:
-        return [b for b in self._blocks if rule is None or b[0] == rule]
-
-    @property
-    def rule(self) -> list[str]:
-        """Rule id of each payment row."""
-        return [b[0] for b in self._blocks for _ in range(len(self._rows(b)[2]))]
-
-    @property
-    def payer(self) -> list[int]:
-        """Payer account of each payment row."""
-        return [x for b in self._blocks for x in self._rows(b)[0].tolist()]
-
-    @property
-    def payee(self) -> list[int]:
-        """Payee account of each payment row."""
-        return [x for b in self._blocks for x in self._rows(b)[1].tolist()]
-
-    @property
-    def amount(self) -> list[float]:
-        """Amount of each payment row (亿元)."""
-        return [x for b in self._blocks for x in self._rows(b)[2].tolist()]
-
-    def net(self, rule: str | None = None) -> np.ndarray:
-        """Net received per account (received minus paid), for one rule or all."""
-        if rule not in self._net:
-            net = np.zeros(self.n_accounts)
-            for _, kind, data, payer_axis in self._selected(rule):
-                if kind == "rows":
-                    payer, payee, amount = data
-                    net += np.bincount(payee, weights=amount, minlength=self.n_accounts)
-                    net -= np.bincount(payer, weights=amount, minlength=self.n_accounts)
-                else:
-                    left, matrix, right = data
-                    by_row = left * matvec(matrix, right)  # Σ_c amount[r, c]
-                    by_col = right * vecmat(left, matrix)  # Σ_r amount[r, c]
-                    n = len(left)
-                    if payer_axis == 0:
-                        net[:n] += by_col - by_row
-                    else:
-                        net[:n] += by_row - by_col
-            self._net[rule] = net
-        return self._net[rule].copy()
-
-    def total(self, rule: str | None = None) -> float:
-        """Money moved (sum of payments), for one rule or all."""
-        total = 0.0
-        for _, kind, data, _ in self._selected(rule):
-            if kind == "rows":
-                total += float(np.sum(data[2]))
-            else:
-                left, matrix, right = data
-                total += float(vecmat(left, matrix) @ right)
-        return total
-
-    def clear(self) -> None:
-        """Start a new year."""
-        self._net.clear()
-        self._blocks.clear()
-
-
-def matvec(matrix: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """matrix @ x (x a vector, or a few columns), on one thread.
-
-    NumPy's `@` hands a matrix–vector product to the multi-threaded BLAS, which on a busy machine
-    can stall for tens of milliseconds waiting for its threads; `einsum` does the same sums in a
-    single thread at memory speed (a few ms for a 3,000 × 3,000 matrix).
-    """
-    return np.einsum("ij,j...->i...", matrix, x)
-
-
-def vecmat(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """x @ matrix (x a vector), or xᵀ @ matrix laid out like x (x a few columns:
-    result[j, k] = Σ_i x[i, k] · matrix[i, j]), on one thread."""
-    if x.ndim == 1:
-        return np.einsum("i,ij->j", x, matrix)
-    return np.stack([np.einsum("i,ij->j", x[:, k], matrix) for k in range(x.shape[1])], axis=1)  # column by column: 4× faster
-
-
-def _positive_off_diagonal(amount: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row, column and value of every positive entry off the diagonal of a square matrix, row by row."""
-    flat = np.flatnonzero(amount > 0)
-    rows, cols = np.divmod(flat, amount.shape[1])
-    values = amount.ravel()[flat]
-    off = rows != cols
-    if not off.all():
-        rows, cols, values = rows[off], cols[off], values[off]
-    return rows, cols, values
-
-
-def entries_above(left: np.ndarray, matrix: np.ndarray, right: np.ndarray, threshold: float,
-                  row_max: np.ndarray | None = None, chunk: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row, column and value of every entry of `left[r] · matrix[r, c] · right[c]` above `threshold` (≥ 0), row by row.
-
-    The same entries, values and order as `np.nonzero(left[:, None] * matrix * right[None, :] > threshold)`,
-    without building the whole product: rows that cannot reach the threshold (by `row_max`, each
-    row's largest entry of `matrix`, when given) are skipped, the rest done a block of rows at a time.
-    """
-    left = np.maximum(left, 0.0)
-    right = np.maximum(right, 0.0)
-    candidate = left > 0
-    if row_max is not None:
-        candidate &= left * row_max * (right.max() if len(right) else 0.0) > threshold
-    out_r, out_c, out_v = [], [], []
-    for start in range(0, len(left), chunk):
-        stop = min(start + chunk, len(left))
-        rows = np.flatnonzero(candidate[start:stop]) + start
-        if len(rows) == 0:
-            continue
-        if len(rows) == stop - start:  # every row of the block: a slice, not a copy
-            values = left[start:stop, None] * matrix[start:stop]
-        else:
-            values = left[rows, None] * matrix[rows]
-        values *= right[None, :]
-        r, c = np.nonzero(values > threshold)
-        out_r.append(rows[r])
-        out_c.append(c)
-        out_v.append(values[r, c])
-    if not out_r:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
-    return np.concatenate(out_r), np.concatenate(out_c), np.concatenate(out_v)
 
 
 @dataclass
@@ -364,6 +172,25 @@ class RegionState:
     service_stock_per_capita0: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Base-year stock per resident (the reference the service level is measured against)."""
 
+    # --- handed from one rule to another within a year -----------------------------------------------
+    followers_at: np.ndarray | None = None
+    """RELOCATE → MIGRATE: flat indices (origin · n + host) of this year's moves whose staff follow their
+    unit home; MIGRATE adds them to its flows and clears the field."""
+    planned_pre: np.ndarray | None = None
+    """MIGRATE, within its step: the planned moves before caps, to count how many the caps let through."""
+
+    # --- caches: derived from the arrays above, rebuilt when their inputs change ---------------------
+    label_arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """`labels()`: ids and names as object arrays."""
+    travel_cache: tuple | None = field(default=None, repr=False)
+    """`network.travel_times`: the links and speeds the last shortest paths were computed for, and the result."""
+    travel_change: tuple | None = field(default=None, repr=False)
+    """`network.travel_times` → `network.travel_kernel`: the block of travel times that changed this year."""
+    derived_cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    """`kernels.derived` and `network.travel_kernel`: named results with the inputs they were built from."""
+    migration_buffer: np.ndarray | None = field(default=None, repr=False)
+    """MIGRATE's n × n flow matrix, reused year to year (memory, not state)."""
+
     # --- sizes -----------------------------------------------------------------------------
     @property
     def n_cities(self) -> int:
@@ -383,7 +210,7 @@ class RegionState:
     def labels(self, which: str) -> np.ndarray:
         """`city_ids`, `city_names_en`, `city_names_zh` (or the province ones) as an object array,
         so event columns are built by indexing rather than by a loop (ids and names never change)."""
-        cache = self.__dict__.setdefault("_label_arrays", {})
+        cache = self.label_arrays
         if which not in cache:
             array = np.empty(len(getattr(self, which)), dtype=object)
             array[:] = getattr(self, which)
@@ -432,57 +259,6 @@ class RegionState:
     def fn_tax(self) -> np.ndarray:
         """This year's tax paid by each function (亿元)."""
         return self.fn_output * self.tax_share[self.fn_sector]
-
-
-def _haversine_km(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    lon_r, lat_r = np.radians(lon), np.radians(lat)
-    dlon = lon_r[None, :] - lon_r[:, None]
-    dlat = lat_r[None, :] - lat_r[:, None]
-    a = np.sin(dlat / 2) ** 2 + np.cos(lat_r[:, None]) * np.cos(lat_r[None, :]) * np.sin(dlon / 2) ** 2
-    return 6371.0 * 2 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-
-
-FLOYD_WARSHALL_MAX_CITIES = 200
-"""Up to this many cities, all-pairs travel times come from Floyd–Warshall; above it, from Dijkstra."""
-
-
-def shortest_paths(n: int, a: np.ndarray, b: np.ndarray, minutes: np.ndarray) -> np.ndarray:
-    """All-pairs fastest travel time over undirected links (inf where no route); parallel links: the fastest counts.
-
-    Two exact methods, which differ only in how floating-point sums along a route are rounded
-    (in the last bit). Up to `FLOYD_WARSHALL_MAX_CITIES` cities: Floyd–Warshall on arrays, n
-    steps of an n × n minimum — a few milliseconds at 200 cities, and the method the shipped
-    scenarios' published results were computed with, so they stay bit-identical. Above: Dijkstra
-    from every city on the sparse link graph (scipy.sparse.csgraph), about n·L·log n for L links
-    instead of n³ — a road network has a few links per city, so at 1,000 cities this is some ten
-    times faster and at 3,000 some forty.
-    """
-    if n <= FLOYD_WARSHALL_MAX_CITIES:
-        return _floyd_warshall(n, a, b, minutes)
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra
-
-    source = np.concatenate([a, b]).astype(np.int64)
-    target = np.concatenate([b, a]).astype(np.int64)
-    weight = np.concatenate([minutes, minutes]).astype(float)
-    keep = source != target
-    source, target, weight = source[keep], target[keep], weight[keep]
-    order = np.lexsort((weight, target, source))
-    source, target, weight = source[order], target[order], weight[order]
-    first = np.ones(len(source), dtype=bool)
-    first[1:] = (source[1:] != source[:-1]) | (target[1:] != target[:-1])
-    graph = csr_matrix((weight[first], (source[first], target[first])), shape=(n, n))
-    return dijkstra(graph, directed=True)
-
-
-def _floyd_warshall(n: int, a: np.ndarray, b: np.ndarray, minutes: np.ndarray) -> np.ndarray:
-    tt = np.full((n, n), np.inf)
-    np.fill_diagonal(tt, 0.0)
-    np.minimum.at(tt, (a, b), minutes)
-    np.minimum.at(tt, (b, a), minutes)
-    for k in range(n):
-        np.minimum(tt, tt[:, k : k + 1] + tt[k : k + 1, :], out=tt)
-    return tt
 
 
 def build_state(scenario: Scenario) -> RegionState:
@@ -669,136 +445,6 @@ def build_state(scenario: Scenario) -> RegionState:
     state.travel_minutes = travel_times(state)
     state.initial_fn_service_jobs = service_function_jobs(state)
     return state
-
-
-TRAVEL_REFRESH_SHARE = 0.01
-"""Above `FLOYD_WARSHALL_MAX_CITIES` cities, travel times are recomputed when any open link's minutes
-moved by more than this share since the last computation (see `travel_times`)."""
-
-
-def travel_times(state: RegionState) -> np.ndarray:
-    """Fastest travel time between every pair of cities over the links open this year.
-
-    `state.link_speedup` (one factor per link, ≤ 1) shortens links the cooperation fund improved.
-    Refresh rule: the all-pairs times are recomputed when the set of open links changes, or when
-    an open link's minutes (`link_minutes · link_speedup`) changed since the last computation —
-    any change up to `FLOYD_WARSHALL_MAX_CITIES` cities (a few milliseconds: exact every year, as
-    in the shipped scenarios), and above that a change of more than `TRAVEL_REFRESH_SHARE` (1%)
-    of the minutes used at the last computation. Otherwise the last answer is returned as it is
-    (same array, no recomputation). FUND shortens links a little every year, and a recomputation
-    costs about a second at 3,000 cities; since every route's time is a sum of link minutes and
-    links only get faster, between refreshes a travel time is never shorter than the exact fastest
-    time over this year's links, and that exact time is at least 99% of it (well inside the accuracy
-    of timetable-based link times; exact again at each refresh). Above `FLOYD_WARSHALL_MAX_CITIES`, links that
-    open in a year without a refresh are added to the last answer exactly, one at a time
-    (`_open_link`), rather than by recomputing every route.
-    """
-    n = state.n_cities
-    open_now = state.link_opens <= state.year
-    minutes = state.link_minutes * state.link_speedup
-    key = (n, state.link_from.tobytes(), state.link_to.tobytes())
-    cached = state.__dict__.get("_travel_cache")
-    if cached is not None and cached[0] == key and not (cached[1] & ~open_now).any():
-        _, open_before, used, result = cached
-        tolerance = TRAVEL_REFRESH_SHARE if n > FLOYD_WARSHALL_MAX_CITIES else 0.0
-        if np.all(np.abs(minutes[open_before] - used[open_before]) <= tolerance * used[open_before]):
-            opened = np.flatnonzero(open_now & ~open_before)
-            if len(opened) == 0:
-                return result
-            if n > FLOYD_WARSHALL_MAX_CITIES:
-                before, result = result, result.copy()  # a new array: kernels derived from the old one are keyed by identity
-                for link in opened:
-                    _open_link(result, int(state.link_from[link]), int(state.link_to[link]), float(minutes[link]))
-                used = np.where(open_now & ~open_before, minutes, used)
-                state.__dict__["_travel_cache"] = (key, open_now, used, result)
-                state.__dict__["_travel_change"] = (before, result, {})  # lets `travel_kernel` patch, not rebuild
-                return result
-    result = shortest_paths(n, state.link_from[open_now], state.link_to[open_now], minutes[open_now])
-    state.__dict__["_travel_cache"] = (key, open_now, minutes, result)
-    return result
-
-
-def _open_link(times: np.ndarray, u: int, v: int, minutes: float) -> None:
-    """Update all-pairs fastest times in place for one new undirected link u–v (exact).
-
-    A route that improves uses the new link once, i → u → v → j (or the reverse), and only for
-    origins i that now reach v faster through u and destinations j that u now reaches faster
-    through v (otherwise the triangle inequality says the old time is already as fast).
-    """
-    # times is symmetric, so the routes v → u → i mirror i → u → v: one candidate block serves both directions
-    rows = np.flatnonzero(times[:, u] + minutes < times[:, v])
-    cols = np.flatnonzero(times[v, :] + minutes < times[u, :])
-    if len(rows) and len(cols):
-        block = times[np.ix_(rows, cols)]
-        np.minimum(block, times[rows, u][:, None] + minutes + times[v, cols][None, :], out=block)
-        times[np.ix_(rows, cols)] = block
-        times[np.ix_(cols, rows)] = block.T  # the same routes driven the other way
-
-
-TRAVEL_PATCH_MAX_SHARE = 0.2
-"""`travel_kernel` patches a kernel when at most this share of the travel times changed, else rebuilds it."""
-
-
-def travel_kernel(state: RegionState, name: str, params: tuple[Any, ...], entries: Any) -> np.ndarray:
-    """A city × city matrix K_ij = entries(minutes_ij, i, j), a function of each pair's travel time (e.g.
-    exp(−minutes/decay)), cached while travel times and `params` are unchanged.
-
-    `entries(minutes, rows, cols, out)` returns K for the whole matrix (`rows`, `cols` None; written
-    into `out` when that is not None: the last K's memory, reused — a fresh 3,000 × 3,000 array costs
-    tens of milliseconds in page faults) or for the pairs (rows[k], cols[k]) whose travel times are
-    `minutes[k]`. When travel times changed only because links opened (`travel_times` records the
-    old and new arrays), only the pairs whose time changed are recomputed, in place; otherwise K is
-    rebuilt. Callers must not modify K, nor keep it past the stage that asked for it.
-    """
-    cache = state.__dict__.setdefault("_derived", {})
-    hit = cache.get(name)
-    minutes = state.travel_minutes
-    if hit is not None and hit[1] == params:
-        if hit[0] is minutes:
-            return hit[2]
-        change = state.__dict__.get("_travel_change")
-        if change is not None and change[0] is hit[0] and change[1] is minutes:
-            if "changed" not in change[2]:
-                change[2]["changed"] = np.flatnonzero(change[0] != change[1])
-            changed = change[2]["changed"]
-            if len(changed) <= TRAVEL_PATCH_MAX_SHARE * minutes.size:
-                kernel = hit[2]
-                rows, cols = np.divmod(changed, minutes.shape[1])
-                kernel.ravel()[changed] = entries(minutes.ravel()[changed], rows, cols, None)
-                cache[name] = (minutes, params, kernel)
-                return kernel
-    reuse = hit[2] if hit is not None and hit[2].shape == minutes.shape and hit[2].flags.c_contiguous else None
-    kernel = entries(minutes, None, None, reuse)
-    cache[name] = (minutes, params, kernel)
-    return kernel
-
-
-def zero_self_pairs(values: np.ndarray, rows: np.ndarray | None, cols: np.ndarray | None) -> np.ndarray:
-    """Set K's entries where row and column are the same city to 0 (a whole matrix, or the listed pairs)."""
-    if rows is None:
-        np.fill_diagonal(values, 0.0)
-    else:
-        values[rows == cols] = 0.0
-    return values
-
-
-def derived(state: RegionState, name: str, depends: tuple[Any, ...], build: Any) -> Any:
-    """A quantity derived from the state (e.g. a city × city kernel exp(−minutes/decay)), rebuilt
-    only when what it depends on changes, so a year does not pay for recomputing it unchanged.
-
-    `depends` lists its inputs: arrays by identity (the big matrices `travel_minutes`,
-    `distance_km`, `source_receptor` are replaced, never changed in place), anything else by
-    equality (lever values, `tobytes()` of small vectors). Callers must not modify the result.
-    """
-    cache = state.__dict__.setdefault("_derived", {})
-    hit = cache.get(name)
-    if hit is not None and len(hit[0]) == len(depends) and all(
-            (a is b) if isinstance(a, np.ndarray) else (not isinstance(b, np.ndarray) and a == b)
-            for a, b in zip(hit[0], depends, strict=True)):
-        return hit[1]
-    value = build()
-    cache[name] = (depends, value)
-    return value
 
 
 SERVICE_TYPES = (FUNCTION_TYPE_INDEX["university"], FUNCTION_TYPE_INDEX["hospital"])

@@ -57,7 +57,8 @@ def test_version_comes_from_package_metadata():
 def test_import_from_another_directory_ignores_a_local_model_py(tmp_path):
     (tmp_path / "model.py").write_text("raise ImportError('the user\\'s own model.py was imported')\n")
     (tmp_path / "agents.py").write_text("raise ImportError('the user\\'s own agents.py was imported')\n")
-    code = "from regionsim import RegionModel; from regionsim.agents import City; m = RegionModel('classroom', rng=1); m.step(); print(m.state.year)"
+    code = ("from regionsim import RegionModel; from regionsim.agents import City; "
+            "m = RegionModel('classroom', rng=1); m.step(); print(m.state.year)")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().isdigit()

@@ -10,19 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from regionsim.model.kernels import entries_above, matvec, vecmat
+from regionsim.model.ledger import Transfers
 from regionsim.model.model import RegionModel
+from regionsim.model.network import FLOYD_WARSHALL_MAX_CITIES, TRAVEL_REFRESH_SHARE, _open_link, shortest_paths, travel_times
 from regionsim.model.rules import growth, migrate, relocate, transfer
-from regionsim.model.state import (
-    FLOYD_WARSHALL_MAX_CITIES,
-    TRAVEL_REFRESH_SHARE,
-    Transfers,
-    _open_link,
-    entries_above,
-    matvec,
-    shortest_paths,
-    travel_times,
-    vecmat,
-)
 
 
 def test_factored_payments_match_their_rows():

@@ -53,9 +53,9 @@ green_development L31「总量和强度双控」 (coal control), L42「将细颗
 from __future__ import annotations
 
 import numpy as np
+from regionsim.model.kernels import matvec
 from regionsim.model.rules.base import UNCERTAINTY, Lever, RuleSpec, StepContext, fmt
 from regionsim.model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
-from regionsim.model.state import matvec
 
 _EST = "estimate: modelling assumption"
 RULE = RuleSpec(

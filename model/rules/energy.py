@@ -27,9 +27,9 @@ is an accounting choice of the model (the plans say nothing about it), not a cla
 from __future__ import annotations
 
 import numpy as np
+from regionsim.model.kernels import derived, entries_above, matvec, vecmat
 from regionsim.model.rules.base import POLICY, UNCERTAINTY, Lever, RuleSpec, StepContext
 from regionsim.model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
-from regionsim.model.state import derived, entries_above, matvec, vecmat
 
 RULE = RuleSpec(
     id="ENERGY",

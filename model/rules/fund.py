@@ -15,7 +15,7 @@ worst. Separately, named donor cities give pairing aid (对口帮扶) to named r
                      (travel times between cities follow at the start of a year; above 200 cities they
                      are recomputed only once some link's minutes moved by more than 1% since the last
                      computation, so in between the exact fastest route may be up to 1% shorter
-                     than the time used — see `model.state.travel_times`)
+                     than the time used — see `model.network.travel_times`)
     compensation   → water-source cities, by area
     clean-up       → cities above their PM2.5 target, by population · excess; next year AIR spends it
                      on end-of-pipe abatement: tonnes = amount / AIR's cost per tonne

@@ -47,9 +47,10 @@ L631「北京三個科學城發揮原始創新策源、科技孵化轉化作用�
 from __future__ import annotations
 
 import numpy as np
+from regionsim.model.kernels import matvec, zero_self_pairs
+from regionsim.model.network import travel_kernel
 from regionsim.model.rules.base import UNCERTAINTY, Lever, RuleSpec, StepContext
 from regionsim.model.sectors import SECTOR_INDEX
-from regionsim.model.state import matvec, travel_kernel, zero_self_pairs
 
 RULE = RuleSpec(
     id="GROWTH",

@@ -29,9 +29,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from regionsim.model.kernels import derived, entries_above, vecmat
 from regionsim.model.rules import air
 from regionsim.model.rules.base import Lever, RuleSpec, StepContext, fmt
-from regionsim.model.state import derived, entries_above, vecmat
 
 RULE = RuleSpec(
     id="JOINT_CONTROL",

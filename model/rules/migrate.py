@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import numpy as np
 from regionsim.model import demography
+from regionsim.model.kernels import derived
+from regionsim.model.network import travel_kernel
 from regionsim.model.rules.base import UNCERTAINTY, Lever, RuleSpec, StepContext
-from regionsim.model.state import derived, travel_kernel
 
 RULE = RuleSpec(
     id="MIGRATE",
@@ -149,7 +150,7 @@ def _flows(ctx: StepContext, natural: np.ndarray, out: np.ndarray | None = None)
     followers = _followers_at(state)  # few pairs: staff of this year's moves
     m.ravel()[followers] += state.relocation_followers.ravel()[followers]
     np.fill_diagonal(m, 0.0)
-    state.__dict__["_planned_pre"] = m.ravel()[followers].copy()  # to tell how much of the planned moves the caps let through
+    state.planned_pre = m.ravel()[followers].copy()  # to tell how much of the planned moves the caps let through
     out = m.sum(axis=1)
     limit = p["max_outflow_share"] * state.population
     if (out > limit).any():
@@ -188,7 +189,7 @@ def _flows(ctx: StepContext, natural: np.ndarray, out: np.ndarray | None = None)
 def _followers_at(state) -> np.ndarray:
     """Flat indices of the nonzero entries of `relocation_followers`: as RELOCATE recorded them this
     year, else (followers set some other way) by scanning the matrix."""
-    recorded = state.__dict__.get("_followers_at")
+    recorded = state.followers_at
     if recorded is not None:
         return recorded
     return np.flatnonzero(state.relocation_followers)
@@ -199,7 +200,7 @@ def _count_planned_moves(state, m: np.ndarray) -> None:
     counts, as far as the caps let them through: each entry of M was scaled by one row and one column
     factor, so the planned part of an entry went through in the same proportion as the entry."""
     at = _followers_at(state)
-    pre = state.__dict__.pop("_planned_pre", None)
+    pre, state.planned_pre = state.planned_pre, None
     if len(at) == 0 or pre is None or len(pre) != len(at):
         return
     planned = state.relocation_followers.ravel()[at]
@@ -224,9 +225,9 @@ def apply(ctx: StepContext) -> None:
     state = ctx.state
     natural = state.population * demography.rate_per_1000(state)[state.city_province] / 1000.0  # published rates by year
     n = state.n_cities
-    buffer = state.__dict__.get("_migration_buffer")  # this year's M, in last year's memory
+    buffer = state.migration_buffer  # this year's M, in last year's memory
     if buffer is None or buffer.shape != (n, n):
-        buffer = state.__dict__["_migration_buffer"] = np.empty((n, n))
+        buffer = state.migration_buffer = np.empty((n, n))
     m, inflow, outflow = _flows(ctx, natural, buffer)
     state.natural_change = natural
     state.migration_in = inflow
@@ -234,4 +235,4 @@ def apply(ctx: StepContext) -> None:
     state.population = state.population + natural + state.migration_in - state.migration_out
     _count_planned_moves(state, m)
     state.relocation_followers.ravel()[_followers_at(state)] = 0.0
-    state.__dict__.pop("_followers_at", None)
+    state.followers_at = None

@@ -259,8 +259,8 @@ def move_residents(ctx: StepContext) -> None:
 def _note_followers(state: Any, origin: np.ndarray, target: np.ndarray) -> None:
     """Remember which (origin, target) entries of `relocation_followers` are set, so MIGRATE need not scan it."""
     added = np.unique(origin * state.n_cities + target)
-    earlier = state.__dict__.get("_followers_at")  # not yet moved by MIGRATE
-    state.__dict__["_followers_at"] = added if earlier is None else np.union1d(earlier, added)
+    earlier = state.followers_at  # not yet moved by MIGRATE
+    state.followers_at = added if earlier is None else np.union1d(earlier, added)
 
 
 def convert_vacated_housing(ctx: StepContext) -> None:

@@ -22,10 +22,11 @@ decay) are estimates, not plan numbers.
 from __future__ import annotations
 
 import numpy as np
+from regionsim.model.kernels import derived, entries_above, matvec, vecmat, zero_self_pairs
+from regionsim.model.network import travel_kernel
 from regionsim.model.rules.base import POLICY, UNCERTAINTY, Lever, RuleSpec, StepContext
 from regionsim.model.rules.zoning import forbidden_mask
 from regionsim.model.sectors import SECTOR_INDEX, SECTOR_LABELS
-from regionsim.model.state import derived, entries_above, matvec, travel_kernel, vecmat, zero_self_pairs
 
 RULE = RuleSpec(
     id="TRANSFER",

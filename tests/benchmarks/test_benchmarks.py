@@ -27,10 +27,11 @@ import numpy as np
 import pytest
 from regionsim.model.events import EventLog
 from regionsim.model.model import YEAR, RegionModel, close_books
+from regionsim.model.network import travel_times
 from regionsim.model.rules import INITIALISED
 from regionsim.model.rules.base import StepContext, rule_on
 from regionsim.model.scenario import SCENARIO_DIR, load_scenario
-from regionsim.model.state import build_state, travel_times
+from regionsim.model.state import build_state
 from regionsim.model.synth import write_synth
 
 ROOT = Path(__file__).resolve().parents[2]
