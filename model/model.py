@@ -1,6 +1,6 @@
 """RegionModel: the region as a Mesa model, one step per year.
 
-A year, as a paragraph (MODEL.md §2): provinces first read last year's state and set this
+A year, as a paragraph: provinces first read last year's state and set this
 year's instruments — abatement goals and relocation pressure (POLICY), and zoning tightens land
 and phases out negative-list industry (ZONING). Then the relocation market moves functions out of
 the cities that must shed them and into the cities positioned to receive them (RELOCATE), and
@@ -70,7 +70,7 @@ YEAR: tuple[tuple[str, str, Any, str | None], ...] = (
     ("money", "joint_control_pay", joint_control.pay, None),
     ("money", "fund", fund.apply, "fund"),
 )
-"""The stages of a year, in the order `RegionModel.step` runs them (MODEL.md §2), before the record
+"""The stages of a year, in the order `RegionModel.step` runs them, before the record
 stage. The one list: the bare-kernel benchmark imports it, and a test checks that the rules' phases
 (`RuleSpec.stage`) never go backwards along it."""
 

@@ -1,4 +1,4 @@
-"""What a run produces: model-level series, agent rows, and the plan scorecard (MODEL.md §4).
+"""What a run produces: model-level series, agent rows, and the plan scorecard.
 
 Model-level series go through Mesa's `DataCollector` (one row per year, so `mesa.batch_run` sees
 them). Agent rows are built straight from the state arrays, a whole year at a time, rather than

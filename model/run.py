@@ -1,6 +1,6 @@
 """One run, start to finish: build the model, step it, and write its files atomically.
 
-The files (MODEL.md §4): `model.parquet` (one row per year), `agents.parquet` (one row per agent
+The files: `model.parquet` (one row per year), `agents.parquet` (one row per agent
 per year), `events.parquet` (one row per event), `scorecard.csv` (one row per plan target per
 year), `scenario.toml` (the resolved scenario: base, variants and overrides applied, so the run
 can be repeated from this file alone) and `run.json` (version, seed, parameters, timings).

@@ -142,7 +142,7 @@ class RegionState:
     """Each city's GDP per resident in the base year (亿元 per person)."""
     gdp_per_capita0: float = 0.0
     """The region's base-year GDP per resident (亿元 per person; GROWTH's convergence reference)."""
-    # planned relocation (RELOCATE, ZONING, POLICY, MIGRATE; issue 11)
+    # planned relocation (RELOCATE, ZONING, POLICY, MIGRATE)
     province_near_cap: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     """Province is within POLICY's `cap_warning_share` of its population cap (set by POLICY each year)."""
     housing_converted: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -155,7 +155,7 @@ class RegionState:
     """RELOCATE's function release schedule, one entry per row: city, type, rate, start, end, due, moved."""
     resident_schedule: dict[str, np.ndarray] = field(default_factory=dict)
     """RELOCATE's resident relocation schedule, one entry per row: source, target, persons a year, start, end, moved."""
-    # AIR (issue 12): leakage control, abatement cost borne as lost value added, fund clean-up
+    # AIR: leakage control, abatement cost borne as lost value added, fund clean-up
     clean_share: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     """City × sector share of capacity built under the raised entry threshold (leakage control)."""
     clean_upgrade: float = 0.0
@@ -166,7 +166,7 @@ class RegionState:
     """City × sector capacity after last year's capacity cuts (to find new capacity this year)."""
     fund_cleanup: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """亿元 the cooperation fund paid each city for clean-up last year (AIR turns it into abatement)."""
-    # SERVICES (issue 12): public-service stock fed by spending, depreciating
+    # SERVICES: public-service stock fed by spending, depreciating
     service_stock: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Public-service stock per city (亿元 of accumulated budget spending, net of depreciation)."""
     service_stock_per_capita0: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -351,7 +351,7 @@ def build_state(scenario: Scenario) -> RegionState:
 
     lon, lat = col("lon"), col("lat")
     # a density cap on built-up land is a population cap too (capital_metro_area L171「規劃建設區按1萬人/平方公里控制」)
-    # and so is the population the local water supply can serve (MODEL.md §1: land, water, density)
+    # and so is the population the local water supply can serve (land, water, density)
     explicit_cap = np.minimum.reduce([col("population_cap_10k", np.inf) * PERSONS_PER_10K,
                                       col("density_cap_per_km2", np.inf) * col("area_km2") * col("built_up_share", 1.0),
                                       col("water_capacity_10k", np.inf) * PERSONS_PER_10K])

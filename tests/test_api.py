@@ -2,7 +2,7 @@
 
 Every value `simulate` returns is compared with the same run of `RegionModel` read from its
 model frame; lever values may be numpy scalars; every bad input is a ScenarioError that names
-the key (issue 10, "Bad input").
+the key (bad input).
 """
 
 from __future__ import annotations

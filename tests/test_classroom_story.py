@@ -1,4 +1,4 @@
-"""The classroom story comes true (issue 12, item 8): each prediction in the header of
+"""The classroom story comes true: each prediction in the header of
 scenarios/classroom.toml, as an assertion with a direction and a size, for seeds 1–5.
 
 The sizes follow from the scenario's round numbers (docs/VALIDATION.md §3, "Classroom"):

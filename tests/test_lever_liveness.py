@@ -1,4 +1,4 @@
-"""No dead levers (issue 11): in each shipped scenario, every lever of a rule that is switched on moves
+"""No dead levers: in each shipped scenario, every lever of a rule that is switched on moves
 some model-level output, unless the lever's mechanism has no object in that scenario — listed below,
 per scenario, with a reason the test checks on the run itself.
 

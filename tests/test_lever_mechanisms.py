@@ -1,4 +1,4 @@
-"""The mechanisms that brought dead levers to life (issue 11 item 4), each on a hand-computed case:
+"""The mechanisms that brought dead levers to life, each on a hand-computed case:
 the service stock's saturating money factor, links that approach their fastest time, cost indices
 that follow relative income and density, the labour ceiling relative to the base year, CO2 by
 province on the accounting basis ENERGY chooses, and TRANSFER's event-log threshold as a display

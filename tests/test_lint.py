@@ -1,4 +1,4 @@
-"""The code stays `ruff` clean (ENGINEERING.md: type hints, ruff clean, docstrings on public names)."""
+"""The code stays `ruff` clean (type hints, ruff clean, docstrings on public names)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mesa's and EMA Workbench's own tools drive RegionModel unchanged (issue 10).
+"""Mesa's and EMA Workbench's own tools drive RegionModel unchanged.
 
 - `mesa.batch_run` with numpy lever values (`np.arange`), each row equal to `simulate` with the
   same Python values;

@@ -154,7 +154,7 @@ def test_classroom_story_holds():
 
 def test_the_year_runs_every_rule_in_phase_order():
     """YEAR (model.py) is the one list of a year's stages: every rule module runs in it, the phases of
-    MODEL.md §2 never go backwards along it, and each rule's own phase (RuleSpec.stage) is one it runs in."""
+    a year never go backwards along it, and each rule's own phase (RuleSpec.stage) is one it runs in."""
     import sys
 
     from regionsim.model.model import YEAR

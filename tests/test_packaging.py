@@ -1,4 +1,4 @@
-"""One import package (issue 10): a wheel of the project holds `regionsim/…` and nothing else at the top
+"""One import package: a wheel of the project holds `regionsim/…` and nothing else at the top
 level, so no `model`, `agents`, `viz` or `scenarios` lands in a user's site-packages, and the scenario,
 variant, sweep and dashboard data files travel with it."""
 

@@ -1,4 +1,4 @@
-"""Base-year data a planner can defend (issue 17): every number's provenance is one of the known
+"""Base-year data a planner can defend: every number's provenance is one of the known
 statuses, nothing is left "recalled, not verified" without saying why no publication was found, and
 each province's cities add up to its published totals (a named remainder unit closes the gap)."""
 

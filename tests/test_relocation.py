@@ -1,4 +1,4 @@
-"""Relocation driven by the plans (issue 11): release schedules, resident schedules, caps that limit
+"""Relocation driven by the plans: release schedules, resident schedules, caps that limit
 inflow, and receivers chosen for reasons a user can change.
 
 Rule-level tests run on the hand-made three-city state (A capital, B New Town, C Mill Town);
@@ -33,10 +33,10 @@ def _universities_moved(ctx) -> int:
 
 # --- release schedule ------------------------------------------------------------------------------
 
-def test_release_schedule_moves_floor_of_cumulative_rate_each_year():
-    # 2.5 units a year: ⌊2.5⌋ = 2 after one year, ⌊5.0⌋ = 5 after two (hand-computed)
+def test_release_schedule_moves_the_cumulative_rate_rounded_each_year():
+    # 2.4 units a year: round(2.4) = 2 after one year, round(4.8) = 5 after two (hand-computed)
     ctx = three_city_context({"rules.relocate.annual_quota_share": 0.0})
-    _schedule(ctx, A, UNIVERSITY, 2.5)
+    _schedule(ctx, A, UNIVERSITY, 2.4)
     relocate.apply(ctx)
     assert _universities_moved(ctx) == 2
     ctx.state.year += 1
@@ -50,7 +50,7 @@ def test_lower_release_scale_slows_the_schedule():
     ctx = three_city_context({"rules.relocate.annual_quota_share": 0.0, "rules.relocate.release_schedule_scale": 0.5})
     _schedule(ctx, A, UNIVERSITY, 2.5)
     relocate.apply(ctx)
-    assert _universities_moved(ctx) == 1  # ⌊1.25⌋
+    assert _universities_moved(ctx) == 1  # round(1.25)
 
 
 def test_schedule_backlog_comes_forward_when_a_receiver_has_room():

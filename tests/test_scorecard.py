@@ -1,4 +1,4 @@
-"""The plan scorecard (issue 11): every target is a row with its clause, targets are met or missed by the
+"""The plan scorecard: every target is a row with its clause, targets are met or missed by the
 dynamics (never by a clamp at the target's value), and the scorecard tells variants apart."""
 
 from __future__ import annotations

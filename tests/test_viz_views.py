@@ -229,3 +229,15 @@ def test_plain_words_merge_duplicates_and_name_runners_up():
     pay = SimpleNamespace(kind="payment", why_en="X pays Y 16.8 亿元 of compensation", why_zh="X向Y支付16.8亿元", detail="")
     assert explain(pay, "en", {}) == "X pays Y 1.7 billion yuan of compensation"
     assert [c for _, _, c in merged([(row, "same"), (row, "same"), (row, "other")])] == [2, 1]
+
+
+def test_colour_scale_spans_the_whole_run_from_the_first_year():
+    from regionsim.model.model import RegionModel
+
+    session = DashboardRun("classroom", seed=0)
+    low, high = session.scale("pm25")
+    full = RegionModel("classroom", rng=0).run()
+    every_year = [views.indicator_values(full, "pm25", k) for k in range(len(full.agent_frames))]
+    assert low == pytest.approx(min(v.min() for v in every_year)) and high == pytest.approx(max(v.max() for v in every_year))
+    first = views.indicator_values(session.model, "pm25")
+    assert low < first.min(), "the scale already covers later, cleaner years in the base year"

@@ -331,6 +331,12 @@ def Page():
         else:
             set_playing(False)
 
+    def tick_step(_: Any = None) -> None:
+        # a tick sent just before Pause may arrive after it: this handler is the one of the latest
+        # render, so it knows the clock is stopped and ignores it
+        if playing:
+            step()
+
     def restart(name: str, overrides: dict[str, Any], seed: int | None = None) -> bool:
         if seed is None:
             seed, why = parse_seed(seed_text)
@@ -382,7 +388,7 @@ def Page():
         restart(scenario, dict(overrides))
 
     # --- top bar ---------------------------------------------------------------------------------------
-    Ticker(playing=playing, interval_ms=int(1000 / float(speed)), done=tick, event_tick=step)
+    Ticker(playing=playing, interval_ms=int(1000 / float(speed)), done=tick, event_tick=tick_step)
     with solara.Row(style="align-items:center;flex-wrap:wrap;gap:8px;padding:4px 10px;background:#263238;color:#fff",
                     classes=["rs-topbar"]):
         solara.HTML(tag="div", unsafe_innerHTML=esc(t("app_title_short", lang)), attributes={"title": t("app_title", lang)},
@@ -520,7 +526,9 @@ def MapView(run: DashboardRun, tick: int, lang: str, indicator: str, set_indicat
     def draw() -> str:
         vrange = None
         if scale == "run":
-            vrange = views.stable_range([run.full_run(), model], indicator)
+            low, high = run.scale(indicator)
+            now_low, now_high = views.stable_range([model], indicator)
+            vrange = (min(low, now_low), max(high, now_high))
         elif scale == "year":
             values = views.indicator_values(model, indicator)
             vrange = (float(values.min()), float(values.max()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -39,14 +40,16 @@ class DashboardRun:
         self.setup_s = time.perf_counter() - started
         self.simulate_s = 0.0
         self.last_step_s = 0.0
-        self._full: RegionModel | None = None
 
     def full_run(self) -> RegionModel:
-        """The same case (scenario, seed, levers) run to its horizon, made once on first use: the
-        map's colour scales span it, so a city changes colour only when its value changes."""
-        if self._full is None:
-            self._full = run_case(self.scenario, self.seed, self.overrides)
-        return self._full
+        """The same case (scenario, seed, levers) run to its horizon (for the comparison view)."""
+        return run_case(self.scenario, self.seed, self.overrides)
+
+    def scale(self, indicator: str) -> tuple[float, float]:
+        """The colour range of `indicator` over the whole run of this case (every year to the
+        horizon), so a city changes colour only when its value changes. The run is made once per
+        case (scenario, seed, levers) in this process and only its ranges are kept (`case_ranges`)."""
+        return case_ranges(self.scenario, self.seed, self.overrides)[indicator]
 
     @property
     def year(self) -> int:
@@ -246,3 +249,27 @@ def city_levers(scenario: str) -> list[tuple[CityLever, dict[str, Any]]]:
         if rule_key in REGISTRY and rule_key in params and name in params[rule_key]:
             out.append((CityLever(REGISTRY[rule_key], name, en, zh), dict(params[rule_key][name] or {})))
     return out
+
+
+_RANGES: dict[tuple, dict[str, tuple[float, float]]] = {}
+_RANGES_LOCK = threading.Lock()
+RANGE_CACHE_SIZE = 64
+
+
+def case_ranges(scenario: str, seed: int, overrides: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """Each map indicator's (low, high) over a whole run of the case. A case is deterministic per
+    seed, so sessions share these numbers (never a model): computed once per case, the last
+    `RANGE_CACHE_SIZE` cases kept."""
+    from regionsim.viz.views import INDICATORS, stable_range
+
+    key = (scenario, int(seed), tuple(sorted((k, repr(v)) for k, v in overrides.items())))
+    with _RANGES_LOCK:
+        if key in _RANGES:
+            return _RANGES[key]
+    model = run_case(scenario, seed, overrides)
+    ranges = {name: stable_range([model], name) for name in INDICATORS}
+    with _RANGES_LOCK:
+        _RANGES[key] = ranges
+        while len(_RANGES) > RANGE_CACHE_SIZE:
+            _RANGES.pop(next(iter(_RANGES)))
+    return ranges

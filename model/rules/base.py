@@ -124,7 +124,7 @@ class RuleSpec:
 
 
 PHASES = ("policy", "relocation", "transfer", "economy", "people", "environment", "money")
-"""The phases of a year (MODEL.md §2), in order: every rule runs in one (`RuleSpec.stage`), and the
+"""The phases of a year, in order: every rule runs in one (`RuleSpec.stage`), and the
 yearly step (`regionsim.model.model.YEAR`) runs the rules in phase order."""
 
 

@@ -7,7 +7,8 @@ best-fitting proposals, and the rest try their next choice. What is left over st
 
 Push — function f at host h comes forward when
   * it is due on the scenario's RELEASE SCHEDULE: entry e = (city, type, units a year, first and last
-    year) releases, by year t, ⌊Σ_years rate_e · release_schedule_scale⌋ units in all; what moved
+    year) releases, by year t, round(Σ_years rate_e · release_schedule_scale) units in all (to the nearest
+    unit, so a batch of half a unit a year or more starts in its first year); what moved
     already is subtracted, so units that found no receiver come forward again (capital_metro_area
     L145「高校、醫療機構、中央企業、事業單位、金融機構、科研院所」, L603「疏解集中承載地」: named functions
     leave in batches, at a pace the scenario states with its source or as an estimate);
@@ -199,7 +200,8 @@ def release(ctx: StepContext, pushed: np.ndarray) -> np.ndarray:
 def scheduled_release(ctx: StepContext) -> tuple[np.ndarray, np.ndarray]:
     """This year's functions due on the release schedule, and the entry each belongs to.
 
-    Entry e has released ⌊due_e⌋ units by now (due_e grows by rate_e · scale each active year);
+    Entry e has released due_e units, rounded to the nearest, by now (due_e grows by rate_e · scale
+    each active year);
     those not yet moved (including last years' units that found no receiver) come forward, chosen at
     random among the functions of that type its city hosts.
     """
@@ -212,7 +214,7 @@ def scheduled_release(ctx: StepContext) -> tuple[np.ndarray, np.ndarray]:
     chosen, entry = [], []
     taken = np.zeros(state.n_functions, dtype=bool)
     for e in np.flatnonzero(active):
-        want = np.floor(sched["due"][e] + 1e-9) - sched["moved"][e]
+        want = np.floor(sched["due"][e] + 0.5 + 1e-9) - sched["moved"][e]  # rounded to the nearest unit
         if want < 1.0:
             continue
         pool = np.flatnonzero((state.fn_host == sched["city"][e]) & (state.fn_type == sched["type"][e]) & ~taken)

@@ -1,10 +1,10 @@
-"""How fast regionsim is, printed as tables (issue 6). Measures and prints; never fails on a time.
+"""How fast regionsim is, printed as tables. Measures and prints; never fails on a time.
 
 Machines are noisy, so what matters most is compared within one run: the model against the bare
 array kernels on the same year, one size against another. Every figure is printed beside its
 target, and all of them go to the session's JSON file (see conftest.py).
 
-Targets (issue 6):
+Targets:
   * capital_region to 2035: < 0.5 s of simulation after start-up;
   * 1,000 cities × 100,000 functions: < 0.3 s per simulated year; 3,000 × 100,000: < 1 s;
   * time per year grows no faster than linearly in functions, quadratically in cities;
