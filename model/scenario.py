@@ -569,6 +569,16 @@ def _check_points(c: _Checker, value: Any, kind: str, detail: Any) -> Iterator[s
         yield "must be a list of at least 3 [lon, lat] points"
 
 
+def _check_year_table(c: _Checker, value: Any, kind: str, detail: Any) -> Iterator[str]:
+    """A { year = rate per 1,000 } table (natural change by year; read by model.demography)."""
+    if not isinstance(value, dict):
+        yield "must be a table of year = rate per 1,000 (e.g. { 2015 = 4.96 })"
+        return
+    for key, rate in value.items():
+        if not str(key).isdigit() or isinstance(rate, bool) or not isinstance(rate, (int, float)) or not -50 <= rate <= 50:
+            yield f"{key}: must be a year = a rate from -50 to 50 per 1,000 (got {_show(rate)})"
+
+
 _VALUE_CHECKS: dict[str, Callable[[_Checker, Any, str, Any], Iterator[str]]] = {
     "str": _check_str,
     "strs": _check_strs,
@@ -579,6 +589,7 @@ _VALUE_CHECKS: dict[str, Callable[[_Checker, Any, str, Any], Iterator[str]]] = {
     "choices": _check_choices,
     "ref": _check_ref,
     "points": _check_points,
+    "table": _check_year_table,
 }
 """Field kind → its checker ("shares" is `_Checker.shares`: its messages name the part)."""
 
@@ -750,7 +761,7 @@ def _check_links(c: _Checker, data: dict[str, Any]) -> None:
         a, b = link.get("from"), link.get("to")
         if a == b and a is not None:
             c.add(f"links[{index}]", f"links {a!r} to itself")
-        if a in parent and b in parent:
+        if isinstance(a, str) and isinstance(b, str) and a in parent and b in parent:  # a wrong type is reported by its record
             parent[root(a)] = root(b)
     groups: dict[str, list[str]] = {}
     for i in ids:
@@ -773,7 +784,7 @@ def _check_targets(c: _Checker, targets: Any) -> None:
         listed = target.get("cities")
         if isinstance(listed, list):
             for city in listed:
-                if city not in c.ids("cities"):
+                if not isinstance(city, str) or city not in c.ids("cities"):
                     c.add(f"targets[{index}].cities", _unknown(str(city), sorted(c.ids("cities")), what="city id"))
 
 
@@ -813,21 +824,8 @@ def _check_rules(c: _Checker, rules: Any) -> None:
                 c.add(f"{path}.{name}", "number without a source: add source = \"…\" to the rule table")
 
 
-LIST_PARAM_KINDS = {
-    "sectors": "sector",
-    "restricted_sectors": "sector",
-    "forbidden_sectors": "zone_sectors",
-    "payer_provinces": "province",
-    "members": "province",
-    "incentives": "city_numbers",
-    "receiver_capacity": "city_numbers",
-    "pairing": "city_pairs",
-    "exporters": "city",
-    "hukou_friction_by_city": "city_numbers",
-    "release_schedule": "release_schedule",
-    "resident_schedule": "resident_schedule",
-    "event_threshold_100m_yuan": "display_number",
-}
+LIST_PARAM_KINDS = {name: kind for spec in REGISTRY.values() for name, kind in spec.list_params.items()}
+"""Every rule's list parameter → its kind, as each RuleSpec declares it."""
 
 SCHEDULE_FIELDS: dict[str, dict[str, tuple[str, bool, Any]]] = {
     "release_schedule": {"from": ("ref", True, "cities"), "type": ("choice", True, tuple(FUNCTION_TYPES)),

@@ -19,7 +19,7 @@ FIELD_SPECS = {
 }
 
 
-CHECKED_ELSEWHERE = {"shares": "_Checker.shares", "table": "model/demography.py (year = rate tables, when the state is built)"}
+CHECKED_ELSEWHERE = {"shares": "_Checker.shares"}
 
 
 def test_every_field_kind_has_a_checker():
@@ -60,3 +60,25 @@ def test_choices_report_each_unknown_item_and_refs_name_the_collection():
     assert _messages("ref", "a", "cities") == []
     assert _messages("points", [[0, 0], [1, 1], [200, 0]], None) == ["must be a list of at least 3 [lon, lat] points"]
     assert _messages("unknown_kind", object(), None) == []
+
+
+def test_year_tables_and_wrong_types_are_reported_not_raised():
+    assert _messages("table", "x", None) == ["must be a table of year = rate per 1,000 (e.g. { 2015 = 4.96 })"]
+    assert _messages("table", {"2015": 4.96, "2016": 99}, None) == ["2016: must be a year = a rate from -50 to 50 per 1,000 (got 99)"]
+    assert _messages("table", {"2015": 4.96}, None) == []
+
+
+def test_a_link_or_target_naming_a_list_instead_of_a_city_is_a_problem(tmp_path):
+    from regionsim.model.errors import ScenarioError
+
+    text = (S.SCENARIO_DIR / "classroom.toml").read_text(encoding="utf-8")
+    first_link_from = text.index("from = ", text.index("[[links]]"))
+    end = text.index("\n", first_link_from)
+    broken = tmp_path / "broken.toml"
+    broken.write_text(text[:first_link_from] + 'from = ["capital"]' + text[end:], encoding="utf-8")
+    try:
+        S.load_scenario(str(broken))
+    except ScenarioError as error:
+        assert any("links" in p.key for p in error.problems)
+    else:
+        raise AssertionError("a link from a list was accepted")

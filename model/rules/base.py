@@ -99,9 +99,10 @@ class RuleSpec:
     title_zh: str
     clauses: tuple[str, ...]
     levers: tuple[Lever, ...] = field(default_factory=tuple)
-    list_params: tuple[str, ...] = ()
-    """Names of the rule's settings that are not levers: lists of ids or sectors, schedules, and display
-    settings (e.g. TRANSFER's event-log threshold) that change no simulated quantity."""
+    list_params: dict[str, str] = field(default_factory=dict)
+    """The rule's settings that are not levers — lists of ids or sectors, tables by city, schedules, and
+    display settings (e.g. TRANSFER's event-log threshold) that change no simulated quantity — each name
+    with its kind; the scenario checker has one checker per kind (`_LIST_PARAM_CHECKS`)."""
     list_defaults: dict[str, Any] = field(default_factory=dict)
     """Default value of each non-numeric parameter."""
 

@@ -42,7 +42,7 @@ RULE = RuleSpec(
               "水源地限制产业年压减比例",
               "bohai_rim_outline L666「对重要水源保护区实行强制性保护」 (the rate: estimate)", role=POLICY),
     ),
-    list_params=("restricted_sectors", "payer_provinces"),
+    list_params={"restricted_sectors": "sector", "payer_provinces": "province"},
     list_defaults={"restricted_sectors": ["energy", "heavy_industry", "general_manufacturing"], "payer_provinces": []},
 )
 

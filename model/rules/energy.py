@@ -51,7 +51,7 @@ RULE = RuleSpec(
               label_zh="按消费地核算CO2", clause="estimate: an accounting choice; the plans do not say where CO2 is counted",
               role=POLICY),
     ),
-    list_params=("exporters",),
+    list_params={"exporters": "city"},
     list_defaults={"exporters": []},
 )
 

@@ -59,7 +59,7 @@ RULE = RuleSpec(
         Lever("pairing_rate", 0.005, 0.0, 0.2, "Pairing aid as a share of the donor's tax revenue", "对口帮扶占援助方税收比例",
               "inner_mongolia_bohai L115「继续推进京蒙对口帮扶」 (the rate: estimate)", role=POLICY),
     ),
-    list_params=("members", "pairing"),
+    list_params={"members": "province", "pairing": "city_pairs"},
     list_defaults={"members": [], "pairing": []},
 )
 

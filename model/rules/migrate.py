@@ -70,7 +70,7 @@ RULE = RuleSpec(
         Lever("max_outflow_share", 0.05, 0.0, 0.5, "Largest share of residents leaving a city per year", "每年最大迁出比例",
               "estimate: modelling assumption", role=UNCERTAINTY),
     ),
-    list_params=("hukou_friction_by_city",),
+    list_params={"hukou_friction_by_city": "city_numbers"},
     list_defaults={"hukou_friction_by_city": {}},
 )
 

@@ -102,7 +102,8 @@ RULE = RuleSpec(
         Lever("cap_push", True, kind="bool", label_en="A city over its cap, or a province near its cap, pushes functions out",
               label_zh="人口超过（或接近）上限推动疏解", clause="green_development L69「北京市常住人口控制在2300万人以内」"),
     ),
-    list_params=("incentives", "receiver_capacity", "release_schedule", "resident_schedule"),
+    list_params={"incentives": "city_numbers", "receiver_capacity": "city_numbers", "release_schedule": "release_schedule",
+                 "resident_schedule": "resident_schedule"},
     list_defaults={"incentives": {}, "receiver_capacity": {}, "release_schedule": [], "resident_schedule": []},
 )
 

@@ -50,7 +50,7 @@ RULE = RuleSpec(
         Lever("decay_minutes", 120.0, 1.0, 5000.0, "Distance decay of transfer (minutes)", "转移距离衰减（分钟）",
               "estimate: modelling assumption", role=UNCERTAINTY),
     ),
-    list_params=("sectors", "event_threshold_100m_yuan"),
+    list_params={"sectors": "sector", "event_threshold_100m_yuan": "display_number"},
     list_defaults={"sectors": ["heavy_industry", "general_manufacturing"], "event_threshold_100m_yuan": 1.0},
 )
 """`event_threshold_100m_yuan` is a display setting, not a lever: it decides only which flows (亿元) are written

@@ -62,7 +62,7 @@ RULE = RuleSpec(
         Lever("phase_out_rate", 0.05, 0.0, 1.0, "Yearly phase-out of negative-list sectors in restricted zones",
               "限制开发区负面清单产业年退出比例", "green_development L15「产业准入负面清单」"),
     ),
-    list_params=("forbidden_sectors",),
+    list_params={"forbidden_sectors": "zone_sectors"},
     list_defaults={"forbidden_sectors": DEFAULT_FORBIDDEN},
 )
 
