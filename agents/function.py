@@ -66,8 +66,11 @@ class Function(RowAgent):
         origin = int(self._state.fn_contract_origin[self.index])
         if origin < 0:
             return None
-        return {"origin": self._state.city_ids[origin], "cap": float(self._state.fn_contract_cap[self.index]),
-                "paid": float(self._state.fn_contract_paid[self.index])}
+        return {
+            "origin": self._state.city_ids[origin],
+            "cap": float(self._state.fn_contract_cap[self.index]),
+            "paid": float(self._state.fn_contract_paid[self.index]),
+        }
 
     def __repr__(self) -> str:
         return f"Function({self.units} × {self.type} in {self.host.key})"

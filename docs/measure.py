@@ -78,21 +78,43 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     seeds = parser.parse_args().seeds
     plan = "capital_region-plan_as_written"
-    table("§2 capital_region, 2035", {
-        "plan_as_written": (plan, {}),
-        "relocation off": (plan, {"rules.relocate.enabled": False}),
-        "quota 0.06, schedules ×0.5": (plan, {"rules.relocate.annual_quota_share": 0.06, "rules.relocate.release_schedule_scale": 0.5,
-                                               "rules.relocate.resident_schedule_scale": 0.5}),
-        "quota 0.24, schedules ×2": (plan, {"rules.relocate.annual_quota_share": 0.24, "rules.relocate.release_schedule_scale": 2.0,
-                                             "rules.relocate.resident_schedule_scale": 2.0}),
-        "Xiong'an incentive 0.5": (plan, {"rules.relocate.incentives.xiongan": 0.5}),
-        "Xiong'an incentive 3.0": (plan, {"rules.relocate.incentives.xiongan": 3.0}),
-    }, relocation_row, seeds)
+    table(
+        "§2 capital_region, 2035",
+        {
+            "plan_as_written": (plan, {}),
+            "relocation off": (plan, {"rules.relocate.enabled": False}),
+            "quota 0.06, schedules ×0.5": (
+                plan,
+                {
+                    "rules.relocate.annual_quota_share": 0.06,
+                    "rules.relocate.release_schedule_scale": 0.5,
+                    "rules.relocate.resident_schedule_scale": 0.5,
+                },
+            ),
+            "quota 0.24, schedules ×2": (
+                plan,
+                {
+                    "rules.relocate.annual_quota_share": 0.24,
+                    "rules.relocate.release_schedule_scale": 2.0,
+                    "rules.relocate.resident_schedule_scale": 2.0,
+                },
+            ),
+            "Xiong'an incentive 0.5": (plan, {"rules.relocate.incentives.xiongan": 0.5}),
+            "Xiong'an incentive 3.0": (plan, {"rules.relocate.incentives.xiongan": 3.0}),
+        },
+        relocation_row,
+        seeds,
+    )
     for name in ("capital_region", "bohai_rim"):
-        table(f"§3 joint control, {name} at its horizon", {
-            "joint control on": (name, {}),
-            "off": (name, {"rules.joint_control.enabled": False}),
-        }, air_row, seeds)
+        table(
+            f"§3 joint control, {name} at its horizon",
+            {
+                "joint control on": (name, {}),
+                "off": (name, {"rules.joint_control.enabled": False}),
+            },
+            air_row,
+            seeds,
+        )
 
 
 if __name__ == "__main__":

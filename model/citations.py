@@ -88,8 +88,13 @@ def references(text: str) -> Iterator[Reference]:
 def plans_dir(explicit: str | os.PathLike | None = None) -> Path | None:
     """The folder holding the plan texts: `explicit`, `$REGIONSIM_PLANS_DIR`, then the defaults; None if absent."""
     repo = Path(__file__).resolve().parent.parent
-    candidates = [explicit, os.environ.get("REGIONSIM_PLANS_DIR"), repo.parent / "shared" / "plans",
-                  Path.cwd() / "plans", Path.cwd().parent / "shared" / "plans"]
+    candidates = [
+        explicit,
+        os.environ.get("REGIONSIM_PLANS_DIR"),
+        repo.parent / "shared" / "plans",
+        Path.cwd() / "plans",
+        Path.cwd().parent / "shared" / "plans",
+    ]
     for candidate in candidates:
         if candidate and all((Path(candidate) / f"{name}.txt").is_file() for name in PLAN_FILES):
             return Path(candidate)
@@ -208,7 +213,7 @@ def toml_texts(path: Path, root: Path | None = None) -> Iterator[tuple[str, str]
             yield f"{name}:{number}", match.group(0)
         tail = _TOML_STRING.sub("", line)
         if "#" in tail:
-            yield f"{name}:{number}", tail[tail.index("#"):]
+            yield f"{name}:{number}", tail[tail.index("#") :]
     if comments:
         yield f"{name}:{start}", "\n".join(comments)
 
@@ -292,8 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             print(f"no such file: {name}", file=sys.stderr)
             return 2
-        texts += list(python_texts(path) if path.suffix == ".py" else toml_texts(path) if path.suffix == ".toml"
-                      else _file_texts(path))
+        texts += list(python_texts(path) if path.suffix == ".py" else toml_texts(path) if path.suffix == ".toml" else _file_texts(path))
     if not whole and not args:
         print("usage: python -m regionsim.model.citations [--plans DIR] (--all | FILE…)", file=sys.stderr)
         return 2

@@ -46,17 +46,26 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = _Parser(prog="regionsim", description="A multi-agent simulator of regional coordination in China.")
     parser.add_argument("--version", action="version", version=f"regionsim {VERSION}")
-    parser.add_argument("--plans", metavar="DIR", default=None,
-                        help="folder holding the plan texts (*.txt) that clause references cite "
-                             "(default: $REGIONSIM_PLANS_DIR, else ../shared/plans from the repository root)")
+    parser.add_argument(
+        "--plans",
+        metavar="DIR",
+        default=None,
+        help="folder holding the plan texts (*.txt) that clause references cite "
+        "(default: $REGIONSIM_PLANS_DIR, else ../shared/plans from the repository root)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a scenario and write its results")
     run.add_argument("scenario", help="short name from scenarios/ (e.g. capital_region) or a path to a .toml file")
     run.add_argument("--until", type=int, help="last year to simulate (default: the scenario's horizon)")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a value, e.g. rules.joint_control.enabled=false (repeatable)")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value, e.g. rules.joint_control.enabled=false (repeatable)",
+    )
     run.add_argument("--out", required=True, type=Path, help="output folder (created whole or not at all)")
     run.add_argument("--no-function-rows", action="store_true", help="leave Function agents out of agents.parquet")
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
@@ -68,8 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     sources = sub.add_parser("sources", help="list every number of a scenario with its source")
     sources.add_argument("scenario")
     sources.add_argument("--missing", action="store_true", help="only numbers without a source")
-    sources.add_argument("--status", choices=("plan clause", "published", "derived", "estimate", "recalled", "unclassified"),
-                         help="only numbers whose source has this status (e.g. --status recalled: what is left to verify)")
+    sources.add_argument(
+        "--status",
+        choices=("plan clause", "published", "derived", "estimate", "recalled", "unclassified"),
+        help="only numbers whose source has this status (e.g. --status recalled: what is left to verify)",
+    )
 
     levers = sub.add_parser("levers", help="list every rule lever with its value, range and plan clause")
     levers.add_argument("scenario")
@@ -85,9 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = sub.add_parser("analyze", help="sensitivity analysis of a sweep: policy levers, then uncertainties")
     analyze.add_argument("folder", type=Path)
-    analyze.add_argument("--method", choices=("sobol", "morris", "regression"), default=None,
-                         help="SALib Sobol indices (sobol designs), SALib Morris elementary effects (morris designs), or "
-                              "standardised regression (any design); default: what the design was made for")
+    analyze.add_argument(
+        "--method",
+        choices=("sobol", "morris", "regression"),
+        default=None,
+        help="SALib Sobol indices (sobol designs), SALib Morris elementary effects (morris designs), or "
+        "standardised regression (any design); default: what the design was made for",
+    )
 
     synth = sub.add_parser("synth", help="write a synthetic scenario of any size (for scale tests)")
     synth.add_argument("--cities", type=int, required=True)
@@ -98,9 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard = sub.add_parser("dashboard", help="open the dashboard in a browser")
     dashboard.add_argument("scenario", nargs="?", default=None)
     dashboard.add_argument("--port", type=int, default=8765)
-    dashboard.add_argument("--host", default="127.0.0.1",
-                           help="address to listen on (default 127.0.0.1: this machine only); 0.0.0.0 lets students on the "
-                                "same network connect, and prints the address they type")
+    dashboard.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only); 0.0.0.0 lets students on the "
+        "same network connect, and prints the address they type",
+    )
     dashboard.add_argument("--no-open", action="store_true", help="do not open a browser window")
     return parser
 
@@ -122,13 +141,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     overrides = parse_overrides(args.set)
-    model, out = run_to_directory(args.scenario, args.out, seed=args.seed, until=args.until, overrides=overrides,
-                                  record_functions=not args.no_function_rows)
+    model, out = run_to_directory(
+        args.scenario, args.out, seed=args.seed, until=args.until, overrides=overrides, record_functions=not args.no_function_rows
+    )
     if not args.quiet:
         from regionsim.model.outputs import summary_table
 
-        print(f"regionsim {VERSION}: {model.region.name}, seed {args.seed}, "
-              f"{model.region.base_year}–{model.state.year}, {time.perf_counter() - started:.2f} s")
+        print(
+            f"regionsim {VERSION}: {model.region.name}, seed {args.seed}, "
+            f"{model.region.base_year}–{model.state.year}, {time.perf_counter() - started:.2f} s"
+        )
         print(summary_table(model))
         print(f"wrote {out}/: model.parquet agents.parquet events.parquet scorecard.csv scenario.toml run.json")
     return 0
@@ -153,9 +175,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"regionsim: error: {exc}", file=sys.stderr)
             continue
         data = scenario.data
-        print(f"{scenario.path}: ok — {len(data['provinces'])} provinces, {len(data['cities'])} cities, "
-              f"{len(data.get('links', []))} links, {len(data.get('targets', []))} targets, "
-              f"{data['meta']['base_year']}–{data['meta']['horizon']}")
+        print(
+            f"{scenario.path}: ok — {len(data['provinces'])} provinces, {len(data['cities'])} cities, "
+            f"{len(data.get('links', []))} links, {len(data.get('targets', []))} targets, "
+            f"{data['meta']['base_year']}–{data['meta']['horizon']}"
+        )
     return 2 if failed else 0
 
 
@@ -185,8 +209,10 @@ def cmd_levers(args: argparse.Namespace) -> int:
     from regionsim.model.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    headings = {POLICY: "POLICY LEVERS / 政策杠杆 — choices a plan or a government makes",
-                UNCERTAINTY: "MODEL ASSUMPTIONS / UNCERTAINTIES / 模型假设 — facts about the world the model estimates"}
+    headings = {
+        POLICY: "POLICY LEVERS / 政策杠杆 — choices a plan or a government makes",
+        UNCERTAINTY: "MODEL ASSUMPTIONS / UNCERTAINTIES / 模型假设 — facts about the world the model estimates",
+    }
     for role in (POLICY, UNCERTAINTY):
         print(f"\n{'=' * 8} {headings[role]} {'=' * 8}")
         for key, spec in REGISTRY.items():
@@ -198,8 +224,10 @@ def cmd_levers(args: argparse.Namespace) -> int:
             print(f"\n[rules.{key}]  {spec.id} — {spec.title_en} / {spec.title_zh}  ({state})")
             for lever in levers:
                 bounds = "true/false" if lever.kind == "bool" else f"{lever.low:g}…{lever.high:g}"
-                print(f"  [{role}] {lever.name:<28} = {params[lever.name]!s:<10} [{bounds}]  {lever.label_en} / {lever.label_zh}"
-                      f"  ({lever.clause})")
+                print(
+                    f"  [{role}] {lever.name:<28} = {params[lever.name]!s:<10} [{bounds}]  {lever.label_en} / {lever.label_zh}"
+                    f"  ({lever.clause})"
+                )
             if role == POLICY:
                 for name in spec.list_params:
                     print(f"  [{role}] {name:<28} = {params[name]!s}")
@@ -232,18 +260,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     spec = load_sweep(args.file)
     where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{args.workers or os.cpu_count()} local processes"
     if not args.quiet:
-        print(f"sweep {spec.name}: {spec.design}, {spec.n_points} points × {spec.replicates} seeds = {spec.n_runs} runs "
-              f"of {Path(spec.scenario).stem} to {spec.until}, {len(spec.levers)} inputs, on {where}", file=sys.stderr)
+        print(
+            f"sweep {spec.name}: {spec.design}, {spec.n_points} points × {spec.replicates} seeds = {spec.n_runs} runs "
+            f"of {Path(spec.scenario).stem} to {spec.until}, {len(spec.levers)} inputs, on {where}",
+            file=sys.stderr,
+        )
     try:
         summary = run_sweep(spec, args.out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet)
     except KeyboardInterrupt:
-        print(f"regionsim: sweep interrupted; finished runs are kept in {args.out}/parts. "
-              f"Run the same command again to finish the rest.", file=sys.stderr)
+        print(
+            f"regionsim: sweep interrupted; finished runs are kept in {args.out}/parts. Run the same command again to finish the rest.",
+            file=sys.stderr,
+        )
         raise
     con = open_results(args.out)
     try:
         rows, runs, failed = con.execute(
-            "SELECT count(*), count(DISTINCT run_id), count(*) FILTER (WHERE status <> 'ok') FROM runs").fetchone()
+            "SELECT count(*), count(DISTINCT run_id), count(*) FILTER (WHERE status <> 'ok') FROM runs"
+        ).fetchone()
     finally:
         con.close()
     if not args.quiet:
@@ -251,13 +285,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if summary["new"] == 0:
             print(f"nothing to do: all {summary['runs']} runs were already in {args.out}")
         else:
-            print(f"ran {summary['new']} runs in {summary['seconds']:.1f} s ({rate:.1f} runs/s); "
-                  f"{summary['done_before']} were already done")
-        print(f"{args.out}: {rows} rows for {runs} of {summary['runs']} runs, {failed} failed; "
-              f"query {args.out}/sweep.duckdb (view runs; paths relative to the folder), design in {args.out}/design.parquet")
+            print(
+                f"ran {summary['new']} runs in {summary['seconds']:.1f} s ({rate:.1f} runs/s); {summary['done_before']} were already done"
+            )
+        print(
+            f"{args.out}: {rows} rows for {runs} of {summary['runs']} runs, {failed} failed; "
+            f"query {args.out}/sweep.duckdb (view runs; paths relative to the folder), design in {args.out}/design.parquet"
+        )
     if failed:
-        print(f"regionsim: {failed} runs failed; their rows hold the error "
-              f"(SELECT run_id, error FROM runs WHERE status = 'failed')", file=sys.stderr)
+        print(
+            f"regionsim: {failed} runs failed; their rows hold the error (SELECT run_id, error FROM runs WHERE status = 'failed')",
+            file=sys.stderr,
+        )
     return 0 if runs == summary["runs"] else 1
 
 
@@ -276,8 +315,17 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return cli_synth(args)
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "sources": cmd_sources, "levers": cmd_levers, "list": cmd_list,
-            "sweep": cmd_sweep, "analyze": cmd_analyze, "synth": cmd_synth, "dashboard": cmd_dashboard}
+COMMANDS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "sources": cmd_sources,
+    "levers": cmd_levers,
+    "list": cmd_list,
+    "sweep": cmd_sweep,
+    "analyze": cmd_analyze,
+    "synth": cmd_synth,
+    "dashboard": cmd_dashboard,
+}
 
 
 class Terminated(BaseException):
@@ -296,8 +344,7 @@ def main(argv: list[str] | None = None) -> int:
 
         missing = [f"{name}.txt" for name in PLAN_FILES if not (Path(args.plans) / f"{name}.txt").is_file()]
         if missing:
-            print(f"regionsim: error: --plans {args.plans}: not a folder of the plan texts (missing {', '.join(missing)})",
-                  file=sys.stderr)
+            print(f"regionsim: error: --plans {args.plans}: not a folder of the plan texts (missing {', '.join(missing)})", file=sys.stderr)
             return 2
         os.environ["REGIONSIM_PLANS_DIR"] = str(Path(args.plans).resolve())
     # `run` turns SIGTERM into a clean exit (the dashboard and sweeps handle signals themselves)

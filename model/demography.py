@@ -52,15 +52,23 @@ def national_rate(national: dict[int, float], year: int) -> float:
 
 def schedule(data: dict[str, Any], base_year: int, file: str = "") -> np.ndarray:
     """Rates per 1,000 for years base+1 … base+YEARS_AHEAD (rows) and provinces (columns)."""
-    national = _series(data.get("meta", {}).get("national_natural_change_per_1000_by_year"),
-                       "meta.national_natural_change_per_1000_by_year", file)
+    national = _series(
+        data.get("meta", {}).get("national_natural_change_per_1000_by_year"), "meta.national_natural_change_per_1000_by_year", file
+    )
     provinces = data.get("provinces", [])
     years = np.arange(base_year + 1, base_year + 1 + YEARS_AHEAD)
     out = np.zeros((len(years), len(provinces)))
     for p, province in enumerate(provinces):
         own = {base_year: float(province["natural_change_per_1000"])}
-        own.update({y: v for y, v in _series(province.get("natural_change_per_1000_by_year"),
-                                              f"provinces[{p}].natural_change_per_1000_by_year", file).items() if y >= base_year})
+        own.update(
+            {
+                y: v
+                for y, v in _series(
+                    province.get("natural_change_per_1000_by_year"), f"provinces[{p}].natural_change_per_1000_by_year", file
+                ).items()
+                if y >= base_year
+            }
+        )
         for i, year in enumerate(years):
             year = int(year)
             if year in own:

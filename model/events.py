@@ -119,11 +119,26 @@ class EventLog:
         if count == 0:
             return
         self._flush()
-        self._blocks.append(_Block(count, {
-            "year": int(year), "rule": rule, "kind": kind, "source": source, "target": target,
-            "function_type": function_type, "units": units, "amount": amount, "unit": unit, "clause": clause,
-            "why_en": why_en, "why_zh": why_zh, "detail": detail,
-        }))
+        self._blocks.append(
+            _Block(
+                count,
+                {
+                    "year": int(year),
+                    "rule": rule,
+                    "kind": kind,
+                    "source": source,
+                    "target": target,
+                    "function_type": function_type,
+                    "units": units,
+                    "amount": amount,
+                    "unit": unit,
+                    "clause": clause,
+                    "why_en": why_en,
+                    "why_zh": why_zh,
+                    "detail": detail,
+                },
+            )
+        )
         self._count += count
 
     def _flush(self) -> None:

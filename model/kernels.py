@@ -40,8 +40,9 @@ def _positive_off_diagonal(amount: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return rows, cols, values
 
 
-def entries_above(left: np.ndarray, matrix: np.ndarray, right: np.ndarray, threshold: float,
-                  row_max: np.ndarray | None = None, chunk: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def entries_above(
+    left: np.ndarray, matrix: np.ndarray, right: np.ndarray, threshold: float, row_max: np.ndarray | None = None, chunk: int = 256
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row, column and value of every entry of `left[r] · matrix[r, c] · right[c]` above `threshold` (≥ 0), row by row.
 
     The same entries, values and order as `np.nonzero(left[:, None] * matrix * right[None, :] > threshold)`,
@@ -92,9 +93,14 @@ def derived(state: RegionState, name: str, depends: tuple[Any, ...], build: Any)
     """
     cache = state.derived_cache
     hit = cache.get(name)
-    if hit is not None and len(hit[0]) == len(depends) and all(
+    if (
+        hit is not None
+        and len(hit[0]) == len(depends)
+        and all(
             (a is b) if isinstance(a, np.ndarray) else (not isinstance(b, np.ndarray) and a == b)
-            for a, b in zip(hit[0], depends, strict=True)):
+            for a, b in zip(hit[0], depends, strict=True)
+        )
+    ):
         return hit[1]
     value = build()
     cache[name] = (depends, value)

@@ -68,8 +68,14 @@ class Transfers:
         if len(amount) == 0:
             return
         self._net.clear()
-        self._blocks.append((rule, "rows", (payer.astype(np.int64, copy=False), payee.astype(np.int64, copy=False),
-                                            np.ascontiguousarray(amount, dtype=float)), 0))
+        self._blocks.append(
+            (
+                rule,
+                "rows",
+                (payer.astype(np.int64, copy=False), payee.astype(np.int64, copy=False), np.ascontiguousarray(amount, dtype=float)),
+                0,
+            )
+        )
 
     def _rows(self, block: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(payer, payee, amount) of a block, expanded to rows."""

@@ -55,10 +55,10 @@ from regionsim.model.state import RegionState, build_state
 
 YEAR: tuple[tuple[str, str, Any, str | None], ...] = (
     # (phase, stage, function of the StepContext, the rule whose switch skips it; None: runs always and asks itself)
-    ("policy", "policy", policy.apply, "policy"),                     # provinces set this year's instruments
+    ("policy", "policy", policy.apply, "policy"),  # provinces set this year's instruments
     ("policy", "zoning", zoning.apply, "zoning"),
-    ("relocation", "relocate", relocate.apply, "relocate"),           # 疏解 → 承接
-    ("transfer", "transfer", transfer.apply, "transfer"),             # down the cost gradient
+    ("relocation", "relocate", relocate.apply, "relocate"),  # 疏解 → 承接
+    ("transfer", "transfer", transfer.apply, "transfer"),  # down the cost gradient
     ("economy", "growth", growth.apply, "growth"),
     ("people", "services", services.apply, "services"),
     ("people", "migrate", migrate.apply, "migrate"),
@@ -126,8 +126,14 @@ def _scenario_fields(scenario: MesaScenario, problems: list[Problem]) -> tuple[s
         if isinstance(key, str) and ("__" in key or "." in key):
             overrides[normalise_override_key(key)] = value
         else:
-            problems.append(Problem(WHERE, f"scenario.{key}", f"unknown field of a {type(scenario).__name__}; valid: "
-                                    f"{', '.join(_SCENARIO_FIELDS)}, and lever key paths such as rules__joint_control__enabled"))
+            problems.append(
+                Problem(
+                    WHERE,
+                    f"scenario.{key}",
+                    f"unknown field of a {type(scenario).__name__}; valid: "
+                    f"{', '.join(_SCENARIO_FIELDS)}, and lever key paths such as rules__joint_control__enabled",
+                )
+            )
     return name, until, overrides
 
 
@@ -140,11 +146,15 @@ def _check_seed(rng: Any, problems: list[Problem]) -> Any:
         return int(rng.strip())
     if isinstance(rng, int) and not isinstance(rng, bool) and rng >= 0:
         return rng
-    if isinstance(rng, (list, tuple)) and rng and all(isinstance(plain(v), int) and not isinstance(plain(v), bool)
-                                                      and plain(v) >= 0 for v in rng):
+    if (
+        isinstance(rng, (list, tuple))
+        and rng
+        and all(isinstance(plain(v), int) and not isinstance(plain(v), bool) and plain(v) >= 0 for v in rng)
+    ):
         return [int(v) for v in rng]
-    problems.append(Problem(WHERE, "rng", f"must be a whole number of at least 0 (or None, a numpy Generator or "
-                                           f"SeedSequence), not {rng!r}"[:200]))
+    problems.append(
+        Problem(WHERE, "rng", f"must be a whole number of at least 0 (or None, a numpy Generator or SeedSequence), not {rng!r}"[:200])
+    )
     return None
 
 
@@ -196,8 +206,9 @@ class RegionModel(mesa.Model):
             if until is None:
                 until = scenario_until
             elif scenario_until is not None and plain(scenario_until) != plain(until):
-                problems.append(Problem(WHERE, "until", f"given twice and different: until={until!r} "
-                                                        f"and scenario.until={scenario_until!r}"))
+                problems.append(
+                    Problem(WHERE, "until", f"given twice and different: until={until!r} and scenario.until={scenario_until!r}")
+                )
             ref: Any = name
         elif isinstance(scenario, Scenario):
             loaded, ref = scenario, scenario.path
@@ -205,8 +216,17 @@ class RegionModel(mesa.Model):
         elif isinstance(scenario, (str, Path)):
             ref = scenario
         else:
-            raise ScenarioError([Problem(WHERE, "scenario", "must be a scenario name, a path to a scenario file, a loaded "
-                                         f"Scenario or a RegionScenario, not {scenario!r}"[:240])])
+            raise ScenarioError(
+                [
+                    Problem(
+                        WHERE,
+                        "scenario",
+                        f"must be a scenario name, a path to a scenario file, a loaded Scenario or a RegionScenario, not {scenario!r}"[
+                            :240
+                        ],
+                    )
+                ]
+            )
         rng = _check_seed(rng, problems)
         if not isinstance(ref, (str, Path)):
             problems.append(Problem(WHERE, "scenario.name", f"must be a scenario name or a path, not {ref!r}"[:200]))

@@ -124,7 +124,7 @@ def _agent_ids(model: RegionModel, kind: str) -> np.ndarray:
 
 
 def _function_keys(model: RegionModel, k: int) -> np.ndarray:
-    """"fn00000", "fn00001", … (built once)."""
+    """ "fn00000", "fn00001", … (built once)."""
     cache = model.__dict__.setdefault("_agent_id_arrays", {})
     if len(cache.get("function_keys", ())) != k:
         cache["function_keys"] = np.array([f"fn{i:05d}" for i in range(k)], dtype=object)
@@ -139,8 +139,12 @@ def _function_constants(model: RegionModel) -> dict[str, np.ndarray]:
     if fixed is None or not np.array_equal(fixed["fn_type"], s.fn_type):
         k = s.n_functions
         fixed = cache["function_constants"] = {
-            "fn_type": s.fn_type.copy(), "nan": np.full(k, np.nan), "agent_type": np.full(k, "function", dtype=object),
-            "empty": np.full(k, "", dtype=object), "type_names": TYPE_NAME_ARRAY[s.fn_type]}
+            "fn_type": s.fn_type.copy(),
+            "nan": np.full(k, np.nan),
+            "agent_type": np.full(k, "function", dtype=object),
+            "empty": np.full(k, "", dtype=object),
+            "type_names": TYPE_NAME_ARRAY[s.fn_type],
+        }
     return fixed
 
 
@@ -228,29 +232,41 @@ def agent_columns(model: RegionModel) -> dict[str, np.ndarray]:
         fixed = _function_constants(model)
         nan_k, type_names = fixed["nan"], fixed["type_names"]
         ids = s.labels("city_ids")
-        parts.append({
-            "agent_id": _agent_ids(model, "functions"),
-            "agent_type": fixed["agent_type"],
-            "key": _function_keys(model, k),
-            "name": type_names,
-            "name_zh": fixed["empty"],
-            "province": s.labels("province_ids")[s.city_province[s.fn_host]],
-            "host": ids[s.fn_host],
-            "population": nan_k,
-            "gdp": s.fn_output.copy(),
-            "gdp_per_capita_yuan": nan_k,
-            "pm25": s.pm25[s.fn_host],
-            "jobs": s.fn_jobs.copy(),
-            "natural_change": nan_k, "migration_in": nan_k, "migration_out": nan_k, "net_migration": nan_k,
-            "service_level": nan_k, "abatement": s.abatement[s.fn_host],
-            "so2_t": nan_k, "nox_t": nan_k, "pm25_primary_t": nan_k, "co2_t": nan_k, "co2_consumption_t": nan_k,
-            "fiscal_revenue": s.fn_tax(), "transfers_net": nan_k, "function_units": nan_k,
-            "density_built_per_km2": nan_k,
-            "units": s.fn_units.astype(float),
-            "function_type": type_names,
-            "origin": ids[s.fn_origin],
-            "year_moved": s.fn_year_moved.copy(),
-        })
+        parts.append(
+            {
+                "agent_id": _agent_ids(model, "functions"),
+                "agent_type": fixed["agent_type"],
+                "key": _function_keys(model, k),
+                "name": type_names,
+                "name_zh": fixed["empty"],
+                "province": s.labels("province_ids")[s.city_province[s.fn_host]],
+                "host": ids[s.fn_host],
+                "population": nan_k,
+                "gdp": s.fn_output.copy(),
+                "gdp_per_capita_yuan": nan_k,
+                "pm25": s.pm25[s.fn_host],
+                "jobs": s.fn_jobs.copy(),
+                "natural_change": nan_k,
+                "migration_in": nan_k,
+                "migration_out": nan_k,
+                "net_migration": nan_k,
+                "service_level": nan_k,
+                "abatement": s.abatement[s.fn_host],
+                "so2_t": nan_k,
+                "nox_t": nan_k,
+                "pm25_primary_t": nan_k,
+                "co2_t": nan_k,
+                "co2_consumption_t": nan_k,
+                "fiscal_revenue": s.fn_tax(),
+                "transfers_net": nan_k,
+                "function_units": nan_k,
+                "density_built_per_km2": nan_k,
+                "units": s.fn_units.astype(float),
+                "function_type": type_names,
+                "origin": ids[s.fn_origin],
+                "year_moved": s.fn_year_moved.copy(),
+            }
+        )
     columns = {key: np.concatenate([p[key] for p in parts]) for key in city}
     columns["year"] = np.full(len(columns["agent_id"]), s.year, dtype=np.int64)
     return columns
@@ -267,6 +283,7 @@ def concat_agent_columns(frames: list[dict[str, np.ndarray]]) -> pd.DataFrame:
 
 
 # --- plan scorecard -------------------------------------------------------------------------------
+
 
 def indicator_value(model: RegionModel, target: dict[str, Any]) -> float:
     """The value of a target's indicator this year, for its city, province or the region."""
@@ -315,29 +332,45 @@ def scorecard(model: RegionModel) -> list[dict[str, Any]]:
         met = {"<=": value <= goal + slack, "<": value < goal, ">=": value >= goal - slack, ">": value > goal}[comparator]
         margin = goal - value if comparator in ("<=", "<") else value - goal
         deadline = target.get("year")
-        rows.append({
-            "year": year,
-            "target_id": target["id"],
-            "label_en": target.get("label_en", target["id"]),
-            "label_zh": target.get("label_zh", target.get("label_en", target["id"])),
-            "indicator": target["indicator"],
-            "scope": target.get("city") or "+".join(target.get("cities", [])) or target.get("province") or "region",
-            "comparator": comparator,
-            "target_value": goal,
-            "value": value,
-            "met": bool(met),
-            "margin": float(margin),
-            "deadline": int(deadline) if deadline else -1,
-            "binding": bool(deadline is None or year >= deadline),
-            "source": target.get("source", ""),
-        })
+        rows.append(
+            {
+                "year": year,
+                "target_id": target["id"],
+                "label_en": target.get("label_en", target["id"]),
+                "label_zh": target.get("label_zh", target.get("label_en", target["id"])),
+                "indicator": target["indicator"],
+                "scope": target.get("city") or "+".join(target.get("cities", [])) or target.get("province") or "region",
+                "comparator": comparator,
+                "target_value": goal,
+                "value": value,
+                "met": bool(met),
+                "margin": float(margin),
+                "deadline": int(deadline) if deadline else -1,
+                "binding": bool(deadline is None or year >= deadline),
+                "source": target.get("source", ""),
+            }
+        )
     return rows
 
 
 def scorecard_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """The scorecard rows as a DataFrame (empty with the right columns when there are no targets)."""
-    columns = ["year", "target_id", "label_en", "label_zh", "indicator", "scope", "comparator", "target_value", "value",
-               "met", "margin", "deadline", "binding", "source"]
+    columns = [
+        "year",
+        "target_id",
+        "label_en",
+        "label_zh",
+        "indicator",
+        "scope",
+        "comparator",
+        "target_value",
+        "value",
+        "met",
+        "margin",
+        "deadline",
+        "binding",
+        "source",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -357,8 +390,9 @@ def summary_table(model: RegionModel) -> str:
     ):
         lines.append(f"{label:<34}{first[key] * scale:>14,.{digits}f}{last[key] * scale:>14,.{digits}f}")
     money = frame[[f"money_{r.lower()}_100m_yuan" for r in MONEY_RULES]].sum()
-    lines.append("money moved over the run (100m yuan): " + ", ".join(
-        f"{r} {money[f'money_{r.lower()}_100m_yuan']:,.1f}" for r in MONEY_RULES))
+    lines.append(
+        "money moved over the run (100m yuan): " + ", ".join(f"{r} {money[f'money_{r.lower()}_100m_yuan']:,.1f}" for r in MONEY_RULES)
+    )
     card = model.scorecard_frame()
     if len(card):
         final = card[card["year"] == card["year"].max()]

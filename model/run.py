@@ -21,8 +21,9 @@ from tomlkit import dumps
 RUN_FILES = ("model.parquet", "agents.parquet", "events.parquet", "scorecard.csv", "scenario.toml", "run.json")
 
 
-def run_model(scenario: str | Path, *, seed: int = 0, until: int | None = None, overrides: dict[str, Any] | None = None,
-              record_functions: bool = True) -> tuple[RegionModel, dict[str, float]]:
+def run_model(
+    scenario: str | Path, *, seed: int = 0, until: int | None = None, overrides: dict[str, Any] | None = None, record_functions: bool = True
+) -> tuple[RegionModel, dict[str, float]]:
     """Build and run a model; return it and its timings (seconds)."""
     started = time.perf_counter()
     model = RegionModel(str(scenario), rng=seed, until=until, record_functions=record_functions, **(overrides or {}))
@@ -33,9 +34,12 @@ def run_model(scenario: str | Path, *, seed: int = 0, until: int | None = None, 
         raise UserError(f"--until {until}: must be the base year {model.region.base_year} or later")
     model.run()
     finished = time.perf_counter()
-    timings = {"setup_s": built - started, "simulate_s": finished - built,
-               "years": model.state.year - model.region.base_year,
-               "stages_s": dict(sorted(model.stage_seconds.items()))}
+    timings = {
+        "setup_s": built - started,
+        "simulate_s": finished - built,
+        "years": model.state.year - model.region.base_year,
+        "stages_s": dict(sorted(model.stage_seconds.items())),
+    }
     return model, timings
 
 
@@ -47,25 +51,37 @@ def write_results(model: RegionModel, folder: Path, *, seed: int, timings: dict[
     model.scorecard_frame().to_csv(folder / "scorecard.csv", index=False)
     (folder / "scenario.toml").write_text(
         f"# resolved scenario of this run: {model.region.name} (files: "
-        f"{', '.join(p.name for p in model.region.chain)})\n" + dumps(model.region.data), encoding="utf-8")
-    io.write_json({
-        "regionsim_version": VERSION,
-        "scenario": model.region.name,
-        "scenario_files": [str(p) for p in model.region.chain],
-        "seed": seed,
-        "base_year": model.region.base_year,
-        "last_year": model.state.year,
-        "overrides": model.region.overrides,
-        "parameters": model.params,
-        "timings": timings,
-        "notes": model.state.notes,
-        "python": platform.python_version(),
-        "files": list(RUN_FILES),
-    }, folder / "run.json")
+        f"{', '.join(p.name for p in model.region.chain)})\n" + dumps(model.region.data),
+        encoding="utf-8",
+    )
+    io.write_json(
+        {
+            "regionsim_version": VERSION,
+            "scenario": model.region.name,
+            "scenario_files": [str(p) for p in model.region.chain],
+            "seed": seed,
+            "base_year": model.region.base_year,
+            "last_year": model.state.year,
+            "overrides": model.region.overrides,
+            "parameters": model.params,
+            "timings": timings,
+            "notes": model.state.notes,
+            "python": platform.python_version(),
+            "files": list(RUN_FILES),
+        },
+        folder / "run.json",
+    )
 
 
-def run_to_directory(scenario: str | Path, out: Path, *, seed: int = 0, until: int | None = None,
-                     overrides: dict[str, Any] | None = None, record_functions: bool = True) -> tuple[RegionModel, Path]:
+def run_to_directory(
+    scenario: str | Path,
+    out: Path,
+    *,
+    seed: int = 0,
+    until: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    record_functions: bool = True,
+) -> tuple[RegionModel, Path]:
     """Run and write the files into `out`, which appears whole or not at all."""
     model, timings = run_model(scenario, seed=seed, until=until, overrides=overrides, record_functions=record_functions)
     started = time.perf_counter()

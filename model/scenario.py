@@ -30,8 +30,16 @@ from regionsim.model.sectors import CIRCLES, FUNCTION_TYPES, POLLUTANTS, SECONDA
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 """Where short scenario names are looked up (and `variants/` below it)."""
 
-INDICATORS = ("population_10k", "gdp_100m_yuan", "pm25_ugm3", "density_built_per_km2", "gdp_per_capita_yuan",
-              "residents_relocated_in_10k", "residents_relocated_out_10k", "units_received")
+INDICATORS = (
+    "population_10k",
+    "gdp_100m_yuan",
+    "pm25_ugm3",
+    "density_built_per_km2",
+    "gdp_per_capita_yuan",
+    "residents_relocated_in_10k",
+    "residents_relocated_out_10k",
+    "units_received",
+)
 """Indicators a plan-scorecard target may check."""
 
 COMPARATORS = ("<=", ">=", "<", ">")
@@ -400,12 +408,10 @@ def _check_variant(path: Path, document: dict[str, Any]) -> list[Problem]:
     text = path.read_text(encoding="utf-8", errors="replace")
     for key in document:
         if key not in VARIANT_KEYS:
-            problems.append(
-                Problem(str(path), key, f"unknown section in a variant; valid: {', '.join(VARIANT_KEYS)}", _locate(text, key))
-            )
+            problems.append(Problem(str(path), key, f"unknown section in a variant; valid: {', '.join(VARIANT_KEYS)}", _locate(text, key)))
     variant = document["variant"]
     if not isinstance(variant, dict):
-        return [*problems, Problem(str(path), "variant", "must be a table with base = \"scenario name\"")]
+        return [*problems, Problem(str(path), "variant", 'must be a table with base = "scenario name"')]
     if not isinstance(variant.get("base"), str) or not variant.get("base"):
         problems.append(Problem(str(path), "variant.base", "missing: name the base scenario or variant", _locate(text, "variant")))
     for key in variant:
@@ -454,7 +460,7 @@ class _Checker:
         has_source = inherited_source or isinstance(record.get("source"), str) and record["source"].strip() != ""
         field_sources = record.get("sources", {})
         if not isinstance(field_sources, dict):
-            self.add(f"{path}.sources", "must be a table of field = \"source\"")
+            self.add(f"{path}.sources", 'must be a table of field = "source"')
             field_sources = {}
         for key in record:
             if key in SOURCE_KEYS:
@@ -472,7 +478,7 @@ class _Checker:
             value = record[key]
             self.value(f"{path}.{key}", value, kind, detail)
             if _is_numeric_kind(kind) and not (has_source or key in field_sources):
-                self.add(f"{path}.{key}", "number without a source: add source = \"…\" to the record or sources.{key}")
+                self.add(f"{path}.{key}", 'number without a source: add source = "…" to the record or sources.{key}')
 
     def value(self, path: str, value: Any, kind: str, detail: Any) -> None:
         """Check one field value of `kind` (its checker in `_VALUE_CHECKS`; a kind without one accepts anything)."""
@@ -594,8 +600,17 @@ _VALUE_CHECKS: dict[str, Callable[[_Checker, Any, str, Any], Iterator[str]]] = {
 """Field kind → its checker ("shares" is `_Checker.shares`: its messages name the part)."""
 
 
-SECTION_TYPES = {"meta": dict, "sectors": dict, "profiles": dict, "provinces": list, "cities": list, "links": list,
-                 "function_stocks": list, "targets": list, "rules": dict}
+SECTION_TYPES = {
+    "meta": dict,
+    "sectors": dict,
+    "profiles": dict,
+    "provinces": list,
+    "cities": list,
+    "links": list,
+    "function_stocks": list,
+    "targets": list,
+    "rules": dict,
+}
 
 
 def check_document(data: dict[str, Any], file: str, text: str = "") -> list[Problem]:
@@ -632,8 +647,7 @@ def _check_sections(c: _Checker, data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data)
     for key, kind in SECTION_TYPES.items():
         if key in data and not isinstance(data[key], kind):
-            c.add(key, f"must be {'a table [' + key + ']' if kind is dict else 'a list of [[' + key + ']] tables'}, "
-                       f"not {_show(data[key])}")
+            c.add(key, f"must be {'a table [' + key + ']' if kind is dict else 'a list of [[' + key + ']] tables'}, not {_show(data[key])}")
             data[key] = kind()
     return data
 
@@ -720,7 +734,7 @@ def _check_sector_numbers(c: _Checker, path: str, table: Any, bounds: tuple[floa
     if missing:
         c.add(path, f"missing sectors: {', '.join(missing)}")
     if not sourced:
-        c.add(path, "numbers without a source: add source = \"…\"")
+        c.add(path, 'numbers without a source: add source = "…"')
 
 
 def _check_profiles(c: _Checker, profiles: Any) -> None:
@@ -740,7 +754,7 @@ def _check_profiles(c: _Checker, profiles: Any) -> None:
         c.shares(f"{path}.secondary", profile.get("secondary"), SECONDARY)
         c.shares(f"{path}.tertiary", profile.get("tertiary"), TERTIARY)
         if not isinstance(profile.get("source"), str):
-            c.add(path, "shares without a source: add source = \"…\"")
+            c.add(path, 'shares without a source: add source = "…"')
 
 
 def _check_links(c: _Checker, data: dict[str, Any]) -> None:
@@ -821,19 +835,27 @@ def _check_rules(c: _Checker, rules: Any) -> None:
             if why:
                 c.add(f"{path}.{name}", f"{why}, not {_show(value)}")
             elif lever.kind != "bool" and not (sourced or name in field_sources):
-                c.add(f"{path}.{name}", "number without a source: add source = \"…\" to the rule table")
+                c.add(f"{path}.{name}", 'number without a source: add source = "…" to the rule table')
 
 
 LIST_PARAM_KINDS = {name: kind for spec in REGISTRY.values() for name, kind in spec.list_params.items()}
 """Every rule's list parameter → its kind, as each RuleSpec declares it."""
 
 SCHEDULE_FIELDS: dict[str, dict[str, tuple[str, bool, Any]]] = {
-    "release_schedule": {"from": ("ref", True, "cities"), "type": ("choice", True, tuple(FUNCTION_TYPES)),
-                         "units_per_year": ("num", True, (0.0, 1e6)), "start": ("int", False, (1900, 2200)),
-                         "end": ("int", False, (1900, 2200))},
-    "resident_schedule": {"from": ("ref", True, "cities"), "to": ("ref", True, "cities"),
-                          "persons_10k": ("num", True, (0.0, 1e5)), "start": ("int", True, (1900, 2200)),
-                          "end": ("int", True, (1900, 2200))},
+    "release_schedule": {
+        "from": ("ref", True, "cities"),
+        "type": ("choice", True, tuple(FUNCTION_TYPES)),
+        "units_per_year": ("num", True, (0.0, 1e6)),
+        "start": ("int", False, (1900, 2200)),
+        "end": ("int", False, (1900, 2200)),
+    },
+    "resident_schedule": {
+        "from": ("ref", True, "cities"),
+        "to": ("ref", True, "cities"),
+        "persons_10k": ("num", True, (0.0, 1e5)),
+        "start": ("int", True, (1900, 2200)),
+        "end": ("int", True, (1900, 2200)),
+    },
 }
 """Fields of one entry of RELOCATE's schedules (`[[rules.relocate.release_schedule]]`, …); each entry needs a source."""
 
@@ -971,7 +993,7 @@ def _describe(kind: str, detail: Any) -> str:
 
 
 def _singular(collection: str) -> str:
-    """"cities" → "city", "provinces" → "province" (for messages)."""
+    """ "cities" → "city", "provinces" → "province" (for messages)."""
     return {"cities": "city"}.get(collection, collection[:-1])
 
 

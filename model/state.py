@@ -241,8 +241,11 @@ class RegionState:
     def function_units_by_city(self) -> np.ndarray:
         """City × function type: units hosted."""
         t = len(FUNCTION_TYPES)
-        return np.bincount(self.fn_host * t + self.fn_type, weights=self.fn_units,
-                           minlength=self.n_cities * t).astype(np.int64).reshape(self.n_cities, t)
+        return (
+            np.bincount(self.fn_host * t + self.fn_type, weights=self.fn_units, minlength=self.n_cities * t)
+            .astype(np.int64)
+            .reshape(self.n_cities, t)
+        )
 
     def province_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum a per-city array over each province."""
@@ -352,9 +355,13 @@ def build_state(scenario: Scenario) -> RegionState:
     lon, lat = col("lon"), col("lat")
     # a density cap on built-up land is a population cap too (capital_metro_area L171「規劃建設區按1萬人/平方公里控制」)
     # and so is the population the local water supply can serve (land, water, density)
-    explicit_cap = np.minimum.reduce([col("population_cap_10k", np.inf) * PERSONS_PER_10K,
-                                      col("density_cap_per_km2", np.inf) * col("area_km2") * col("built_up_share", 1.0),
-                                      col("water_capacity_10k", np.inf) * PERSONS_PER_10K])
+    explicit_cap = np.minimum.reduce(
+        [
+            col("population_cap_10k", np.inf) * PERSONS_PER_10K,
+            col("density_cap_per_km2", np.inf) * col("area_km2") * col("built_up_share", 1.0),
+            col("water_capacity_10k", np.inf) * PERSONS_PER_10K,
+        ]
+    )
     k = len(fn_type_arr)
     tax_now = fn_output * tax_share[fn_sector] if k else np.zeros(0)
     state = RegionState(

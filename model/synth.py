@@ -43,12 +43,9 @@ MAX_CITIES = 20_000
 MAX_FUNCTIONS = 5_000_000
 
 # Sector parameters: orders of magnitude like capital_region's estimates (see that file's sources).
-PRODUCTIVITY = dict(zip(SECTORS, (5.0, 80.0, 40.0, 20.0, 45.0, 12.0, 20.0, 20.0, 20.0, 25.0, 60.0, 35.0, 15.0, 120.0, 15.0),
-                        strict=True))
-TAX_SHARE = dict(zip(SECTORS, (0.02, 0.15, 0.12, 0.10, 0.12, 0.08, 0.12, 0.04, 0.04, 0.12, 0.15, 0.08, 0.08, 0.10, 0.08),
-                     strict=True))
-GROWTH = dict(zip(SECTORS, (0.02, 0.02, 0.015, 0.03, 0.07, 0.02, 0.04, 0.04, 0.05, 0.03, 0.05, 0.06, 0.05, 0.09, 0.045),
-                  strict=True))
+PRODUCTIVITY = dict(zip(SECTORS, (5.0, 80.0, 40.0, 20.0, 45.0, 12.0, 20.0, 20.0, 20.0, 25.0, 60.0, 35.0, 15.0, 120.0, 15.0), strict=True))
+TAX_SHARE = dict(zip(SECTORS, (0.02, 0.15, 0.12, 0.10, 0.12, 0.08, 0.12, 0.04, 0.04, 0.12, 0.15, 0.08, 0.08, 0.10, 0.08), strict=True))
+GROWTH = dict(zip(SECTORS, (0.02, 0.02, 0.015, 0.03, 0.07, 0.02, 0.04, 0.04, 0.05, 0.03, 0.05, 0.06, 0.05, 0.09, 0.045), strict=True))
 EMISSIONS = {
     "so2": (0.5, 20.0, 15.0, 1.5, 0.3, 0.3, 0.5, 0.05, 0.05, 0.02, 0.01, 0.05, 0.1, 0.02, 0.1),
     "nox": (3.0, 30.0, 25.0, 3.0, 0.8, 3.0, 20.0, 0.2, 0.2, 0.1, 0.05, 0.2, 0.5, 0.05, 0.8),
@@ -186,19 +183,21 @@ def synth_scenario(cities: int, functions: int, seed: int = 0) -> dict[str, Any]
     zone[others[(draw[others] >= 0.12) & (draw[others] < 0.14)]] = "prohibited"
     water = (zone == "restricted") & (rng.random(n) < 0.35)
     km_capital = _haversine_km(lon, lat, np.full(n, lon[capital]), np.full(n, lat[capital]))
-    circle = np.select([km_capital < 60, km_capital < 150, km_capital < 300], ["commuting", "functional", "industrial"],
-                       "outside").astype(object)
+    circle = np.select([km_capital < 60, km_capital < 150, km_capital < 300], ["commuting", "functional", "industrial"], "outside").astype(
+        object
+    )
     circle[cores] = "core"
     types = list(FUNCTION_TYPES)
     receivable = [t for t in types if t not in ("administrative_unit",)]
     cost = np.clip(0.7 + 0.35 * np.log10(population / 8.0) + rng.normal(0, 0.08, n), 0.4, 3.0)
     service = np.clip(0.6 + 0.3 * np.log10(population / 8.0) + rng.normal(0, 0.08, n), 0.2, 3.0)
-    profile = np.where(population > np.quantile(population, 0.9), "hub",
-                       np.where(rng.random(n) < 0.25, "heavy", "manufacturing")).astype(object)
+    profile = np.where(population > np.quantile(population, 0.9), "hub", np.where(rng.random(n) < 0.25, "heavy", "manufacturing")).astype(
+        object
+    )
     profile[zone == "restricted"] = "green"
     profile[zone == "prohibited"] = "green"
     profile[cores] = "hub"
-    new_areas = [int(c) for c in rank[n_cores: n_cores + max(1, n // 100)] if km_capital[c] < 400][:5]
+    new_areas = [int(c) for c in rank[n_cores : n_cores + max(1, n // 100)] if km_capital[c] < 400][:5]
 
     links = _links(rng, lon, lat, big, cores, capital, src)
     roles, negative = _roles(rng, zone, receivable, new_areas)
@@ -209,14 +208,26 @@ def synth_scenario(cities: int, functions: int, seed: int = 0) -> dict[str, Any]
     city_records: list[dict[str, Any]] = []
     for c in range(n):
         record = {
-            "id": f"c{c:05d}", "name_zh": f"合成市{c + 1}", "name_en": f"Synthetic City {c + 1}",
-            "province": f"p{province[c]:03d}", "lon": float(lon[c]), "lat": float(lat[c]),
-            "population_10k": round(float(population[c]), 2), "gdp_100m_yuan": round(float(gdp[c]), 2),
-            "area_km2": round(float(area[c]), 1), "pm25_ugm3": round(float(pm25[c]), 1),
-            "gdp_share": _shares(primary[c], secondary[c]), "profile": str(profile[c]), "zone": str(zone[c]),
-            "circle": str(circle[c]), "roles": roles[c], "negative_list": negative[c],
-            "built_up_share": round(float(built_up[c]), 3), "water_source": bool(water[c]),
-            "service_level": round(float(service[c]), 3), "cost_index": round(float(cost[c]), 3),
+            "id": f"c{c:05d}",
+            "name_zh": f"合成市{c + 1}",
+            "name_en": f"Synthetic City {c + 1}",
+            "province": f"p{province[c]:03d}",
+            "lon": float(lon[c]),
+            "lat": float(lat[c]),
+            "population_10k": round(float(population[c]), 2),
+            "gdp_100m_yuan": round(float(gdp[c]), 2),
+            "area_km2": round(float(area[c]), 1),
+            "pm25_ugm3": round(float(pm25[c]), 1),
+            "gdp_share": _shares(primary[c], secondary[c]),
+            "profile": str(profile[c]),
+            "zone": str(zone[c]),
+            "circle": str(circle[c]),
+            "roles": roles[c],
+            "negative_list": negative[c],
+            "built_up_share": round(float(built_up[c]), 3),
+            "water_source": bool(water[c]),
+            "service_level": round(float(service[c]), 3),
+            "cost_index": round(float(cost[c]), 3),
         }
         if c == capital:
             record["population_cap_10k"] = round(float(population[c]) * 0.97, 1)
@@ -227,35 +238,84 @@ def synth_scenario(cities: int, functions: int, seed: int = 0) -> dict[str, Any]
 
     cap_province = province_records[0]
     targets = [
-        {"id": "capital_province_cap", "label_en": "Capital province within its population cap",
-         "label_zh": "首都所在省常住人口不超过上限", "indicator": "population_10k", "province": "p000", "comparator": "<=",
-         "value": cap_province["population_cap_10k"], "from_year": BASE_YEAR, "source": src},
-        {"id": "capital_shrinks", "label_en": "Capital at most its cap by the horizon", "label_zh": "首都人口到期末不超过上限",
-         "indicator": "population_10k", "city": f"c{capital:05d}", "comparator": "<=",
-         "value": city_records[capital]["population_cap_10k"], "year": HORIZON, "source": src},
-        {"id": "region_pm25", "label_en": "Region PM2.5 at most 35 µg/m³ by the horizon", "label_zh": "区域PM2.5到期末不高于35",
-         "indicator": "pm25_ugm3", "region": True, "comparator": "<=", "value": 35.0, "year": HORIZON, "source": src},
+        {
+            "id": "capital_province_cap",
+            "label_en": "Capital province within its population cap",
+            "label_zh": "首都所在省常住人口不超过上限",
+            "indicator": "population_10k",
+            "province": "p000",
+            "comparator": "<=",
+            "value": cap_province["population_cap_10k"],
+            "from_year": BASE_YEAR,
+            "source": src,
+        },
+        {
+            "id": "capital_shrinks",
+            "label_en": "Capital at most its cap by the horizon",
+            "label_zh": "首都人口到期末不超过上限",
+            "indicator": "population_10k",
+            "city": f"c{capital:05d}",
+            "comparator": "<=",
+            "value": city_records[capital]["population_cap_10k"],
+            "year": HORIZON,
+            "source": src,
+        },
+        {
+            "id": "region_pm25",
+            "label_en": "Region PM2.5 at most 35 µg/m³ by the horizon",
+            "label_zh": "区域PM2.5到期末不高于35",
+            "indicator": "pm25_ugm3",
+            "region": True,
+            "comparator": "<=",
+            "value": 35.0,
+            "year": HORIZON,
+            "source": src,
+        },
     ]
     poorest = np.argsort(gdp_pc, kind="stable")[:2].tolist()
-    rules: dict[str, dict[str, Any]] = {key: {"enabled": True, "source": src} for key in (
-        "policy", "zoning", "relocate", "transfer", "growth", "services", "migrate", "air", "joint_control", "eco_comp",
-        "tax_share", "energy", "fund")}
+    rules: dict[str, dict[str, Any]] = {
+        key: {"enabled": True, "source": src}
+        for key in (
+            "policy",
+            "zoning",
+            "relocate",
+            "transfer",
+            "growth",
+            "services",
+            "migrate",
+            "air",
+            "joint_control",
+            "eco_comp",
+            "tax_share",
+            "energy",
+            "fund",
+        )
+    }
     rules["relocate"]["incentives"] = {f"c{c:05d}": 1.0 for c in new_areas}
     rules["relocate"]["receiver_capacity"] = {f"c{c:05d}": 200.0 for c in new_areas}
     rules["eco_comp"]["payer_provinces"] = ["p000"]
     rules["fund"]["pairing"] = [[f"c{capital:05d}", f"c{c:05d}"] for c in poorest if c != capital]
     return {
-        "meta": {"name": f"synth_{n}_{functions}_s{seed}", "title_en": f"Synthetic region: {n} cities, {functions} functions",
-                 "title_zh": f"合成区域：{n}座城市、{functions}个功能单元",
-                 "description": f"Invented geography and data for scale tests ({src}).", "base_year": BASE_YEAR,
-                 "horizon": HORIZON, "plan_files": ["capital_metro_area", "green_development", "bohai_rim_outline"]},
+        "meta": {
+            "name": f"synth_{n}_{functions}_s{seed}",
+            "title_en": f"Synthetic region: {n} cities, {functions} functions",
+            "title_zh": f"合成区域：{n}座城市、{functions}个功能单元",
+            "description": f"Invented geography and data for scale tests ({src}).",
+            "base_year": BASE_YEAR,
+            "horizon": HORIZON,
+            "plan_files": ["capital_metro_area", "green_development", "bohai_rim_outline"],
+        },
         "sectors": {
             "source": src,
-            "productivity_10k_yuan_per_job": PRODUCTIVITY, "tax_share_of_output": TAX_SHARE, "output_growth": GROWTH,
+            "productivity_10k_yuan_per_job": PRODUCTIVITY,
+            "tax_share_of_output": TAX_SHARE,
+            "output_growth": GROWTH,
             "emission_t_per_100m_yuan": {"source": src, **{p: dict(zip(SECTORS, v, strict=True)) for p, v in EMISSIONS.items()}},
         },
-        "profiles": {name: {"source": src, "secondary": dict(zip(SECONDARY, sec, strict=True)),
-                            "tertiary": dict(zip(TERTIARY, ter, strict=True))} for name, (sec, ter) in PROFILES.items()},
+        "profiles": {
+            name: {"source": src, "secondary": dict(zip(SECONDARY, sec, strict=True)), "tertiary": dict(zip(TERTIARY, ter, strict=True))}
+            for name, (sec, ter) in PROFILES.items()
+        },
         "provinces": province_records,
         "cities": city_records,
         "links": links,
@@ -265,8 +325,9 @@ def synth_scenario(cities: int, functions: int, seed: int = 0) -> dict[str, Any]
     }
 
 
-def _links(rng: np.random.Generator, lon: np.ndarray, lat: np.ndarray, big: np.ndarray, cores: np.ndarray, capital: int,
-           src: str) -> list[dict[str, Any]]:
+def _links(
+    rng: np.random.Generator, lon: np.ndarray, lat: np.ndarray, big: np.ndarray, cores: np.ndarray, capital: int, src: str
+) -> list[dict[str, Any]]:
     """Link records: the road graph, rail between big cities, corridors from the capital, later high-speed lines."""
     n = len(lon)
     edges = _road_graph(lon, lat)
@@ -278,8 +339,13 @@ def _links(rng: np.random.Generator, lon: np.ndarray, lat: np.ndarray, big: np.n
     links: list[dict[str, Any]] = []
     core_set = set(int(c) for c in cores)
     for (a, b), k, mins, is_rail in zip(edges.tolist(), km.tolist(), minutes.tolist(), rail.tolist(), strict=True):
-        link: dict[str, Any] = {"from": f"c{a:05d}", "to": f"c{b:05d}", "minutes": round(mins, 1),
-                                "mode": "rail" if is_rail else "road", "km": round(k, 1)}
+        link: dict[str, Any] = {
+            "from": f"c{a:05d}",
+            "to": f"c{b:05d}",
+            "minutes": round(mins, 1),
+            "mode": "rail" if is_rail else "road",
+            "km": round(k, 1),
+        }
         if is_rail and (a == capital or b == capital) and (a in core_set or b in core_set or k < 150):
             link["corridor"] = "synthetic corridor from the capital"
         link["source"] = src
@@ -288,14 +354,23 @@ def _links(rng: np.random.Generator, lon: np.ndarray, lat: np.ndarray, big: np.n
     road_big = np.nonzero(~rail & (is_big[edges[:, 0]] | is_big[edges[:, 1]]))[0]
     for e in rng.choice(road_big, min(len(road_big), max(1, n // 50)), replace=False).tolist() if len(road_big) else []:
         a, b = edges[e].tolist()
-        links.append({"from": f"c{a:05d}", "to": f"c{b:05d}", "minutes": round(float(15.0 + km[e] * 1.2 / 250.0 * 60.0), 1),
-                      "mode": "rail", "opens": int(BASE_YEAR + rng.integers(2, 9)), "km": round(float(km[e]), 1),
-                      "source": src})
+        links.append(
+            {
+                "from": f"c{a:05d}",
+                "to": f"c{b:05d}",
+                "minutes": round(float(15.0 + km[e] * 1.2 / 250.0 * 60.0), 1),
+                "mode": "rail",
+                "opens": int(BASE_YEAR + rng.integers(2, 9)),
+                "km": round(float(km[e]), 1),
+                "source": src,
+            }
+        )
     return links
 
 
-def _roles(rng: np.random.Generator, zone: np.ndarray, receivable: list[str],
-           new_areas: list[int]) -> tuple[list[list[str]], list[list[str]]]:
+def _roles(
+    rng: np.random.Generator, zone: np.ndarray, receivable: list[str], new_areas: list[int]
+) -> tuple[list[list[str]], list[list[str]]]:
     """Each city's roles (function types it is positioned to receive) and negative list, by its zone."""
     types = list(FUNCTION_TYPES)
     roles: list[list[str]] = []
@@ -316,8 +391,16 @@ def _roles(rng: np.random.Generator, zone: np.ndarray, receivable: list[str],
     return roles, negative
 
 
-def _function_stocks(rng: np.random.Generator, functions: int, population: np.ndarray, zone: np.ndarray, cores: np.ndarray,
-                     roles: list[list[str]], sector_output: np.ndarray, src: str) -> list[dict[str, Any]]:
+def _function_stocks(
+    rng: np.random.Generator,
+    functions: int,
+    population: np.ndarray,
+    zone: np.ndarray,
+    cores: np.ndarray,
+    roles: list[list[str]],
+    sector_output: np.ndarray,
+    src: str,
+) -> list[dict[str, Any]]:
     """Function stock records: `functions` units split by type (`FUNCTION_MIX`), then over the cities hosting each type."""
     n = len(population)
     types = list(FUNCTION_TYPES)
@@ -345,14 +428,20 @@ def _function_stocks(rng: np.random.Generator, functions: int, population: np.nd
     return stocks
 
 
-def _province_records(rng: np.random.Generator, n_prov: int, province: np.ndarray, population: np.ndarray, lon: np.ndarray,
-                      lat: np.ndarray, src: str) -> list[dict[str, Any]]:
+def _province_records(
+    rng: np.random.Generator, n_prov: int, province: np.ndarray, population: np.ndarray, lon: np.ndarray, lat: np.ndarray, src: str
+) -> list[dict[str, Any]]:
     """Province records; the first (the capital's) carries a population cap 1% above its cities' sum."""
     province_records: list[dict[str, Any]] = []
     natural = np.round(rng.normal(-1.0, 1.5, n_prov), 2)
     for p in range(n_prov):
-        record: dict[str, Any] = {"id": f"p{p:03d}", "name_zh": f"合成省{p + 1}", "name_en": f"Synthetic Province {p + 1}",
-                                  "natural_change_per_1000": float(natural[p]), "pm25_target_ugm3": 35.0}
+        record: dict[str, Any] = {
+            "id": f"p{p:03d}",
+            "name_zh": f"合成省{p + 1}",
+            "name_en": f"Synthetic Province {p + 1}",
+            "natural_change_per_1000": float(natural[p]),
+            "pm25_target_ugm3": 35.0,
+        }
         if p == 0:
             record["population_cap_10k"] = round(float(population[province == 0].sum()) * 1.01, 1)
         outline = _outline(lon[province == p], lat[province == p])
@@ -363,8 +452,7 @@ def _province_records(rng: np.random.Generator, n_prov: int, province: np.ndarra
     return province_records
 
 
-def _sector_output(gdp: np.ndarray, primary: np.ndarray, secondary: np.ndarray, tertiary: np.ndarray,
-                   profile: np.ndarray) -> np.ndarray:
+def _sector_output(gdp: np.ndarray, primary: np.ndarray, secondary: np.ndarray, tertiary: np.ndarray, profile: np.ndarray) -> np.ndarray:
     """City × sector output as `build_state` will compute it (for sizing function stocks)."""
     out = np.zeros((len(gdp), len(SECTORS)))
     out[:, SECTORS.index("agriculture")] = gdp * primary
@@ -403,8 +491,10 @@ def write_synth(path: Path, cities: int, functions: int, seed: int = 0) -> dict[
     from tomlkit import dumps
 
     document = synth_scenario(cities, functions, seed)
-    header = (f"# {document['meta']['title_en']} — written by `regionsim synth --cities {cities} --functions {functions} "
-              f"--seed {seed}`.\n# Every number is invented ({source_text(seed)}); see model/synth.py.\n")
+    header = (
+        f"# {document['meta']['title_en']} — written by `regionsim synth --cities {cities} --functions {functions} "
+        f"--seed {seed}`.\n# Every number is invented ({source_text(seed)}); see model/synth.py.\n"
+    )
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -417,7 +507,9 @@ def write_synth(path: Path, cities: int, functions: int, seed: int = 0) -> dict[
 def cli_synth(args: argparse.Namespace) -> int:
     """`regionsim synth --cities N --functions M --seed S --out FILE`."""
     document = write_synth(args.out, args.cities, args.functions, args.seed)
-    print(f"wrote {args.out}: {len(document['provinces'])} provinces, {len(document['cities'])} cities, "
-          f"{len(document['links'])} links, {sum(s['units'] for s in document['function_stocks'])} functions "
-          f"in {len(document['function_stocks'])} stocks, seed {args.seed}")
+    print(
+        f"wrote {args.out}: {len(document['provinces'])} provinces, {len(document['cities'])} cities, "
+        f"{len(document['links'])} links, {sum(s['units'] for s in document['function_stocks'])} functions "
+        f"in {len(document['function_stocks'])} stocks, seed {args.seed}"
+    )
     return 0

@@ -14,8 +14,12 @@ from regionsim.model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
 from tests.conftest import three_city_context
 
 A, B, C = 0, 1, 2  # capital, newtown, milltown
-QUIET = {"rules.air.backward_cut_rate": 0.0, "rules.air.coal_cap_factor": 10.0, "rules.joint_control.enabled": False,
-         "rules.policy.enabled": False}
+QUIET = {
+    "rules.air.backward_cut_rate": 0.0,
+    "rules.air.coal_cap_factor": 10.0,
+    "rules.joint_control.enabled": False,
+    "rules.policy.enabled": False,
+}
 
 
 def _km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -89,8 +93,9 @@ def test_leakage_control_upgrades_new_capacity_only_when_joint_control_is_on():
     heavy = SECTOR_INDEX["heavy_industry"]
     pm = []
     for on in (True, False):
-        ctx = three_city_context({**QUIET, "rules.joint_control.enabled": on, "rules.air.intensity_decline": 0.0,
-                                  "rules.joint_control.equipment_upgrade": 0.5})
+        ctx = three_city_context(
+            {**QUIET, "rules.joint_control.enabled": on, "rules.air.intensity_decline": 0.0, "rules.joint_control.equipment_upgrade": 0.5}
+        )
         s = ctx.state
         s.base_output[C, heavy] *= 2.0  # capacity arriving in Mill Town (transfer or growth)
         air.apply(ctx)
@@ -126,16 +131,23 @@ def test_fund_cleanup_money_buys_abatement_at_the_cost_per_tonne():
 
 
 def test_fund_records_its_cleanup_payments_for_air():
-    ctx = three_city_context({"rules.fund.share_cleanup": 1.0, "rules.fund.share_infrastructure": 0.0,
-                              "rules.fund.share_compensation": 0.0})
+    ctx = three_city_context(
+        {"rules.fund.share_cleanup": 1.0, "rules.fund.share_infrastructure": 0.0, "rules.fund.share_compensation": 0.0}
+    )
     s = ctx.state
     fund.apply(ctx)
     assert s.fund_cleanup[C] > 0  # Mill Town (50 µg/m³) is above its target
 
 
 def test_services_stock_depreciates_and_is_bounded():
-    ctx = three_city_context({"rules.services.depreciation": 0.2, "rules.services.max_money_ratio": 1.5,
-                              "rules.services.fiscal_strength": 1.0, "rules.services.strength": 0.0})
+    ctx = three_city_context(
+        {
+            "rules.services.depreciation": 0.2,
+            "rules.services.max_money_ratio": 1.5,
+            "rules.services.fiscal_strength": 1.0,
+            "rules.services.strength": 0.0,
+        }
+    )
     s = ctx.state
     s0 = s.service_stock.copy()
     budget = s.fiscal_revenue.copy()
@@ -154,8 +166,7 @@ def test_services_stock_depreciates_and_is_bounded():
 
 def test_growth_slows_with_income():
     """One slow-down factor for the region, on trend and productivity growth alike (growth.py)."""
-    ctx = three_city_context({"rules.growth.agglomeration": 0.0, "rules.growth.spillover": 0.0,
-                              "rules.growth.convergence": 1.0})
+    ctx = three_city_context({"rules.growth.agglomeration": 0.0, "rules.growth.spillover": 0.0, "rules.growth.convergence": 1.0})
     s = ctx.state
     p = ctx.params["growth"]
     np.testing.assert_allclose(growth.rates(ctx), np.repeat(s.output_growth[None, :], s.n_cities, axis=0))  # base year: full pace

@@ -65,13 +65,30 @@ def test_levers_change_outcomes_in_the_expected_direction():
 
 
 def test_numpy_scalars_are_the_same_lever_values_as_python_ones():
-    python = simulate("classroom", seed=2, outcomes=OUTCOMES, rules__services__lag_years=4,
-                      rules__policy__max_abatement=0.5, rules__joint_control__leakage_ban=False)
-    numpy = simulate("classroom", seed=np.int64(2), outcomes=OUTCOMES, rules__services__lag_years=np.int64(4),
-                     rules__policy__max_abatement=np.float64(0.5), rules__joint_control__leakage_ban=np.bool_(False))
+    python = simulate(
+        "classroom",
+        seed=2,
+        outcomes=OUTCOMES,
+        rules__services__lag_years=4,
+        rules__policy__max_abatement=0.5,
+        rules__joint_control__leakage_ban=False,
+    )
+    numpy = simulate(
+        "classroom",
+        seed=np.int64(2),
+        outcomes=OUTCOMES,
+        rules__services__lag_years=np.int64(4),
+        rules__policy__max_abatement=np.float64(0.5),
+        rules__joint_control__leakage_ban=np.bool_(False),
+    )
     assert numpy == python
-    model = RegionModel("classroom", rng=0, rules__services__lag_years=np.int32(4), rules__policy__max_abatement=np.float32(0.5),
-                        rules__joint_control__leakage_ban=np.bool_(True))
+    model = RegionModel(
+        "classroom",
+        rng=0,
+        rules__services__lag_years=np.int32(4),
+        rules__policy__max_abatement=np.float32(0.5),
+        rules__joint_control__leakage_ban=np.bool_(True),
+    )
     assert type(model.params["services"]["lag_years"]) is int and model.params["services"]["lag_years"] == 4
     assert type(model.params["policy"]["max_abatement"]) is float
     assert model.params["policy"]["max_abatement"] == pytest.approx(0.5)
@@ -100,33 +117,36 @@ def test_a_mesa_scenario_carries_name_until_seed_and_levers():
     assert mesa_native.scenario.lever_overrides() == {"rules.services.lag_years": 5}
 
 
-@pytest.mark.parametrize(("kwargs", "key", "valid"), [
-    ({"rules__joint_controll__enabled": False}, "rules.joint_controll.enabled", "did you mean 'joint_control'"),
-    ({"rules__joint_control__enabeld": False}, "rules.joint_control.enabeld", "did you mean 'enabled'"),
-    ({"rules__services__lag_years": 3.5}, "rules.services.lag_years", "whole number from 0 to 20"),
-    ({"rules__services__lag_years": np.float64(2.5)}, "rules.services.lag_years", "whole number from 0 to 20"),
-    ({"rules__services__lag_years": 21}, "rules.services.lag_years", "from 0 to 20"),
-    ({"rules__policy__max_abatement": float("nan")}, "rules.policy.max_abatement", "finite number from 0 to 0.95"),
-    ({"rules__policy__max_abatement": np.float32("inf")}, "rules.policy.max_abatement", "finite number from 0 to 0.95"),
-    ({"rules__policy__max_abatement": np.nan}, "rules.policy.max_abatement", "finite number"),
-    ({"rules__policy__max_abatement": "0.5"}, "rules.policy.max_abatement", "must be a number from 0 to 0.95"),
-    ({"rules__policy__max_abatement": True}, "rules.policy.max_abatement", "must be a number"),
-    ({"rules__joint_control__enabled": 1}, "rules.joint_control.enabled", "true or false"),
-    ({"rules__joint_control__leakage_ban": "yes"}, "rules.joint_control.leakage_ban", "true or false"),
-    ({"until": 1990}, "until", f"from the base year {BASE_YEAR}"),
-    ({"until": 2030.5}, "until", f"from the base year {BASE_YEAR}"),
-    ({"until": "2030"}, "until", "year"),
-    ({"rng": -1}, "rng", "whole number of at least 0"),
-    ({"rng": 1.5}, "rng", "whole number of at least 0"),
-    ({"rng": "seven"}, "rng", "whole number of at least 0"),
-    ({"rng": True}, "rng", "whole number of at least 0"),
-    ({"scenario": "classroon"}, "scenario", "classroom"),
-    ({"scenario": 3}, "scenario", "scenario name"),
-    ({"scenario": MesaScenario(name="classroom", density=0.8)}, "scenario.density", "valid: name, until, rng"),
-    ({"scenario": RegionScenario(name="classroom", levers={"x": 1})}, "scenario.levers", "lever key paths"),
-    ({"scenario": RegionScenario(name="classroom", rng=1), "rng": 2}, "rng", "given twice and different"),
-    ({"scenario": RegionScenario(name="classroom", rules__air__wind_skew=np.inf)}, "rules.air.wind_skew", "finite"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "key", "valid"),
+    [
+        ({"rules__joint_controll__enabled": False}, "rules.joint_controll.enabled", "did you mean 'joint_control'"),
+        ({"rules__joint_control__enabeld": False}, "rules.joint_control.enabeld", "did you mean 'enabled'"),
+        ({"rules__services__lag_years": 3.5}, "rules.services.lag_years", "whole number from 0 to 20"),
+        ({"rules__services__lag_years": np.float64(2.5)}, "rules.services.lag_years", "whole number from 0 to 20"),
+        ({"rules__services__lag_years": 21}, "rules.services.lag_years", "from 0 to 20"),
+        ({"rules__policy__max_abatement": float("nan")}, "rules.policy.max_abatement", "finite number from 0 to 0.95"),
+        ({"rules__policy__max_abatement": np.float32("inf")}, "rules.policy.max_abatement", "finite number from 0 to 0.95"),
+        ({"rules__policy__max_abatement": np.nan}, "rules.policy.max_abatement", "finite number"),
+        ({"rules__policy__max_abatement": "0.5"}, "rules.policy.max_abatement", "must be a number from 0 to 0.95"),
+        ({"rules__policy__max_abatement": True}, "rules.policy.max_abatement", "must be a number"),
+        ({"rules__joint_control__enabled": 1}, "rules.joint_control.enabled", "true or false"),
+        ({"rules__joint_control__leakage_ban": "yes"}, "rules.joint_control.leakage_ban", "true or false"),
+        ({"until": 1990}, "until", f"from the base year {BASE_YEAR}"),
+        ({"until": 2030.5}, "until", f"from the base year {BASE_YEAR}"),
+        ({"until": "2030"}, "until", "year"),
+        ({"rng": -1}, "rng", "whole number of at least 0"),
+        ({"rng": 1.5}, "rng", "whole number of at least 0"),
+        ({"rng": "seven"}, "rng", "whole number of at least 0"),
+        ({"rng": True}, "rng", "whole number of at least 0"),
+        ({"scenario": "classroon"}, "scenario", "classroom"),
+        ({"scenario": 3}, "scenario", "scenario name"),
+        ({"scenario": MesaScenario(name="classroom", density=0.8)}, "scenario.density", "valid: name, until, rng"),
+        ({"scenario": RegionScenario(name="classroom", levers={"x": 1})}, "scenario.levers", "lever key paths"),
+        ({"scenario": RegionScenario(name="classroom", rng=1), "rng": 2}, "rng", "given twice and different"),
+        ({"scenario": RegionScenario(name="classroom", rules__air__wind_skew=np.inf)}, "rules.air.wind_skew", "finite"),
+    ],
+)
 def test_bad_input_is_a_scenario_error_naming_the_key(kwargs, key, valid):
     kwargs = {"scenario": "classroom", **kwargs}
     with pytest.raises(ScenarioError) as raised:
@@ -143,15 +163,18 @@ def test_several_problems_are_reported_at_once():
     assert {"rng", "rules.services.lag_years", "rules.policy.max_abatement"} <= keys
 
 
-@pytest.mark.parametrize(("outcomes", "key", "valid"), [
-    (["pm25_population_weightd"], "outcomes.pm25_population_weightd", "did you mean 'pm25_population_weighted'"),
-    (["nonsense"], "outcomes.nonsense", "valid: population_total"),
-    (["population_total@1990"], "outcomes.population_total@1990", f"from {BASE_YEAR} to 2030"),
-    (["population_total@2031"], "outcomes.population_total@2031", f"from {BASE_YEAR} to 2030"),
-    (["population_total@x"], "outcomes.population_total@x", "the year after '@'"),
-    (["year"], "outcomes.year", "unknown series"),
-    (3, "outcomes", "list of series names"),
-])
+@pytest.mark.parametrize(
+    ("outcomes", "key", "valid"),
+    [
+        (["pm25_population_weightd"], "outcomes.pm25_population_weightd", "did you mean 'pm25_population_weighted'"),
+        (["nonsense"], "outcomes.nonsense", "valid: population_total"),
+        (["population_total@1990"], "outcomes.population_total@1990", f"from {BASE_YEAR} to 2030"),
+        (["population_total@2031"], "outcomes.population_total@2031", f"from {BASE_YEAR} to 2030"),
+        (["population_total@x"], "outcomes.population_total@x", "the year after '@'"),
+        (["year"], "outcomes.year", "unknown series"),
+        (3, "outcomes", "list of series names"),
+    ],
+)
 def test_bad_outcomes_are_refused_before_the_run(outcomes, key, valid):
     with pytest.raises(ScenarioError) as raised:
         simulate("classroom", seed=0, until=2030, outcomes=outcomes)

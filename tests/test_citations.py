@@ -35,8 +35,7 @@ PLANS = plans_dir()
 def fake_plans(tmp_path: Path) -> Path:
     """A plans folder whose capital_metro_area has a quotable line 3, a blank line 2 and a line 4."""
     for name in PLAN_FILES:
-        (tmp_path / f"{name}.txt").write_text("first line\n\n承接北京中心城區40萬—50萬常住人口疏解\n通勤圈強調職住協同\n",
-                                              encoding="utf-8")
+        (tmp_path / f"{name}.txt").write_text("first line\n\n承接北京中心城區40萬—50萬常住人口疏解\n通勤圈強調職住協同\n", encoding="utf-8")
     citations.plan_lines.cache_clear()
     return tmp_path
 
@@ -61,21 +60,26 @@ def test_blank_lines_missing_quotes_and_lines_past_the_end_fail(fake_plans: Path
 
 def test_a_plan_name_governs_later_line_numbers_of_the_same_text() -> None:
     refs = list(references("capital_metro_area L3「疏解」, L4「通勤圈」; harbin_changchun L2–L4「a」 and an L5 alone"))
-    assert refs == [Reference("capital_metro_area", 3, 3, "疏解"), Reference("capital_metro_area", 4, 4, "通勤圈"),
-                    Reference("harbin_changchun", 2, 4, "a"), Reference("harbin_changchun", 5, 5, "")]
+    assert refs == [
+        Reference("capital_metro_area", 3, 3, "疏解"),
+        Reference("capital_metro_area", 4, 4, "通勤圈"),
+        Reference("harbin_changchun", 2, 4, "a"),
+        Reference("harbin_changchun", 5, 5, ""),
+    ]
     assert list(references("an L5 with no plan named before it")) == []
 
 
 def test_findings_name_the_line_inside_a_multi_line_text(fake_plans: Path) -> None:
     text = '"""Docstring.\n\nPlan clauses: capital_metro_area L3「40萬」,\nL4「40萬」."""'
-    assert check([("m.py:10", text)], fake_plans) == [
-        "m.py:13: capital_metro_area L4「40萬」: 「40萬」 is not in the cited lines"]
+    assert check([("m.py:10", text)], fake_plans) == ["m.py:13: capital_metro_area L4「40萬」: 「40萬」 is not in the cited lines"]
 
 
 def test_the_tree_collector_reads_strings_comments_and_toml(tmp_path: Path, fake_plans: Path) -> None:
     py = tmp_path / "m.py"
-    py.write_text('x = 1  # capital_metro_area L4「40萬」\ny = f"{x} capital_metro_area L3「40萬」"\n'
-                  'z = "capital_metro_area L2「a」"\n', encoding="utf-8")
+    py.write_text(
+        'x = 1  # capital_metro_area L4「40萬」\ny = f"{x} capital_metro_area L3「40萬」"\nz = "capital_metro_area L2「a」"\n',
+        encoding="utf-8",
+    )
     toml = tmp_path / "s.toml"
     toml.write_text('# capital_metro_area L3「疏解」\n[a]\nsource = "capital_metro_area L4「40萬」"  # L3\n', encoding="utf-8")
     findings = check([*citations.python_texts(py, tmp_path), *citations.toml_texts(toml, tmp_path)], fake_plans)
@@ -114,9 +118,13 @@ def test_cli_refuses_a_plans_folder_without_the_texts(tmp_path: Path) -> None:
 
 def test_no_absolute_path_of_one_machine_in_the_code() -> None:
     pattern = re.compile(r"/work/(shared|main)|/home/\w+|/Users/\w+")
-    hits = [f"{path.relative_to(ROOT)}:{n}" for folder in ("model", "agents", "viz", "scenarios")
-            for path in sorted((ROOT / folder).rglob("*.py")) for n, line in enumerate(path.read_text().splitlines(), 1)
-            if pattern.search(line)]
+    hits = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for folder in ("model", "agents", "viz", "scenarios")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert hits == []
 
 
@@ -131,12 +139,23 @@ def test_every_lever_has_a_valid_role() -> None:
         Lever("x", 1.0, 0.0, 2.0, role="guess")
 
 
-@pytest.mark.parametrize(("rule", "lever", "role"), [
-    ("transfer", "elasticity", UNCERTAINTY), ("transfer", "decay_minutes", UNCERTAINTY), ("transfer", "corridor_bonus", POLICY),
-    ("tax_share", "split_to_origin", POLICY), ("tax_share", "cap_years", POLICY), ("eco_comp", "restriction_rate", POLICY),
-    ("fund", "contribution_rate", POLICY), ("fund", "speedup_per_100m_yuan", UNCERTAINTY), ("services", "lag_years", UNCERTAINTY),
-    ("services", "strength", UNCERTAINTY), ("energy", "decay_km", UNCERTAINTY), ("energy", "consumption_accounting", POLICY),
-])
+@pytest.mark.parametrize(
+    ("rule", "lever", "role"),
+    [
+        ("transfer", "elasticity", UNCERTAINTY),
+        ("transfer", "decay_minutes", UNCERTAINTY),
+        ("transfer", "corridor_bonus", POLICY),
+        ("tax_share", "split_to_origin", POLICY),
+        ("tax_share", "cap_years", POLICY),
+        ("eco_comp", "restriction_rate", POLICY),
+        ("fund", "contribution_rate", POLICY),
+        ("fund", "speedup_per_100m_yuan", UNCERTAINTY),
+        ("services", "lag_years", UNCERTAINTY),
+        ("services", "strength", UNCERTAINTY),
+        ("energy", "decay_km", UNCERTAINTY),
+        ("energy", "consumption_accounting", POLICY),
+    ],
+)
 def test_choices_are_policy_and_responses_are_uncertainties(rule: str, lever: str, role: str) -> None:
     assert REGISTRY[rule].lever(lever).role == role
 
@@ -197,8 +216,14 @@ def test_every_reference_in_the_code_base_holds() -> None:
 def test_module_checks_the_whole_tree() -> None:
     if PLANS is None:
         pytest.skip("the plan texts are not here")
-    result = subprocess.run([sys.executable, "-m", "regionsim.model.citations", "--all"], capture_output=True, text=True,
-                            cwd=ROOT, env={**os.environ, "REGIONSIM_PLANS_DIR": str(PLANS)}, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "regionsim.model.citations", "--all"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "REGIONSIM_PLANS_DIR": str(PLANS)},
+        timeout=120,
+    )
     assert result.returncode in (0, 1), result.stderr
     assert result.stdout.strip().endswith(("every reference holds", "do not hold"))
     assert (result.returncode == 0) == result.stdout.strip().endswith("every reference holds")

@@ -27,8 +27,7 @@ VARIANTS = {
 
 @pytest.fixture(scope="module")
 def runs() -> dict[tuple[str, int], RegionModel]:
-    return {(label, seed): RegionModel("classroom", rng=seed, **overrides).run()
-            for label, overrides in VARIANTS.items() for seed in SEEDS}
+    return {(label, seed): RegionModel("classroom", rng=seed, **overrides).run() for label, overrides in VARIANTS.items() for seed in SEEDS}
 
 
 def _pm(model: RegionModel, city: str) -> pd.Series:

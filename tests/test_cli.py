@@ -90,7 +90,7 @@ def test_validate_reports_every_problem_at_once(tmp_path):
 
     broken = tmp_path / "broken.toml"
     source = FIXTURE.read_text()
-    source = source.replace('population_10k = 100.0', 'population_10k = "many"', 1)
+    source = source.replace("population_10k = 100.0", 'population_10k = "many"', 1)
     source = source.replace('to = "newtown"', 'to = "atlantis"', 1)
     source = source.replace("horizon = 2035", "horizon = 2020", 1)
     broken.write_text(source)

@@ -28,8 +28,12 @@ VARIANT_TEXT = (
     '"rules.joint_control.enabled" = false\n"rules.relocate.annual_quota_share" = 0.3\n'
     '"cities.capital.population_10k" = 900.0\n"rules.relocate.incentives.newtown" = 2.0\n'
 ).encode()
-FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=not CAMPAIGN,
-                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=not CAMPAIGN,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 def load_or_user_error(path: Path, overrides: dict | None = None) -> str:
@@ -69,9 +73,27 @@ def mutated_scenarios(draw, base: bytes = BASE_TEXT) -> bytes:
             i = draw(st.integers(0, len(lines) - 1))
             if b"=" in lines[i]:
                 key = lines[i].split(b"=", 1)[0]
-                value = draw(st.sampled_from([b"-1", b"1e309", b"nan", b"-inf", b'"x"', b"[]", b"{}", b"true", b"0",
-                                              b"99999999999999999999", b'"\xe4\xb8\xad\xe6\x96\x87"', b"[[1,2],[3]]",
-                                              b'"' + b"a" * 5000 + b'"', b"1979-05-27", b"0x10"]))
+                value = draw(
+                    st.sampled_from(
+                        [
+                            b"-1",
+                            b"1e309",
+                            b"nan",
+                            b"-inf",
+                            b'"x"',
+                            b"[]",
+                            b"{}",
+                            b"true",
+                            b"0",
+                            b"99999999999999999999",
+                            b'"\xe4\xb8\xad\xe6\x96\x87"',
+                            b"[[1,2],[3]]",
+                            b'"' + b"a" * 5000 + b'"',
+                            b"1979-05-27",
+                            b"0x10",
+                        ]
+                    )
+                )
                 lines[i] = key + b"= " + value
             data = bytearray(b"\n".join(lines))
     return bytes(data)
@@ -107,14 +129,30 @@ def test_random_bytes_are_refused_cleanly(tmp_path_factory, text):
     assert load_or_user_error(path) == "user error"
 
 
-KEYS = st.sampled_from([
-    "rules.relocate.annual_quota_share", "rules.joint_control.enabled", "rules.relocate.incentives.newtown",
-    "cities.capital.population_10k", "meta.horizon", "meta.base_year", "provinces.east.pm25_target_ugm3",
-    "rules.zoning.forbidden_sectors", "rules.fund.pairing", "cities.capital", "rules", "x.y.z", "rules.air",
-    "cities.capital.gdp_share.primary", "links", "rules.migrate.commute_band_minutes", "",
-]) | st.text(max_size=60)
-VALUES = st.text(max_size=80) | st.sampled_from(["1e400", "-0", "nan", "inf", "[[[[[[[[[[1]]]]]]]]]]", "{a=1}",
-                                                  "\"" + "x" * 10000 + "\"", "true", "[1,2,3]", "'single'"])
+KEYS = st.sampled_from(
+    [
+        "rules.relocate.annual_quota_share",
+        "rules.joint_control.enabled",
+        "rules.relocate.incentives.newtown",
+        "cities.capital.population_10k",
+        "meta.horizon",
+        "meta.base_year",
+        "provinces.east.pm25_target_ugm3",
+        "rules.zoning.forbidden_sectors",
+        "rules.fund.pairing",
+        "cities.capital",
+        "rules",
+        "x.y.z",
+        "rules.air",
+        "cities.capital.gdp_share.primary",
+        "links",
+        "rules.migrate.commute_band_minutes",
+        "",
+    ]
+) | st.text(max_size=60)
+VALUES = st.text(max_size=80) | st.sampled_from(
+    ["1e400", "-0", "nan", "inf", "[[[[[[[[[[1]]]]]]]]]]", "{a=1}", '"' + "x" * 10000 + '"', "true", "[1,2,3]", "'single'"]
+)
 
 
 @FUZZ_SETTINGS
@@ -135,7 +173,7 @@ def test_deep_nesting_is_refused_cleanly(tmp_path):
 
 def test_duplicate_keys_and_wrong_encoding_are_refused(tmp_path):
     dup = tmp_path / "dup.toml"
-    dup.write_bytes(BASE_TEXT.replace(b"[meta]\n", b"[meta]\nname = \"a\"\n", 1))
+    dup.write_bytes(BASE_TEXT.replace(b"[meta]\n", b'[meta]\nname = "a"\n', 1))
     assert load_or_user_error(dup) == "user error"
     latin = tmp_path / "latin.toml"
     latin.write_bytes(BASE_TEXT.decode("utf-8").encode("utf-16"))

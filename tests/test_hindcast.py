@@ -17,8 +17,15 @@ import pytest
 from regionsim.model.model import RegionModel
 
 BEIJING_PM25 = {2017: 58.0, 2018: 51.0, 2019: 42.0, 2020: 38.0}
-POPULATION_2015_10K = {"beijing": 2170.5, "tianjin": 1546.95, "hebei": 7424.92, "shanxi": 3664.12,
-                       "inner_mongolia": 2511.04, "liaoning": 4382.4, "shandong": 9847.16}
+POPULATION_2015_10K = {
+    "beijing": 2170.5,
+    "tianjin": 1546.95,
+    "hebei": 7424.92,
+    "shanxi": 3664.12,
+    "inner_mongolia": 2511.04,
+    "liaoning": 4382.4,
+    "shandong": 9847.16,
+}
 
 
 @pytest.fixture(scope="module")

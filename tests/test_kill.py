@@ -54,6 +54,7 @@ def rng() -> random.Random:
 
 # --- a reference run, and what a complete folder is ----------------------------------------------------
 
+
 @dataclass
 class Reference:
     """An undisturbed run: its files, row counts and when (seconds after start) it wrote them."""
@@ -64,8 +65,8 @@ class Reference:
     run_json: dict
     shape: dict[str, tuple[int, int, int]]
     temporary_at: float  # the hidden temporary folder appeared
-    final_at: float      # DIR appeared
-    exit_at: float       # the process exited
+    final_at: float  # DIR appeared
+    exit_at: float  # the process exited
 
     @property
     def write_seconds(self) -> float:
@@ -105,8 +106,10 @@ def reference(folder: Path, scenario: str, until: int) -> Reference:
     rows["scorecard.csv"] = len(pd.read_csv(out / "scorecard.csv"))
     run_json = json.loads(files["run.json"])
     assert rows["model.parquet"] == until - run_json["base_year"] + 1
-    print(f"{scenario} to {until}: temporary folder at {temporary_at:.2f} s, {out.name} at {final_at:.2f} s, "
-          f"exit at {exit_at:.2f} s; rows {rows}")
+    print(
+        f"{scenario} to {until}: temporary folder at {temporary_at:.2f} s, {out.name} at {final_at:.2f} s, "
+        f"exit at {exit_at:.2f} s; rows {rows}"
+    )
     return Reference(args, files, rows, run_json, _shape(out), temporary_at or exit_at, final_at or exit_at, exit_at)
 
 
@@ -165,8 +168,17 @@ def bohai(tmp_path_factory) -> Reference:
 
 # --- killing a run -------------------------------------------------------------------------------------
 
-def kill_once(ref: Reference, parent: Path, moment: str, rng: random.Random, sig: int = signal.SIGKILL,
-              out_name: str = "R", earliest: float = 0.0, spread: float = 1.5) -> tuple[subprocess.Popen, str, float, str]:
+
+def kill_once(
+    ref: Reference,
+    parent: Path,
+    moment: str,
+    rng: random.Random,
+    sig: int = signal.SIGKILL,
+    out_name: str = "R",
+    earliest: float = 0.0,
+    spread: float = 1.5,
+) -> tuple[subprocess.Popen, str, float, str]:
     """Start the reference command writing into parent/out_name and signal it.
 
     moment "any": at a random delay over the reference run's whole life (from `earliest`); "write": a random
@@ -229,8 +241,10 @@ def test_sigkill_at_random_moments_leaves_no_half_written_run(scenario, request,
             assert result.returncode == 0, result.stderr
             complete_as(out, ref)
             assert leftovers(parent, "R") == [], "stale temporary folders were not cleaned by the next run"
-    print(f"{scenario}: {kills} SIGKILLs — phases: {_phases(phases)}; DIR afterwards: {_phases(outcomes)}; "
-          f"{cleaned} left hidden temporary folders, removed by the next run")
+    print(
+        f"{scenario}: {kills} SIGKILLs — phases: {_phases(phases)}; DIR afterwards: {_phases(outcomes)}; "
+        f"{cleaned} left hidden temporary folders, removed by the next run"
+    )
     assert "writing" in phases, "no kill landed in the write phase"
 
 
@@ -299,8 +313,9 @@ STEPPER = textwrap.dedent("""
 def test_sigkill_at_every_step_of_a_replacement(capital, capital_2030, tmp_path):
     source = Path(capital_2030.args[-2]).parent
     args = capital.args[1:-3]  # run capital_region --until 2035 --seed 3
-    result = subprocess.run([sys.executable, "-c", STEPPER, str(source), str(tmp_path), *args], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", STEPPER, str(source), str(tmp_path), *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     steps = json.loads(result.stdout.strip().splitlines()[-1])
     outcomes = []
@@ -314,8 +329,7 @@ def test_sigkill_at_every_step_of_a_replacement(capital, capital_2030, tmp_path)
         which = complete_as(parent / "R", capital, capital_2030)
         outcomes.append(f"{when} {k}: {'new' if which is capital else 'old'}")
         leftovers(parent, "R")
-    print(f"replacement killed before and after each of its {len(steps) // 2 - 1} steps: {len(outcomes)} kills — "
-          + "; ".join(outcomes))
+    print(f"replacement killed before and after each of its {len(steps) // 2 - 1} steps: {len(outcomes)} kills — " + "; ".join(outcomes))
     assert len(outcomes) >= 10 and any("new" in o for o in outcomes) and any("old" in o for o in outcomes)
 
 
@@ -326,8 +340,14 @@ def test_next_run_removes_only_stale_temporary_folders(tmp_path):
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()
     dead, alive = finished.pid, os.getppid()
-    names = {f".R.tmp-{dead}-a1": "removed", f".R.old-{dead}-b2": "removed", f".R.tmp-{alive}-c3": "kept",
-             f".S.tmp-{dead}-d4": "kept", ".R.tmp-e5": "kept", f".R.tmp-{dead}-new": "kept"}
+    names = {
+        f".R.tmp-{dead}-a1": "removed",
+        f".R.old-{dead}-b2": "removed",
+        f".R.tmp-{alive}-c3": "kept",
+        f".S.tmp-{dead}-d4": "kept",
+        ".R.tmp-e5": "kept",
+        f".R.tmp-{dead}-new": "kept",
+    }
     for name in names:
         (tmp_path / name).mkdir()
         (tmp_path / name / "run.json").write_text("{}")
@@ -338,6 +358,7 @@ def test_next_run_removes_only_stale_temporary_folders(tmp_path):
 
 
 # --- SIGINT and SIGTERM --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_and_terminate_exit_cleanly(sig, status, bohai, tmp_path, rng):
@@ -354,15 +375,15 @@ def test_interrupt_and_terminate_exit_cleanly(sig, status, bohai, tmp_path, rng)
         parent = tmp_path / f"sig{k}"
         parent.mkdir()
         # alternately while it imports and simulates, and early in the write phase
-        process, phase, _, stderr = kill_once(bohai, parent, "write" if k % 2 else "any", rng, sig=sig, earliest=0.5,
-                                              spread=0.5)
+        process, phase, _, stderr = kill_once(bohai, parent, "write" if k % 2 else "any", rng, sig=sig, earliest=0.5, spread=0.5)
         phases.append(phase)
         statuses.append(process.returncode)
         assert "Traceback" not in stderr, stderr
         assert process.returncode in (0, status, -sig), (phase, process.returncode, stderr)
         if process.returncode == status:
-            assert stderr.strip().splitlines()[-1] == ("regionsim: interrupted" if sig == signal.SIGINT
-                                                       else "regionsim: terminated"), stderr
+            assert stderr.strip().splitlines()[-1] == ("regionsim: interrupted" if sig == signal.SIGINT else "regionsim: terminated"), (
+                stderr
+            )
         if process.returncode != status:  # finished its work before the signal
             complete_as(parent / "R", bohai)
         elif (parent / "R").exists():
@@ -416,8 +437,7 @@ def test_sweep_killed_five_times_then_finished_has_every_run_once(tmp_path, rng)
             killed += 1
         driver.communicate(timeout=60)
         parts = sorted((out / "parts").glob("part-*.parquet")) if (out / "parts").exists() else []
-        rows = pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True) if parts else pd.DataFrame(
-            {"run_id": []})
+        rows = pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True) if parts else pd.DataFrame({"run_id": []})
         assert rows["run_id"].is_unique, "a killed sweep wrote a run twice"
         done.append(len(rows))
     result = subprocess.run(args[:-1], cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -428,6 +448,8 @@ def test_sweep_killed_five_times_then_finished_has_every_run_once(tmp_path, rng)
     con = open_results(out)
     assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM runs").fetchone() == (SWEEP_RUNS, SWEEP_RUNS)
     con.close()
-    print(f"sweep of {SWEEP_RUNS} runs SIGKILLed {killed} times in 5 starts: rows done after each {done}; "
-          f"then: {result.stdout.strip().splitlines()[0]}")
+    print(
+        f"sweep of {SWEEP_RUNS} runs SIGKILLed {killed} times in 5 starts: rows done after each {done}; "
+        f"then: {result.stdout.strip().splitlines()[0]}"
+    )
     assert killed >= 4 and 0 < done[-1] < SWEEP_RUNS, "starts finished before their kill: the sweep is too small"

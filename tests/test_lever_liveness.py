@@ -37,14 +37,18 @@ TOLERANCE = 1e-9
 
 
 RULES_OFF: dict[str, dict[str, str]] = {
-    "capital_region": {"energy": "the region's coal and power come from outside it (Shanxi, Inner Mongolia), which the "
-                                 "scenario does not model; inside it the energy sector is local utilities (capital_region.toml)"},
+    "capital_region": {
+        "energy": "the region's coal and power come from outside it (Shanxi, Inner Mongolia), which the "
+        "scenario does not model; inside it the energy sector is local utilities (capital_region.toml)"
+    },
     "bohai_rim": {},
     "harbin_changchun": {},
-    "classroom": {"transfer": "the teaching toy keeps to relocation, joint control, tax sharing and compensation "
-                              "(classroom.toml's header lists the rules it shows)",
-                  "energy": "not one of the rules the classroom shows (classroom.toml's header)",
-                  "fund": "not one of the rules the classroom shows (classroom.toml's header)"},
+    "classroom": {
+        "transfer": "the teaching toy keeps to relocation, joint control, tax sharing and compensation "
+        "(classroom.toml's header lists the rules it shows)",
+        "energy": "not one of the rules the classroom shows (classroom.toml's header)",
+        "fund": "not one of the rules the classroom shows (classroom.toml's header)",
+    },
 }
 """Rules switched off in each scenario, with the reason; their levers are not tested there."""
 
@@ -77,8 +81,7 @@ def _param_empty(rule: str, name: str) -> Check:
 
 def _no_caps(m: RegionModel) -> bool:
     s = m.state
-    return not (np.isfinite(s.population_cap).any() or np.isfinite(s.province_population_cap).any()
-                or np.isfinite(s.density_cap).any())
+    return not (np.isfinite(s.population_cap).any() or np.isfinite(s.province_population_cap).any() or np.isfinite(s.density_cap).any())
 
 
 def _no_optimised_zone(m: RegionModel) -> bool:
@@ -123,18 +126,29 @@ def _no_optimised_receiver(m: RegionModel) -> bool:
     return bool(optimised[s.fn_origin].all() and not np.isin(moved_to, ids[optimised]).any())
 
 
-_NO_RESIDENT_SCHEDULE = Exemption("the scenario states no resident schedule (the plans behind it give no number of residents to move)",
-                                  _param_empty("relocate", "resident_schedule"))
-_NO_RELEASE_SCHEDULE = Exemption("the scenario states no release schedule (its toy cities shed functions by negative list and cost)",
-                                 _param_empty("relocate", "release_schedule"))
-_NO_PAIRING = Exemption("the scenario names no pairing-aid pairs (fund.pairing is empty; harbin_changchun.txt has no 对口)",
-                        _param_empty("fund", "pairing"))
-_NO_CAP = Exemption("no city or province has a population or density cap (harbin_changchun opens hukou instead, "
-                    "L194「全面放开牡丹江、松原等城市落户限制」)", _no_caps)
-_JOBS_FALL = Exemption("the region's jobs fall every year (output grows more slowly than labour productivity), and the "
-                       "ceiling only holds back growth of jobs", _jobs_fall_every_year)
-_NO_OPTIMISED = Exemption("no city is an optimised zone (优化开发): the scenario makes every city a key or restricted zone",
-                          _no_optimised_zone)
+_NO_RESIDENT_SCHEDULE = Exemption(
+    "the scenario states no resident schedule (the plans behind it give no number of residents to move)",
+    _param_empty("relocate", "resident_schedule"),
+)
+_NO_RELEASE_SCHEDULE = Exemption(
+    "the scenario states no release schedule (its toy cities shed functions by negative list and cost)",
+    _param_empty("relocate", "release_schedule"),
+)
+_NO_PAIRING = Exemption(
+    "the scenario names no pairing-aid pairs (fund.pairing is empty; harbin_changchun.txt has no 对口)", _param_empty("fund", "pairing")
+)
+_NO_CAP = Exemption(
+    "no city or province has a population or density cap (harbin_changchun opens hukou instead, "
+    "L194「全面放开牡丹江、松原等城市落户限制」)",
+    _no_caps,
+)
+_JOBS_FALL = Exemption(
+    "the region's jobs fall every year (output grows more slowly than labour productivity), and the ceiling only holds back growth of jobs",
+    _jobs_fall_every_year,
+)
+_NO_OPTIMISED = Exemption(
+    "no city is an optimised zone (优化开发): the scenario makes every city a key or restricted zone", _no_optimised_zone
+)
 
 EXEMPT: dict[str, dict[str, Exemption]] = {
     "capital_region": {},
@@ -142,23 +156,32 @@ EXEMPT: dict[str, dict[str, Exemption]] = {
         "relocate.release_schedule_scale": Exemption(
             "no release schedule: bohai_rim_outline asks only 「有序疏解北京非首都功能」 (L271) with no functions named in batches "
             "and no pace; Beijing's candidates leave by its negative list and its near-cap push at the quota's pace",
-            _param_empty("relocate", "release_schedule")),
+            _param_empty("relocate", "release_schedule"),
+        ),
         "relocate.resident_schedule_scale": Exemption(
             "no resident schedule: the planned resident moves (central city → Sub-center, capital_metro_area L173) are inside "
-            "Beijing, one city in this scenario", _param_empty("relocate", "resident_schedule")),
+            "Beijing, one city in this scenario",
+            _param_empty("relocate", "resident_schedule"),
+        ),
     },
     "harbin_changchun": {
-        "policy.abatement_relax": Exemption("acts only below a province's PM2.5 target; both provinces stay above theirs to 2020",
-                                            _pm_above_target_every_year),
-        "policy.quota_tightening": _NO_CAP, "policy.cap_warning_share": _NO_CAP, "relocate.cap_push": _NO_CAP,
-        "zoning.construction_land_cut": _NO_OPTIMISED, "zoning.optimised_housing_growth": _NO_OPTIMISED,
+        "policy.abatement_relax": Exemption(
+            "acts only below a province's PM2.5 target; both provinces stay above theirs to 2020", _pm_above_target_every_year
+        ),
+        "policy.quota_tightening": _NO_CAP,
+        "policy.cap_warning_share": _NO_CAP,
+        "relocate.cap_push": _NO_CAP,
+        "zoning.construction_land_cut": _NO_OPTIMISED,
+        "zoning.optimised_housing_growth": _NO_OPTIMISED,
         "zoning.vacated_housing_converted": _NO_OPTIMISED,
         "relocate.resident_schedule_scale": _NO_RESIDENT_SCHEDULE,
-        "relocate.weight_headroom": Exemption("with no caps and no optimised zone every receiver's headroom is 1, so its "
-                                              "weight adds the same to every score", _headroom_equal),
+        "relocate.weight_headroom": Exemption(
+            "with no caps and no optimised zone every receiver's headroom is 1, so its weight adds the same to every score", _headroom_equal
+        ),
         "relocate.weight_incentive": Exemption("the scenario sets no receiving incentives", _param_empty("relocate", "incentives")),
-        "migrate.hukou_friction": Exemption("every city sets its own hukou friction (harbin_changchun L194), which overrides the lever",
-                                            _hukou_set_by_every_city),
+        "migrate.hukou_friction": Exemption(
+            "every city sets its own hukou friction (harbin_changchun L194), which overrides the lever", _hukou_set_by_every_city
+        ),
         "fund.pairing_rate": _NO_PAIRING,
         "growth.max_jobs_per_worker": _JOBS_FALL,
     },
@@ -167,11 +190,14 @@ EXEMPT: dict[str, dict[str, Exemption]] = {
         "relocate.resident_schedule_scale": _NO_RESIDENT_SCHEDULE,
         "zoning.construction_land_cut": Exemption(
             "the land cut scales only an optimised city's headroom as a receiver (TRANSFER is off), and the one optimised "
-            "city, the Capital, is where every function starts and none moves to", _no_optimised_receiver),
+            "city, the Capital, is where every function starts and none moves to",
+            _no_optimised_receiver,
+        ),
         "growth.max_jobs_per_worker": _JOBS_FALL,
         "relocate.receiver_capacity_default": Exemption(
             "every city that receives a function has a capacity of its own; the default applies to none of them",
-            _only_own_capacity_receivers),
+            _only_own_capacity_receivers,
+        ),
     },
 }
 """Levers that cannot act in a scenario although their rule is on, with the reason and its check."""
@@ -237,8 +263,13 @@ def lever_effect(scenario: str, name: str) -> tuple[float, str]:
 def levers_under_test(scenario: str) -> list[str]:
     """Levers of rules switched on in `scenario`, except the exempt ones."""
     params = load_scenario(scenario).params
-    return [f"{key}.{lever.name}" for key, spec in REGISTRY.items() if params[key]["enabled"]
-            for lever in spec.levers if lever.name != "enabled" and f"{key}.{lever.name}" not in EXEMPT.get(scenario, {})]
+    return [
+        f"{key}.{lever.name}"
+        for key, spec in REGISTRY.items()
+        if params[key]["enabled"]
+        for lever in spec.levers
+        if lever.name != "enabled" and f"{key}.{lever.name}" not in EXEMPT.get(scenario, {})
+    ]
 
 
 def dead_levers(scenario: str) -> list[str]:

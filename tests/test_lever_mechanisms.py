@@ -41,8 +41,10 @@ def test_links_approach_their_fastest_time():
     assert (fund.faster_links(factor, np.full(4, 1e6), 0.002, 0.6) >= 0.6 - 1e-12).all()  # never past the floor
     np.testing.assert_allclose(fund.faster_links(factor, amount, 0.002, 1.0), factor)  # floor 1: nothing changes
     # a lower floor leaves more to gain: the same spending cuts more
-    assert fund.faster_links(np.array([0.8]), np.array([10.0]), 0.002, 0.3)[0] < fund.faster_links(
-        np.array([0.8]), np.array([10.0]), 0.002, 0.6)[0]
+    assert (
+        fund.faster_links(np.array([0.8]), np.array([10.0]), 0.002, 0.3)[0]
+        < fund.faster_links(np.array([0.8]), np.array([10.0]), 0.002, 0.6)[0]
+    )
 
 
 def test_cost_index_follows_relative_income_and_density():
@@ -58,7 +60,7 @@ def test_cost_index_follows_relative_income_and_density():
     s.population *= total / s.population.sum()
     income = (s.gdp() / s.population) / s.city_gdp_per_capita0 / (s.gdp().sum() / s.population.sum() / s.gdp_per_capita0)
     crowding = (s.population / s.initial_population) / (s.population.sum() / s.initial_population.sum())
-    np.testing.assert_allclose(growth.cost_indices(s, p), s.cost_index0 * income ** 0.5 * crowding)
+    np.testing.assert_allclose(growth.cost_indices(s, p), s.cost_index0 * income**0.5 * crowding)
     assert growth.cost_indices(s, p)[C] > s.cost_index0[C]  # denser (and poorer per head, less so): dearer
     assert growth.cost_indices(s, p)[A] < s.cost_index0[A]  # emptier relative to the region: cheaper
 

@@ -97,23 +97,28 @@ def run_checked(where: str, scenario: str, seed: int, overrides: dict | None = N
         model.step()
         year, years = s.year, years + 1
         output = s.output()
-        for name, values in (("population", s.population), ("output", output), ("PM2.5", s.pm25),
-                             ("service level", s.service_level), ("emissions", s.emissions),
-                             ("fiscal revenue", s.fiscal_revenue), ("natural change", s.natural_change),
-                             ("migration in", s.migration_in), ("migration out", s.migration_out)):
+        for name, values in (
+            ("population", s.population),
+            ("output", output),
+            ("PM2.5", s.pm25),
+            ("service level", s.service_level),
+            ("emissions", s.emissions),
+            ("fiscal revenue", s.fiscal_revenue),
+            ("natural change", s.natural_change),
+            ("migration in", s.migration_in),
+            ("migration out", s.migration_out),
+        ):
             bad = ~np.isfinite(values)
             if bad.any():
                 rows = bad if bad.ndim == 1 else bad.any(axis=tuple(range(1, bad.ndim)))
                 _fail(where, year, f"{name} not finite in {_cities(model, rows)}")
-        for name, values in (("population", s.population), ("output", output), ("PM2.5", s.pm25),
-                             ("emissions", s.emissions)):
+        for name, values in (("population", s.population), ("output", output), ("PM2.5", s.pm25), ("emissions", s.emissions)):
             if (values < -1e-9).any():
                 rows = values < -1e-9 if values.ndim == 1 else (values < -1e-9).any(axis=tuple(range(1, values.ndim)))
                 _fail(where, year, f"{name} negative ({values.min():.4g}) in {_cities(model, rows)}")
         if (s.pm25 >= PM25_LIMIT).any():
             worst = int(np.argmax(s.pm25))
-            _fail(where, year, f"PM2.5 {s.pm25[worst]:.0f} µg/m³ ≥ {PM25_LIMIT:.0f} in {s.city_ids[worst]} "
-                               f"(GDP {s.gdp()[worst]:.4g} 亿元)")
+            _fail(where, year, f"PM2.5 {s.pm25[worst]:.0f} µg/m³ ≥ {PM25_LIMIT:.0f} in {s.city_ids[worst]} (GDP {s.gdp()[worst]:.4g} 亿元)")
         if not (s.fn_units == units).all():
             _fail(where, year, "a function's units changed")
         moved = s.function_units_by_city().sum(axis=0)
@@ -146,6 +151,7 @@ def _known(scenario: str, bound: Bound):
 
 # --- every shipped scenario and variant to 2100 -----------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("scenario", list_scenarios())
 def test_shipped_scenario_to_2100(scenario, seed):
@@ -159,10 +165,13 @@ def test_every_base_scenario_is_shipped():
 
 # --- each lever at its low and high bound, one at a time -------------------------------------------
 
+
 def _bound_cases(scenarios):
-    return [pytest.param(scenario, bound, id=f"{scenario}-{bound.rule}.{bound.lever.name}-{bound.which}",
-                         marks=_known(scenario, bound))
-            for scenario in scenarios for bound in BOUNDS]
+    return [
+        pytest.param(scenario, bound, id=f"{scenario}-{bound.rule}.{bound.lever.name}-{bound.which}", marks=_known(scenario, bound))
+        for scenario in scenarios
+        for bound in BOUNDS
+    ]
 
 
 @pytest.mark.parametrize(("scenario", "bound"), _bound_cases(BASES if CAMPAIGN else ("classroom",)))
@@ -174,6 +183,7 @@ def test_lever_at_bound_to_2100(scenario, bound):
 
 
 # --- every lever at once ---------------------------------------------------------------------------
+
 
 def _all_at(which: str, enabled: bool | None) -> dict:
     overrides = {bound.key: bound.value for bound in BOUNDS if bound.which == which}

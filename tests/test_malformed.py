@@ -62,8 +62,9 @@ EXPECTED = {
 
 
 def validate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "regionsim.model.cli", "validate", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "regionsim.model.cli", "validate", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_every_malformed_file_has_an_expectation():

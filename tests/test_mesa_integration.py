@@ -21,9 +21,14 @@ PM25 = "pm25_population_weighted"
 def test_batch_run_with_numpy_lever_values():
     results = mesa.batch_run(
         RegionModel,
-        parameters={"scenario": "classroom", "until": 2028, "record_functions": False,
-                    "rules__services__lag_years": np.arange(1, 4), "rules__policy__max_abatement": np.array([0.3, 0.7]),
-                    "rules__joint_control__enabled": np.array([True, False])},
+        parameters={
+            "scenario": "classroom",
+            "until": 2028,
+            "record_functions": False,
+            "rules__services__lag_years": np.arange(1, 4),
+            "rules__policy__max_abatement": np.array([0.3, 0.7]),
+            "rules__joint_control__enabled": np.array([True, False]),
+        },
         rng=[3],
         number_processes=1,
         data_collection_period=-1,
@@ -32,13 +37,21 @@ def test_batch_run_with_numpy_lever_values():
     assert len(results) == 3 * 2 * 2
     for row in results:
         assert row["year"] == 2028
-        expected = simulate("classroom", seed=3, until=2028, outcomes=[PM25],
-                            rules__services__lag_years=int(row["rules__services__lag_years"]),
-                            rules__policy__max_abatement=float(row["rules__policy__max_abatement"]),
-                            rules__joint_control__enabled=bool(row["rules__joint_control__enabled"]))
+        expected = simulate(
+            "classroom",
+            seed=3,
+            until=2028,
+            outcomes=[PM25],
+            rules__services__lag_years=int(row["rules__services__lag_years"]),
+            rules__policy__max_abatement=float(row["rules__policy__max_abatement"]),
+            rules__joint_control__enabled=bool(row["rules__joint_control__enabled"]),
+        )
         assert row[PM25] == pytest.approx(expected[PM25], rel=1e-12)
-    by_switch = {bool(r["rules__joint_control__enabled"]): r[PM25] for r in results
-                 if r["rules__services__lag_years"] == 1 and r["rules__policy__max_abatement"] == 0.7}
+    by_switch = {
+        bool(r["rules__joint_control__enabled"]): r[PM25]
+        for r in results
+        if r["rules__services__lag_years"] == 1 and r["rules__policy__max_abatement"] == 0.7
+    }
     assert by_switch[False] > by_switch[True], "switching joint control off leaves the air dirtier"
 
 
@@ -105,8 +118,7 @@ def test_ema_workbench_perform_experiments_drives_simulate():
     )
 
     model = Model("regionsim", function=simulate)
-    model.uncertainties = [RealParameter("rules__policy__max_abatement", 0.2, 0.9),
-                           IntegerParameter("rules__services__lag_years", 0, 6)]
+    model.uncertainties = [RealParameter("rules__policy__max_abatement", 0.2, 0.9), IntegerParameter("rules__services__lag_years", 0, 6)]
     model.levers = [BooleanParameter("rules__joint_control__enabled")]
     model.constants = [Constant("scenario", "classroom"), Constant("seed", 4), Constant("until", 2029)]
     model.outcomes = [ScalarOutcome(PM25), ScalarOutcome("population_total")]
@@ -116,9 +128,14 @@ def test_ema_workbench_perform_experiments_drives_simulate():
     assert np.isfinite(outcomes[PM25]).all() and (outcomes["population_total"] > 0).all()
     assert set(experiments["rules__joint_control__enabled"]) == {True, False}
     for index, row in experiments.iterrows():
-        again = simulate("classroom", seed=4, until=2029, outcomes=[PM25],
-                         rules__policy__max_abatement=float(row["rules__policy__max_abatement"]),
-                         rules__services__lag_years=int(row["rules__services__lag_years"]),
-                         rules__joint_control__enabled=bool(row["rules__joint_control__enabled"]))
+        again = simulate(
+            "classroom",
+            seed=4,
+            until=2029,
+            outcomes=[PM25],
+            rules__policy__max_abatement=float(row["rules__policy__max_abatement"]),
+            rules__services__lag_years=int(row["rules__services__lag_years"]),
+            rules__joint_control__enabled=bool(row["rules__joint_control__enabled"]),
+        )
         assert outcomes[PM25][index] == pytest.approx(again[PM25], rel=1e-12)
     assert ema.__version__.startswith("3.")

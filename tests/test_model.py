@@ -20,13 +20,14 @@ def capital_run() -> RegionModel:
         units_before = s.fn_units.copy()
         pop_before = s.population.copy()
         model.step()
-        model.yearly_checks.append({
-            "units_same": bool((s.fn_units == units_before).all()) and s.n_functions == len(units_before),
-            "money_net": float(np.abs(s.transfers.net().sum())),
-            "money_total": s.transfers.total(),
-            "identity_error": float(np.abs(s.population - (pop_before + s.natural_change + s.migration_in
-                                                           - s.migration_out)).max()),
-        })
+        model.yearly_checks.append(
+            {
+                "units_same": bool((s.fn_units == units_before).all()) and s.n_functions == len(units_before),
+                "money_net": float(np.abs(s.transfers.net().sum())),
+                "money_total": s.transfers.total(),
+                "identity_error": float(np.abs(s.population - (pop_before + s.natural_change + s.migration_in - s.migration_out)).max()),
+            }
+        )
     return model
 
 
@@ -129,10 +130,11 @@ def test_each_rule_can_be_switched_off():
 def test_batch_run_sweeps_levers_as_keyword_arguments():
     rows = mesa.batch_run(
         RegionModel,
-        parameters={"scenario": "classroom",
-                     "rules.relocate.annual_quota_share": [0.1, 0.3],
-                     "rules.joint_control.enabled": [True, False]},
-        rng=[1, 2], max_steps=5, number_processes=1, display_progress=False,
+        parameters={"scenario": "classroom", "rules.relocate.annual_quota_share": [0.1, 0.3], "rules.joint_control.enabled": [True, False]},
+        rng=[1, 2],
+        max_steps=5,
+        number_processes=1,
+        display_progress=False,
     )
     assert len(rows) == 8
     assert {r["rules.relocate.annual_quota_share"] for r in rows} == {0.1, 0.3}

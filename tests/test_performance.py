@@ -85,8 +85,7 @@ def test_travel_refresh_rule(tmp_path, fund):
         speedup = s.link_speedup.copy()  # travel times are computed at the start of the year, before FUND
         model.step()
         open_now = s.link_opens <= s.year
-        exact = shortest_paths(s.n_cities, s.link_from[open_now], s.link_to[open_now],
-                               (s.link_minutes * speedup)[open_now])
+        exact = shortest_paths(s.n_cities, s.link_from[open_now], s.link_to[open_now], (s.link_minutes * speedup)[open_now])
         finite = np.isfinite(exact)
         assert np.array_equal(finite, np.isfinite(s.travel_minutes))
         # never faster than the exact fastest route, which is at least (1 − refresh share) of the time used
@@ -94,14 +93,16 @@ def test_travel_refresh_rule(tmp_path, fund):
         assert (s.travel_minutes[finite] * (1 - TRAVEL_REFRESH_SHARE) <= exact[finite] * (1 + 1e-12)).all()
         stale += not np.allclose(s.travel_minutes[finite], exact[finite], rtol=1e-12)
         # kernels patched as links opened equal kernels built from scratch
-        patched = {"growth": growth.reach(s, model.params["growth"]["spillover_decay_minutes"]).copy(),
-                   "migrate": migrate.reach(s, model.params["migrate"]["decay_minutes"],
-                                            1.0 - migrate.hukou(s, model.params["migrate"])).copy(),
-                   "transfer": transfer.kernel(model.ctx)[0].copy()}
+        patched = {
+            "growth": growth.reach(s, model.params["growth"]["spillover_decay_minutes"]).copy(),
+            "migrate": migrate.reach(s, model.params["migrate"]["decay_minutes"], 1.0 - migrate.hukou(s, model.params["migrate"])).copy(),
+            "transfer": transfer.kernel(model.ctx)[0].copy(),
+        }
         s.__dict__["_derived"].clear()
         assert np.array_equal(patched["growth"], growth.reach(s, model.params["growth"]["spillover_decay_minutes"]))
-        assert np.array_equal(patched["migrate"], migrate.reach(s, model.params["migrate"]["decay_minutes"],
-                                                                1.0 - migrate.hukou(s, model.params["migrate"])))
+        assert np.array_equal(
+            patched["migrate"], migrate.reach(s, model.params["migrate"]["decay_minutes"], 1.0 - migrate.hukou(s, model.params["migrate"]))
+        )
         assert np.array_equal(patched["transfer"], transfer.kernel(model.ctx)[0])
     if fund:  # FUND shortens links a little every year: some years use the last (stale) times
         assert stale

@@ -56,25 +56,39 @@ def scenarios(draw) -> dict:
     n_prov = draw(st.integers(1, min(4, n)))
     provinces = []
     for p in range(n_prov):
-        record = {"id": f"p{p}", "name_zh": f"省{p}", "name_en": f"Province {p}",
-                  "natural_change_per_1000": draw(st.floats(-10, 10)), "pm25_target_ugm3": draw(st.floats(10, 80)),
-                  "source": SOURCE}
+        record = {
+            "id": f"p{p}",
+            "name_zh": f"省{p}",
+            "name_en": f"Province {p}",
+            "natural_change_per_1000": draw(st.floats(-10, 10)),
+            "pm25_target_ugm3": draw(st.floats(10, 80)),
+            "source": SOURCE,
+        }
         if draw(st.booleans()):
             record["population_cap_10k"] = draw(st.floats(10, 5000))
         provinces.append(record)
     cities = []
     for c in range(n):
         record = {
-            "id": f"c{c}", "name_zh": f"城{c}", "name_en": f"City {c}", "province": f"p{c % n_prov}",
-            "lon": draw(st.floats(110, 125)), "lat": draw(st.floats(34, 45)),
-            "population_10k": draw(st.floats(0.5, 3000)), "gdp_100m_yuan": draw(st.floats(1, 40000)),
-            "area_km2": draw(st.floats(10, 50000)), "pm25_ugm3": draw(st.floats(5, 120)),
+            "id": f"c{c}",
+            "name_zh": f"城{c}",
+            "name_en": f"City {c}",
+            "province": f"p{c % n_prov}",
+            "lon": draw(st.floats(110, 125)),
+            "lat": draw(st.floats(34, 45)),
+            "population_10k": draw(st.floats(0.5, 3000)),
+            "gdp_100m_yuan": draw(st.floats(1, 40000)),
+            "area_km2": draw(st.floats(10, 50000)),
+            "pm25_ugm3": draw(st.floats(5, 120)),
             "gdp_share": shares(draw, ("primary", "secondary", "tertiary")),
-            "profile": f"pr{draw(st.integers(0, 1))}", "zone": draw(st.sampled_from(ZONES)),
+            "profile": f"pr{draw(st.integers(0, 1))}",
+            "zone": draw(st.sampled_from(ZONES)),
             "roles": draw(st.lists(st.sampled_from(FUNCTION_TYPE_NAMES), unique=True, max_size=4)),
             "negative_list": draw(st.lists(st.sampled_from(FUNCTION_TYPE_NAMES), unique=True, max_size=3)),
-            "water_source": draw(st.booleans()), "service_level": draw(st.floats(0.1, 5)),
-            "cost_index": draw(st.floats(0.2, 5)), "source": SOURCE,
+            "water_source": draw(st.booleans()),
+            "service_level": draw(st.floats(0.1, 5)),
+            "cost_index": draw(st.floats(0.2, 5)),
+            "source": SOURCE,
         }
         if draw(st.booleans()):
             record["population_cap_10k"] = record["population_10k"] * draw(st.floats(0.8, 3.0))
@@ -82,20 +96,37 @@ def scenarios(draw) -> dict:
             record["density_cap_per_km2"] = draw(st.floats(100, 20000))
             record["built_up_share"] = draw(st.floats(0.01, 1.0))
         cities.append(record)
-    links = [{"from": f"c{c}", "to": f"c{draw(st.integers(0, c - 1))}", "minutes": draw(st.floats(5, 600)),
-              "source": SOURCE} for c in range(1, n)]  # a random tree: connected
+    links = [
+        {"from": f"c{c}", "to": f"c{draw(st.integers(0, c - 1))}", "minutes": draw(st.floats(5, 600)), "source": SOURCE}
+        for c in range(1, n)
+    ]  # a random tree: connected
     for _ in range(draw(st.integers(0, n))):
         a, b = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
         if a != b:
-            links.append({"from": f"c{a}", "to": f"c{b}", "minutes": draw(st.floats(5, 600)),
-                          "corridor": "x" if draw(st.booleans()) else "", "opens": draw(st.integers(2020, 2030)),
-                          "source": SOURCE})
+            links.append(
+                {
+                    "from": f"c{a}",
+                    "to": f"c{b}",
+                    "minutes": draw(st.floats(5, 600)),
+                    "corridor": "x" if draw(st.booleans()) else "",
+                    "opens": draw(st.integers(2020, 2030)),
+                    "source": SOURCE,
+                }
+            )
     for link in links:
         if link.get("corridor") == "":
             del link["corridor"]
-    stocks = [{"city": f"c{draw(st.integers(0, n - 1))}", "type": draw(st.sampled_from(FUNCTION_TYPE_NAMES)),
-               "units": draw(st.integers(1, 60)), "jobs_per_unit": draw(st.floats(1, 20000)),
-               "bundle": draw(st.integers(1, 10)), "source": SOURCE} for _ in range(draw(st.integers(0, 12)))]
+    stocks = [
+        {
+            "city": f"c{draw(st.integers(0, n - 1))}",
+            "type": draw(st.sampled_from(FUNCTION_TYPE_NAMES)),
+            "units": draw(st.integers(1, 60)),
+            "jobs_per_unit": draw(st.floats(1, 20000)),
+            "bundle": draw(st.integers(1, 10)),
+            "source": SOURCE,
+        }
+        for _ in range(draw(st.integers(0, 12)))
+    ]
 
     def per_sector(low, high):
         return {s: draw(st.floats(low, high)) for s in SECTORS}
@@ -116,14 +147,14 @@ def scenarios(draw) -> dict:
             "output_growth": per_sector(-0.1, 0.2),
             "emission_t_per_100m_yuan": {p: per_sector(0, 1000 if p != "co2" else 1e5) for p in POLLUTANTS},
         },
-        "profiles": {f"pr{i}": {"secondary": shares(draw, SECONDARY), "tertiary": shares(draw, TERTIARY), "source": SOURCE}
-                     for i in range(2)},
+        "profiles": {
+            f"pr{i}": {"secondary": shares(draw, SECONDARY), "tertiary": shares(draw, TERTIARY), "source": SOURCE} for i in range(2)
+        },
         "provinces": provinces,
         "cities": cities,
         "links": links,
         "function_stocks": stocks,
-        "targets": [{"id": "t", "indicator": "population_10k", "region": True, "comparator": "<=", "value": 1e6,
-                     "source": SOURCE}],
+        "targets": [{"id": "t", "indicator": "population_10k", "region": True, "comparator": "<=", "value": 1e6, "source": SOURCE}],
         "rules": rules,
     }
 
@@ -137,25 +168,36 @@ def check_run(path, seed: int) -> RegionModel:
         model.step()
         assert (s.fn_units == units).all() and units.sum() == s.fn_units.sum()
         assert abs(s.transfers.net().sum()) <= 1e-9 * max(1.0, s.transfers.total())
-        np.testing.assert_allclose(s.population, pop + s.natural_change + s.migration_in - s.migration_out,
-                                   rtol=1e-9, atol=1e-6)
-        for name, values in (("population", s.population), ("output", s.output()), ("pm25", s.pm25),
-                             ("emissions", s.emissions), ("service", s.service_level), ("fiscal", s.fiscal_revenue)):
+        np.testing.assert_allclose(s.population, pop + s.natural_change + s.migration_in - s.migration_out, rtol=1e-9, atol=1e-6)
+        for name, values in (
+            ("population", s.population),
+            ("output", s.output()),
+            ("pm25", s.pm25),
+            ("emissions", s.emissions),
+            ("service", s.service_level),
+            ("fiscal", s.fiscal_revenue),
+        ):
             assert np.isfinite(values).all(), name
-        for name, values in (("population", s.population), ("output", s.output()), ("pm25", s.pm25),
-                             ("emissions", s.emissions)):
+        for name, values in (("population", s.population), ("output", s.output()), ("pm25", s.pm25), ("emissions", s.emissions)):
             assert (values >= -1e-9).all(), name
         # a binding cap: migrants are admitted only while there is room (births cannot be refused)
         bad = (s.migration_in > 1e-6) & (s.population > s.population_cap * (1 + 1e-9) + 1e-6)
-        assert not bad.any(), (f"year {s.year}: cities {np.nonzero(bad)[0].tolist()} took migrants above cap: "
-                               f"pop {s.population[bad]}, cap {s.population_cap[bad]}, in {s.migration_in[bad]}")
+        assert not bad.any(), (
+            f"year {s.year}: cities {np.nonzero(bad)[0].tolist()} took migrants above cap: "
+            f"pop {s.population[bad]}, cap {s.population_cap[bad]}, in {s.migration_in[bad]}"
+        )
         assert (s.fn_host >= 0).all() and (s.fn_host < s.n_cities).all()
     return model
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=not CAMPAIGN, print_blob=True,
-          phases=tuple(Phase) if CAMPAIGN else (Phase.explicit, Phase.reuse, Phase.generate),
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=not CAMPAIGN,
+    print_blob=True,
+    phases=tuple(Phase) if CAMPAIGN else (Phase.explicit, Phase.reuse, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(document=scenarios(), seed=st.integers(0, 2**31 - 1))
 def test_random_regions_keep_every_invariant(tmp_path_factory, document, seed):
     path = tmp_path_factory.mktemp("prop") / "random.toml"

@@ -48,8 +48,9 @@ def test_sources_command_prints_the_status_summary_and_filters():
     assert summary.startswith("by status: ")
     for name in ("plan clause", "published", "derived", "estimate"):
         assert f"{name} {counts[name]}" in summary
-    derived = subprocess.run([sys.executable, "-m", "regionsim.model.cli", "sources", "capital_region", "--status", "derived"],
-                             capture_output=True, text=True)
+    derived = subprocess.run(
+        [sys.executable, "-m", "regionsim.model.cli", "sources", "capital_region", "--status", "derived"], capture_output=True, text=True
+    )
     body = derived.stdout.strip().splitlines()[1:-2]
     assert len(body) == counts["derived"] > 0
     assert all("derived" in line for line in body)

@@ -21,9 +21,15 @@ UNIVERSITY = FUNCTION_TYPE_INDEX["university"]
 
 def _schedule(ctx, city: int, ftype: int, rate: float, start: int | None = None, end: int = 2100) -> None:
     """Give the state one release-schedule entry (as `relocate.initialise` builds them)."""
-    ctx.state.schedule = {"city": np.array([city]), "type": np.array([ftype]), "rate": np.array([rate]),
-                          "start": np.array([start or ctx.state.year]), "end": np.array([end]),
-                          "due": np.zeros(1), "moved": np.zeros(1)}
+    ctx.state.schedule = {
+        "city": np.array([city]),
+        "type": np.array([ftype]),
+        "rate": np.array([rate]),
+        "start": np.array([start or ctx.state.year]),
+        "end": np.array([end]),
+        "due": np.zeros(1),
+        "moved": np.zeros(1),
+    }
 
 
 def _universities_moved(ctx) -> int:
@@ -32,6 +38,7 @@ def _universities_moved(ctx) -> int:
 
 
 # --- release schedule ------------------------------------------------------------------------------
+
 
 def test_release_schedule_moves_the_cumulative_rate_rounded_each_year():
     # 2.4 units a year: round(2.4) = 2 after one year, round(4.8) = 5 after two (hand-computed)
@@ -54,8 +61,13 @@ def test_lower_release_scale_slows_the_schedule():
 
 
 def test_schedule_backlog_comes_forward_when_a_receiver_has_room():
-    ctx = three_city_context({"rules.relocate.annual_quota_share": 0.0, "rules.relocate.receiver_capacity.newtown": 0,
-                              "rules.relocate.receiver_capacity.milltown": 0})
+    ctx = three_city_context(
+        {
+            "rules.relocate.annual_quota_share": 0.0,
+            "rules.relocate.receiver_capacity.newtown": 0,
+            "rules.relocate.receiver_capacity.milltown": 0,
+        }
+    )
     _schedule(ctx, A, UNIVERSITY, 2.0)
     relocate.apply(ctx)
     assert _universities_moved(ctx) == 0  # nowhere to go: stays, stays due
@@ -77,6 +89,7 @@ def test_scheduled_types_are_not_also_pushed_by_the_quota():
 
 
 # --- caps push and limit with tolerances --------------------------------------------------------------
+
 
 def test_cap_push_needs_more_than_rounding():
     ctx = three_city_context({"rules.relocate.cap_push": True, "rules.relocate.cost_threshold": 100.0})
@@ -103,16 +116,26 @@ def test_policy_marks_a_province_near_its_cap_and_raises_pressure():
 
 # --- residents and housing -------------------------------------------------------------------------
 
+
 def _residents(ctx, persons_10k: float, years: int = 10) -> None:
-    ctx.state.resident_schedule = {"source": np.array([A]), "target": np.array([C]),
-                                   "per_year": np.array([persons_10k * 1e4 / years]),
-                                   "start": np.array([ctx.state.year]), "end": np.array([ctx.state.year + years - 1]),
-                                   "moved": np.zeros(1)}
+    ctx.state.resident_schedule = {
+        "source": np.array([A]),
+        "target": np.array([C]),
+        "per_year": np.array([persons_10k * 1e4 / years]),
+        "start": np.array([ctx.state.year]),
+        "end": np.array([ctx.state.year + years - 1]),
+        "moved": np.zeros(1),
+    }
 
 
 def test_resident_schedule_moves_people_and_converts_their_homes():
-    ctx = three_city_context({"rules.relocate.annual_quota_share": 0.0, "rules.zoning.vacated_housing_converted": 1.0,
-                              "rules.relocate.resident_schedule_scale": 2.0})
+    ctx = three_city_context(
+        {
+            "rules.relocate.annual_quota_share": 0.0,
+            "rules.zoning.vacated_housing_converted": 1.0,
+            "rules.relocate.resident_schedule_scale": 2.0,
+        }
+    )
     s = ctx.state
     zoning.apply(ctx)
     cap_before = s.population_cap[A]
@@ -150,8 +173,7 @@ def test_a_cap_limits_inflow_but_does_not_hold_a_population():
 
 # --- receivers: reasons a user can change, in the capital region ----------------------------------------
 
-NAMED = [FUNCTION_TYPE_INDEX[t] for t in ("university", "hospital", "administrative_unit", "financial_institution",
-                                          "research_institute")]
+NAMED = [FUNCTION_TYPE_INDEX[t] for t in ("university", "hospital", "administrative_unit", "financial_institution", "research_institute")]
 
 
 def _received(model: RegionModel, city: str) -> float:
@@ -167,8 +189,12 @@ def _run(until: int = 2028, seeds=(1, 2, 3), **overrides) -> list[RegionModel]:
 def test_xiongan_receives_named_functions_every_year_from_the_start():
     for model in _run(until=2027):
         events = model.event_frame()
-        moves = events[(events.rule == "RELOCATE") & (events.kind == "relocation") & (events.target == "xiongan")
-                       & events.function_type.isin([FUNCTION_TYPE_NAMES[t] for t in NAMED])]
+        moves = events[
+            (events.rule == "RELOCATE")
+            & (events.kind == "relocation")
+            & (events.target == "xiongan")
+            & events.function_type.isin([FUNCTION_TYPE_NAMES[t] for t in NAMED])
+        ]
         assert set(moves.year.unique()) >= set(range(2024, 2028))
 
 
@@ -185,6 +211,7 @@ def test_raising_xiongan_incentive_or_role_weight_sends_more_there():
 def test_lowering_the_release_schedule_slows_relocation():
     def scheduled(models):
         return sum(float(m.state.schedule["moved"].sum()) for m in models)
+
     assert scheduled(_run(**{"rules.relocate.release_schedule_scale": 0.5})) < scheduled(_run())
     assert scheduled(_run(**{"rules.relocate.release_schedule_scale": 0.0})) == 0.0
 
@@ -196,6 +223,5 @@ def test_resident_schedule_reaches_the_subcenter():
     per_year = (7.43 + 37.57) * 1e4 / 12
     # three years of the schedule arrive (the Sub-center has no cap; the inflow limit does not bind), plus staff
     assert s.planned_in_cum[sub] >= 3 * per_year * 0.99
-    off = RegionModel("capital_region", rng=1, until=2026, record_functions=False,
-                      **{"rules.relocate.resident_schedule_scale": 0.0}).run()
+    off = RegionModel("capital_region", rng=1, until=2026, record_functions=False, **{"rules.relocate.resident_schedule_scale": 0.0}).run()
     assert off.state.planned_in_cum[sub] < s.planned_in_cum[sub] - 2 * per_year

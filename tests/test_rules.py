@@ -28,6 +28,7 @@ A, B, C = 0, 1, 2  # capital, newtown, milltown
 
 # --- RELOCATE ------------------------------------------------------------------------------------
 
+
 def test_deferred_acceptance_respects_capacity_and_receiver_preference():
     # three movers of 1 unit; receiver 0 has room for one and prefers mover 2; all movers prefer receiver 0
     utility = np.array([[2.0, 1.0], [2.5, 1.0], [3.0, 0.5]])
@@ -42,8 +43,13 @@ def test_deferred_acceptance_leaves_unplaceable_movers_home():
 
 
 def test_relocation_moves_negative_list_functions_to_role_matching_receivers():
-    ctx = three_city_context({"rules.relocate.annual_quota_share": 1.0, "rules.relocate.choice_sharpness": 100.0,
-                              "rules.relocate.receiver_capacity.milltown": 100})
+    ctx = three_city_context(
+        {
+            "rules.relocate.annual_quota_share": 1.0,
+            "rules.relocate.choice_sharpness": 100.0,
+            "rules.relocate.receiver_capacity.milltown": 100,
+        }
+    )
     state = ctx.state
     units_before = state.fn_units.sum()
     relocate.apply(ctx)
@@ -99,6 +105,7 @@ def test_quota_share_zero_moves_nothing():
 
 # --- TAX_SHARE -----------------------------------------------------------------------------------
 
+
 def test_tax_share_pays_half_until_three_years_of_taxes():
     ctx = three_city_context()
     state, p = ctx.state, ctx.params["tax_share"]
@@ -132,6 +139,7 @@ def test_tax_share_split_and_cap_are_levers():
 
 # --- TRANSFER ------------------------------------------------------------------------------------
 
+
 def test_transfer_conserves_output_and_runs_down_the_cost_gradient():
     ctx = three_city_context({"rules.transfer.elasticity": 0.5})
     state = ctx.state
@@ -161,6 +169,7 @@ def test_transfer_blocked_by_zoning():
 
 # --- ZONING --------------------------------------------------------------------------------------
 
+
 def test_zoning_cuts_land_and_phases_out_negative_list_sectors():
     ctx = three_city_context({"rules.zoning.construction_land_cut": 0.1, "rules.zoning.phase_out_rate": 0.5})
     state = ctx.state
@@ -177,9 +186,9 @@ def test_zoning_cuts_land_and_phases_out_negative_list_sectors():
 
 # --- GROWTH --------------------------------------------------------------------------------------
 
+
 def test_growth_rate_matches_formula():
-    ctx = three_city_context({"rules.growth.agglomeration": 0.0, "rules.growth.spillover": 0.0,
-                              "rules.growth.convergence": 0.0})
+    ctx = three_city_context({"rules.growth.agglomeration": 0.0, "rules.growth.spillover": 0.0, "rules.growth.convergence": 0.0})
     state = ctx.state
     before = state.base_output.copy()
     growth.apply(ctx)
@@ -187,8 +196,7 @@ def test_growth_rate_matches_formula():
 
 
 def test_growth_spillover_favours_cities_near_research():
-    ctx = three_city_context({"rules.growth.agglomeration": 0.0, "rules.growth.spillover": 0.1,
-                              "rules.growth.convergence": 0.0})
+    ctx = three_city_context({"rules.growth.agglomeration": 0.0, "rules.growth.spillover": 0.1, "rules.growth.convergence": 0.0})
     rate = growth.rates(ctx)
     s = SECTOR_INDEX["advanced_manufacturing"]
     base = ctx.state.output_growth[s]
@@ -197,6 +205,7 @@ def test_growth_spillover_favours_cities_near_research():
 
 
 # --- MIGRATE -------------------------------------------------------------------------------------
+
 
 def test_migration_identity_and_no_flows_at_base_year_equilibrium():
     ctx = three_city_context()
@@ -227,6 +236,7 @@ def test_followers_move_with_their_units():
 
 
 # --- AIR and JOINT_CONTROL -----------------------------------------------------------------------
+
 
 def test_air_calibration_reproduces_base_year_pm25():
     ctx = three_city_context()
@@ -302,9 +312,11 @@ def test_joint_control_off_means_no_coordination():
 
 # --- ECO_COMP, FUND, ENERGY, SERVICES --------------------------------------------------------------
 
+
 def test_eco_comp_pays_water_source_by_area_and_foregone_output():
-    ctx = three_city_context({"rules.eco_comp.restriction_rate": 0.5, "rules.eco_comp.compensation_share": 0.2,
-                              "rules.eco_comp.payment_10k_yuan_per_km2": 10.0})
+    ctx = three_city_context(
+        {"rules.eco_comp.restriction_rate": 0.5, "rules.eco_comp.compensation_share": 0.2, "rules.eco_comp.payment_10k_yuan_per_km2": 10.0}
+    )
     state = ctx.state
     state.water_source[C] = True
     restricted = [SECTOR_INDEX[s] for s in ("energy", "heavy_industry", "general_manufacturing")]

@@ -55,8 +55,9 @@ def test_every_number_has_a_source(name):
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_sources_command_exits_zero(name):
-    done = subprocess.run([sys.executable, "-m", "regionsim.model.cli", "sources", name], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "regionsim.model.cli", "sources", name], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "Traceback" not in done.stderr
 
@@ -93,8 +94,9 @@ def test_bohai_rim_reproduces_the_plan_totals():
 def test_bohai_rim_city_hierarchy():
     """2 cores, 7 regional centres and 22 node cities (bohai_rim_outline L1321–1337), one rest unit per province."""
     cities = load_scenario("bohai_rim").data["cities"]
-    tiers = [next(t for t in c["tags"] if t in ("core", "regional_centre", "node_city", "rest_of_province", "named_for_a_rule"))
-             for c in cities]
+    tiers = [
+        next(t for t in c["tags"] if t in ("core", "regional_centre", "node_city", "rest_of_province", "named_for_a_rule")) for c in cities
+    ]
     assert tiers.count("core") == 2
     assert tiers.count("regional_centre") == 7
     assert tiers.count("node_city") == 22
@@ -214,8 +216,13 @@ def test_targets_cite_a_plan_line():
 @pytest.mark.parametrize("base", ["bohai_rim", "harbin_changchun"])
 def test_cli_run_writes_all_files(base, tmp_path):
     out = tmp_path / base
-    done = subprocess.run([sys.executable, "-m", "regionsim.model.cli", "run", base, "--until", "2030", "--out", str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "regionsim.model.cli", "run", base, "--until", "2030", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     for name in ("model.parquet", "agents.parquet", "events.parquet", "scorecard.csv", "scenario.toml", "run.json"):
         assert (out / name).is_file(), name

@@ -36,16 +36,29 @@ def regionsim(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([REGIONSIM, *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
 
 
-def small_sweep(folder: Path, *, design: str = "latin_hypercube", samples: int = 6, replicates: int = 2, until: int = 2026,
-                extra: str = "", name: str = "small.toml", levers: str | None = None) -> Path:
+def small_sweep(
+    folder: Path,
+    *,
+    design: str = "latin_hypercube",
+    samples: int = 6,
+    replicates: int = 2,
+    until: int = 2026,
+    extra: str = "",
+    name: str = "small.toml",
+    levers: str | None = None,
+) -> Path:
     """Write a small sweep file (runs take ~0.03 s each)."""
-    levers = levers or """
+    levers = (
+        levers
+        or """
 "rules.relocate.annual_quota_share" = { low = 0.05, high = 0.35 }
 "rules.migrate.hukou_friction" = { low = 0.1, high = 0.7 }
 """
+    )
     samples_line = "" if design == "full_factorial" else f"samples = {samples}"
     path = folder / name
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
 [sweep]
 scenario = "capital_region"
 until = {until}
@@ -60,7 +73,9 @@ seed = 11
 indicators = ["population_beijing", "pm25_population_weighted", "units_away_from_origin"]
 years = [2024, {until}]
 series = ["population_total"]
-"""), encoding="utf-8")
+"""),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -108,8 +123,7 @@ def lhs_local(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """The 200-run Latin-hypercube sweep of capital_region to 2035, run locally in 2 processes."""
     out = tmp_path_factory.mktemp("lhs") / "local"
     summary = run_sweep(LHS, out, workers=2, progress=False)
-    print(f"\n200-run LHS sweep to 2035, local, 2 processes: {summary['seconds']:.1f} s, "
-          f"{summary['new'] / summary['seconds']:.1f} runs/s")
+    print(f"\n200-run LHS sweep to 2035, local, 2 processes: {summary['seconds']:.1f} s, {summary['new'] / summary['seconds']:.1f} runs/s")
     return out, summary
 
 
@@ -118,8 +132,7 @@ def dask_cluster():
     """A real dask.distributed scheduler and two single-threaded worker processes on 127.0.0.1."""
     from distributed import LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=50)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=50)
     try:
         yield cluster
     finally:
@@ -148,11 +161,17 @@ def test_design_is_deterministic_with_stable_run_ids():
 
 
 def test_full_factorial_and_sobol_layouts(tmp_path):
-    factorial = load_sweep(small_sweep(tmp_path, design="full_factorial", levers="""
+    factorial = load_sweep(
+        small_sweep(
+            tmp_path,
+            design="full_factorial",
+            levers="""
 "rules.joint_control.enabled" = { values = [true, false] }
 "rules.relocate.annual_quota_share" = { low = 0.05, high = 0.35, levels = 3 }
 "rules.services.lag_years" = { low = 0, high = 4, levels = 3 }
-"""))
+""",
+        )
+    )
     table = factorial.design_table()
     assert factorial.n_runs == 2 * 3 * 3 * 2 == len(table)
     combos = table[[lever.column for lever in factorial.levers]].drop_duplicates()
@@ -172,14 +191,17 @@ def test_full_factorial_and_sobol_layouts(tmp_path):
         assert np.array_equal(blocks[:, 1 + i, i], blocks[:, k + 1, i])
 
 
-@pytest.mark.parametrize(("lever", "message"), [
-    ('"rules.relocate.annual_quota_share" = { low = 0.1, high = 1.5 }', "must be from 0 to 1"),
-    ('"rules.relocate.no_such_lever" = { low = 0.1, high = 0.5 }', "has no lever 'no_such_lever'"),
-    ('"rules.nowhere.x" = { low = 0.1, high = 0.5 }', "unknown rule 'nowhere'"),
-    ('"rules.relocate.annual_quota_share" = { low = 0.5, high = 0.1 }', "must be below high"),
-    ('"rules.joint_control.enabled" = { low = 0, high = 1 }', "values = [true, false]"),
-    ('"rules.services.lag_years" = { values = [1, 2.5] }', "whole number"),
-])
+@pytest.mark.parametrize(
+    ("lever", "message"),
+    [
+        ('"rules.relocate.annual_quota_share" = { low = 0.1, high = 1.5 }', "must be from 0 to 1"),
+        ('"rules.relocate.no_such_lever" = { low = 0.1, high = 0.5 }', "has no lever 'no_such_lever'"),
+        ('"rules.nowhere.x" = { low = 0.1, high = 0.5 }', "unknown rule 'nowhere'"),
+        ('"rules.relocate.annual_quota_share" = { low = 0.5, high = 0.1 }', "must be below high"),
+        ('"rules.joint_control.enabled" = { low = 0, high = 1 }', "values = [true, false]"),
+        ('"rules.services.lag_years" = { values = [1, 2.5] }', "whole number"),
+    ],
+)
 def test_bad_levers_are_user_errors_naming_file_and_key(tmp_path, lever, message):
     path = small_sweep(tmp_path, levers=lever)
     with pytest.raises(UserError) as caught:
@@ -240,8 +262,7 @@ def test_any_row_rerun_alone_reproduces_its_outcomes(lhs_local):
     for run_id in (0, 137):
         row = design.loc[run_id]
         levers = {lever.key: row[lever.column].item() for lever in spec.levers}
-        model = RegionModel(row["scenario"], rng=int(row["seed"]), until=int(row["until"]), record_functions=False,
-                            **levers).run()
+        model = RegionModel(row["scenario"], rng=int(row["seed"]), until=int(row["until"]), record_functions=False, **levers).run()
         frame = model.model_frame().set_index("year")
         for indicator in spec.indicators:
             for year in spec.years:
@@ -293,8 +314,7 @@ def test_unreachable_scheduler_is_a_user_error(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(UserError, match="cannot reach a Dask scheduler"):
-        run_sweep(small_sweep(tmp_path), tmp_path / "out", scheduler=f"tcp://127.0.0.1:{port}", progress=False,
-                  connect_timeout=2)
+        run_sweep(small_sweep(tmp_path), tmp_path / "out", scheduler=f"tcp://127.0.0.1:{port}", progress=False, connect_timeout=2)
 
 
 # --- check 3: SIGKILL the driver part-way, run again: exactly 200 rows ---------------------------------------
@@ -304,8 +324,13 @@ def test_sigkilled_driver_resumes_to_exactly_one_row_per_run(tmp_path):
     import psutil
 
     out = tmp_path / "out"
-    driver = subprocess.Popen([REGIONSIM, "sweep", str(LHS), "--out", str(out), "--workers", "2", "--quiet"],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    driver = subprocess.Popen(
+        [REGIONSIM, "sweep", str(LHS), "--out", str(out), "--workers", "2", "--quiet"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     family = psutil.Process(driver.pid)
     deadline = time.monotonic() + 120
     while len(list((out / "parts").glob("part-*.parquet"))) < 2:
@@ -351,8 +376,14 @@ def _running(process) -> bool:
 def test_ctrl_c_keeps_finished_rows_and_resumes(tmp_path):
     path = small_sweep(tmp_path, samples=60, replicates=2, until=2030)
     out = tmp_path / "out"
-    driver = subprocess.Popen([REGIONSIM, "sweep", str(path), "--out", str(out), "--workers", "2", "--quiet"], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    driver = subprocess.Popen(
+        [REGIONSIM, "sweep", str(path), "--out", str(out), "--workers", "2", "--quiet"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while not list((out / "parts").glob("part-*.parquet")):
         assert driver.poll() is None and time.monotonic() < deadline, driver.communicate()
@@ -405,9 +436,14 @@ def test_a_sweep_can_start_from_a_variant(tmp_path):
     path.write_text(path.read_text().replace('scenario = "capital_region"', f'scenario = "{variant}"'))
     run_sweep(path, tmp_path / "out", workers=1, progress=False)
     row = read_runs(tmp_path / "out").iloc[1]
-    model = RegionModel(variant, rng=int(row["seed"]), until=2026, record_functions=False,
-                        rules__relocate__annual_quota_share=row["rules__relocate__annual_quota_share"],
-                        rules__migrate__hukou_friction=row["rules__migrate__hukou_friction"]).run()
+    model = RegionModel(
+        variant,
+        rng=int(row["seed"]),
+        until=2026,
+        record_functions=False,
+        rules__relocate__annual_quota_share=row["rules__relocate__annual_quota_share"],
+        rules__migrate__hukou_friction=row["rules__migrate__hukou_friction"],
+    ).run()
     assert model.summary["pm25_population_weighted"] == row["pm25_population_weighted_2026"]
     assert model.params["joint_control"]["enabled"] is False
 
@@ -500,8 +536,9 @@ def test_regression_screening_recovers_known_coefficients():
 # --- SALib through our own path: a sweep folder whose rows hold a known function -----------------------------
 
 
-def fake_sweep(tmp_path: Path, design: str, samples: int, levers: dict[str, tuple[float, float]], function,
-               replicates: int = 1) -> tuple[Path, object]:
+def fake_sweep(
+    tmp_path: Path, design: str, samples: int, levers: dict[str, tuple[float, float]], function, replicates: int = 1
+) -> tuple[Path, object]:
     """A real sweep file, design and folder, but each row's outcomes are `function(u)` of the row's inputs
     rescaled to [0, 1] (u[key] = (value − low) / (high − low)) instead of a model run. Returns (folder, spec)."""
     from regionsim.model.sweeps.store import PartWriter, SweepFolder, write_duckdb
@@ -553,8 +590,7 @@ def test_sobol_analysis_recovers_the_ishigami_indices_through_our_path(tmp_path,
     def on_pi(u: float) -> float:
         return -np.pi + 2 * np.pi * u
 
-    folder, spec = fake_sweep(tmp_path, "sobol", 1024, levers,
-                              lambda u: ishigami(on_pi(u[RESPONSE]), on_pi(u[QUOTA]), on_pi(u[HUKOU])))
+    folder, spec = fake_sweep(tmp_path, "sobol", 1024, levers, lambda u: ishigami(on_pi(u[RESPONSE]), on_pi(u[QUOTA]), on_pi(u[HUKOU])))
     # the design is SALib's Saltelli sample (no second-order rows)
     from SALib.sample import sobol
 
@@ -588,8 +624,7 @@ def test_morris_screening_recovers_linear_effects(tmp_path):
     from SALib.sample import morris
 
     levers = {QUOTA: (0.05, 0.35), HUKOU: (0.1, 0.7), RESPONSE: (0.0, 2.0)}
-    folder, spec = fake_sweep(tmp_path, "morris", 12, levers, lambda u: 4 * u[QUOTA] + 1 * u[HUKOU] + 0 * u[RESPONSE],
-                              replicates=2)
+    folder, spec = fake_sweep(tmp_path, "morris", 12, levers, lambda u: 4 * u[QUOTA] + 1 * u[HUKOU] + 0 * u[RESPONSE], replicates=2)
     assert spec.n_points == 12 * 4 and spec.n_runs == 96
     assert np.array_equal(spec.unit_points(), morris.sample(spec.salib_problem(), 12, num_levels=4, seed=spec.seed))
     table, method, facts = analyze(folder)
@@ -606,8 +641,12 @@ def test_analyze_reports_policy_levers_then_uncertainties(tmp_path, capsys):
     from regionsim.model.cli import main
     from regionsim.model.rules import REGISTRY
 
-    floats = [(f"rules.{rule}.{lever.name}", lever) for rule, spec in REGISTRY.items() for lever in spec.levers
-              if lever.kind == "float" and lever.high - lever.low <= 10]
+    floats = [
+        (f"rules.{rule}.{lever.name}", lever)
+        for rule, spec in REGISTRY.items()
+        for lever in spec.levers
+        if lever.kind == "float" and lever.high - lever.low <= 10
+    ]
     policy = [item for item in floats if item[1].role == "policy"][:2]
     uncertain = [item for item in floats if item[1].role == "uncertainty"][:1]
     if not uncertain:
@@ -620,9 +659,10 @@ def test_analyze_reports_policy_levers_then_uncertainties(tmp_path, capsys):
     printed = capsys.readouterr().out
     block = printed.split("population_beijing_2024")[1].split("\n\n")[0]
     lines = block.splitlines()
-    at = {name: next(i for i, line in enumerate(lines) if name in line)
-          for name in ("policy levers", "uncertainties (model assumptions)",
-                       *(key.split(".", 1)[1] for key in keys))}
+    at = {
+        name: next(i for i, line in enumerate(lines) if name in line)
+        for name in ("policy levers", "uncertainties (model assumptions)", *(key.split(".", 1)[1] for key in keys))
+    }
     assert at["policy levers"] < at[keys[1].split(".", 1)[1]] < at["uncertainties (model assumptions)"]
     assert at["policy levers"] < at[keys[2].split(".", 1)[1]] < at["uncertainties (model assumptions)"]
     assert at["uncertainties (model assumptions)"] < at[keys[0].split(".", 1)[1]]
@@ -635,11 +675,16 @@ def test_analyze_reports_policy_levers_then_uncertainties(tmp_path, capsys):
 
 
 def test_every_problem_of_a_sweep_file_is_reported_at_once_with_its_line(tmp_path):
-    path = small_sweep(tmp_path, samples=6, levers="""
+    path = small_sweep(
+        tmp_path,
+        samples=6,
+        levers="""
 "rules.relocate.annual_quota_share" = { low = 0.1, high = 1.5 }
 "rules.nowhere.x" = { low = 0.1, high = 0.5 }
 "rules.migrate.hukou_friction" = { low = 0.1, high = 0.7 }
-""", extra="colour = \"blue\"")
+""",
+        extra='colour = "blue"',
+    )
     text = path.read_text().replace('"pm25_population_weighted"', '"pm25_weighted"').replace("replicates = 2", "replicates = 0")
     path.write_text(text)
     lines = text.splitlines()
@@ -672,14 +717,16 @@ def test_every_problem_of_a_sweep_file_is_reported_at_once_with_its_line(tmp_pat
     assert all(key in result.stderr for key in expected)
 
 
-@pytest.mark.parametrize(("sweep_line", "message"), [
-    ("samples = 6", "power of two"),  # a Sobol design: 6 base samples
-    ("morris_levels = 3", "an even whole number"),
-])
+@pytest.mark.parametrize(
+    ("sweep_line", "message"),
+    [
+        ("samples = 6", "power of two"),  # a Sobol design: 6 base samples
+        ("morris_levels = 3", "an even whole number"),
+    ],
+)
 def test_salib_designs_check_their_own_settings(tmp_path, sweep_line, message):
     design = "sobol" if "samples" in sweep_line else "morris"
-    path = small_sweep(tmp_path, design=design, samples=6 if design == "sobol" else 4,
-                       extra="" if "samples" in sweep_line else sweep_line)
+    path = small_sweep(tmp_path, design=design, samples=6 if design == "sobol" else 4, extra="" if "samples" in sweep_line else sweep_line)
     with pytest.raises(ScenarioError, match=message):
         load_sweep(path)
 
@@ -723,7 +770,8 @@ print(summary["new"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 def memory_sweep(folder: Path, samples: int, scenario: str, until: int) -> Path:
     """A sweep of cheap runs with whole series kept, so rows are not trivially small."""
     path = folder / f"memory{samples}.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [sweep]
 scenario = "{scenario}"
 until = {until}
@@ -737,14 +785,15 @@ seed = 5
 [outcomes]
 indicators = ["population_total", "gdp_total_100m_yuan", "pm25_population_weighted", "theil_gdp_per_capita"]
 series = ["population_total", "gdp_total_100m_yuan", "pm25_population_weighted"]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
 def peak_rss_kib(path: Path, out: Path) -> tuple[int, int]:
     """(runs, peak RSS of the driver in KiB) of a sweep run in a fresh interpreter."""
-    probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(path), str(out)], capture_output=True, text=True,
-                           cwd=ROOT, timeout=900)
+    probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(path), str(out)], capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert probe.returncode == 0, probe.stderr
     runs, peak = map(int, probe.stdout.split())
     return runs, peak
@@ -766,8 +815,10 @@ def test_peak_memory_of_2000_runs_is_within_1_5x_of_200(tmp_path):
         assert runs == 2 * samples
         assert len(read_runs(tmp_path / f"m{samples}")) == runs
         peaks[runs] = peak
-        print(f"\n{runs} runs of {Path(scenario).stem} to {until}: driver peak RSS {peak / 1024:.1f} MiB, "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"\n{runs} runs of {Path(scenario).stem} to {until}: driver peak RSS {peak / 1024:.1f} MiB, "
+            f"{time.perf_counter() - started:.1f} s"
+        )
     ratio = peaks[2000] / peaks[200]
     print(f"peak RSS ratio 2000/200 runs: {ratio:.3f} ({(peaks[2000] - peaks[200]) / 1024:+.1f} MiB)")
     assert ratio <= 1.5

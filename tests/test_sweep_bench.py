@@ -16,8 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_sweep_benchmark_small_prints_runs_per_second_and_ratio():
     # a subprocess: mesa.batch_run switches the multiprocessing start method of its whole process to spawn
-    result = subprocess.run([sys.executable, str(ROOT / "tests" / "benchmarks" / "bench_sweep.py"), "--small", "--json"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "benchmarks" / "bench_sweep.py"), "--small", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     figures = json.loads(lines[-1])

@@ -135,7 +135,7 @@ def test_labels_never_overlap_and_stay_inside():
     assert len(boxes) == 12
     for i, a in enumerate(boxes):
         assert 0 <= a[0] and a[2] <= 400 and 0 <= a[1] and a[3] <= 400
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
     assert spots["c0"][2] is False and any(leader for _, _, leader in spots.values()), "the first sits beside its circle"
 
@@ -179,8 +179,7 @@ def test_chart_marks_the_year_and_hovers_values(run):
 
 
 def test_variant_round_trip(tmp_path):
-    text = variant_toml("classroom", {"rules.joint_control.enabled": False, "rules.relocate.incentives.newtown": 2.0},
-                        name="x", seed=7)
+    text = variant_toml("classroom", {"rules.joint_control.enabled": False, "rules.relocate.incentives.newtown": 2.0}, name="x", seed=7)
     from regionsim.viz.session import read_variant
 
     assert read_variant(text) == ("classroom", {"rules.joint_control.enabled": False, "rules.relocate.incentives.newtown": 2.0}, 7)
@@ -215,11 +214,19 @@ def test_plain_words_merge_duplicates_and_name_runners_up():
 
     from regionsim.viz.views import explain, merged
 
-    row = SimpleNamespace(kind="relocation", rule="RELOCATE", year=2025, source="a", target="b", function_type="university",
-                          units=2, why_en="2 universities moved from A to B (due on the release schedule): role match 1.0",
-                          why_zh="2个高校由甲迁往乙（按疏解批次计划到期）：功能定位匹配1.0",
-                          detail='{"role_match": 1.0, "travel_minutes": 64.0, "headroom": 0.05, "incentive": 0.0, '
-                                 '"runners_up": [{"city": "c", "why": "no room left"}]}')
+    row = SimpleNamespace(
+        kind="relocation",
+        rule="RELOCATE",
+        year=2025,
+        source="a",
+        target="b",
+        function_type="university",
+        units=2,
+        why_en="2 universities moved from A to B (due on the release schedule): role match 1.0",
+        why_zh="2个高校由甲迁往乙（按疏解批次计划到期）：功能定位匹配1.0",
+        detail='{"role_match": 1.0, "travel_minutes": 64.0, "headroom": 0.05, "incentive": 0.0, '
+        '"runners_up": [{"city": "c", "why": "no room left"}]}',
+    )
     names = {"a": "Capital", "b": "Mill Town", "c": "Green County"}
     text = explain(row, "en", names)
     assert text.startswith("2 universities moved from Capital to Mill Town (due on the release schedule).")

@@ -46,8 +46,14 @@ VIEWS = ("map", "charts", "scorecard", "compare", "export")
 
 
 @solara.component_vue(str(HERE / "vue" / "svg_view.vue"))
-def SvgView(svg: str, extra_class: str = "", event_click: Callable[[str], None] | None = None, fit: bool = False,
-            fullscreen_label: str = "", event_resize: Callable[[Any], None] | None = None):
+def SvgView(
+    svg: str,
+    extra_class: str = "",
+    event_click: Callable[[str], None] | None = None,
+    fit: bool = False,
+    fullscreen_label: str = "",
+    event_resize: Callable[[Any], None] | None = None,
+):
     """An SVG string; a click selects the city under it (nearest centre) as `event_click(key)`. With
     `fit`, the box fills the window below it, reports its size as `event_resize([w, h])` and offers
     a full-screen button."""
@@ -64,8 +70,14 @@ def Ticker(playing: bool, interval_ms: int, done: int = 0, event_tick: Callable[
 
 
 @solara.component_vue(str(HERE / "vue" / "download.vue"))
-def DownloadButton(label: str, filename: str, payload: str = "", mime_type: str = "application/octet-stream", extra_class: str = "",
-                   event_request: Callable[[Any], None] | None = None):
+def DownloadButton(
+    label: str,
+    filename: str,
+    payload: str = "",
+    mime_type: str = "application/octet-stream",
+    extra_class: str = "",
+    event_request: Callable[[Any], None] | None = None,
+):
     """A button that saves bytes Python hands over on request."""
 
 
@@ -105,8 +117,9 @@ def _slider_step(lever) -> float | None:
 
 
 @solara.component
-def LeverField(row: LeverRow, value: Any, changed: bool, lang: str, scenario: str, pending: dict[str, Any],
-               on_value: Callable[[str, Any], None]):
+def LeverField(
+    row: LeverRow, value: Any, changed: bool, lang: str, scenario: str, pending: dict[str, Any], on_value: Callable[[str, Any], None]
+):
     """One lever: its label in the reader's language, the plan clause quoted in a tooltip, and a
     switch (booleans) or a slider with numeric entry (bounded numbers) or a numeric entry; an
     impossible value is refused with the reason, in the reader's language."""
@@ -140,29 +153,49 @@ def LeverField(row: LeverRow, value: Any, changed: bool, lang: str, scenario: st
         accept(raw or "")
 
     with solara.Column(gap="0px", classes=[css], style="margin-bottom:6px"):
-        solara.HTML(tag="div", unsafe_innerHTML=(
-            f"<span style='font-weight:{600 if changed else 500}'>{esc(first)}</span>"
-            f"{' ●' if changed else ''}"
-            f" <span class='rs-clause' style='color:#1565c0;font-size:12px;cursor:help'>ⓘ</span>"),
-            attributes={"title": tooltip}, classes=["rs-lever-label"], style="font-size:13px;line-height:1.25")
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                f"<span style='font-weight:{600 if changed else 500}'>{esc(first)}</span>"
+                f"{' ●' if changed else ''}"
+                f" <span class='rs-clause' style='color:#1565c0;font-size:12px;cursor:help'>ⓘ</span>"
+            ),
+            attributes={"title": tooltip},
+            classes=["rs-lever-label"],
+            style="font-size:13px;line-height:1.25",
+        )
         if lever.kind == "bool":
-            solara.Switch(label=t("on" if value else "off", lang), value=bool(value), on_value=lambda v: accept(bool(v)),
-                          classes=[f"{css}-input"])
+            solara.Switch(
+                label=t("on" if value else "off", lang), value=bool(value), on_value=lambda v: accept(bool(v)), classes=[f"{css}-input"]
+            )
         else:
             step = _slider_step(lever)
             with solara.Row(gap="6px", style="align-items:center"):
                 if step is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
                     with solara.Column(style="flex:1 1 auto;min-width:90px", gap="0px", classes=[f"{css}-slider"]):
-                        solara.SliderFloat(label="", value=float(value), min=float(lever.low), max=float(lever.high), step=step,
-                                           on_value=lambda v: accept(round(float(v), 10)), thumb_label=False)
+                        solara.SliderFloat(
+                            label="",
+                            value=float(value),
+                            min=float(lever.low),
+                            max=float(lever.high),
+                            step=step,
+                            on_value=lambda v: accept(round(float(v), 10)),
+                            thumb_label=False,
+                        )
                 low = f"{lever.low:g}" if lever.low is not None else ""
                 high = f"{lever.high:g}" if lever.high is not None else ""
                 with solara.Column(style="flex:0 0 96px", gap="0px"):
-                    solara.InputText(label=f"{low} … {high}", value=text, on_value=typed, error=bool(error), dense=True,
-                                     classes=[f"{css}-input"], hide_details=True)
+                    solara.InputText(
+                        label=f"{low} … {high}",
+                        value=text,
+                        on_value=typed,
+                        error=bool(error),
+                        dense=True,
+                        classes=[f"{css}-input"],
+                        hide_details=True,
+                    )
         if error:
-            solara.HTML(tag="div", unsafe_innerHTML=esc(error), classes=["rs-lever-error"],
-                        style="color:#b71c1c;font-size:12px")
+            solara.HTML(tag="div", unsafe_innerHTML=esc(error), classes=["rs-lever-error"], style="color:#b71c1c;font-size:12px")
 
 
 def _plain_text(value: Any) -> str:
@@ -187,13 +220,18 @@ def CityLeverTable(scenario: str, pending: dict[str, Any], set_pending: Callable
     ids = [c["id"] for c in region.data["cities"]] if hasattr(region, "data") else []
     if not ids:
         ids = sorted({city for _, values in tables for city in values})
-    names = {c["id"]: (c.get("name_zh") if lang == "zh" else c.get("name_en")) or c["id"]
-             for c in getattr(region, "data", {}).get("cities", [])}
+    names = {
+        c["id"]: (c.get("name_zh") if lang == "zh" else c.get("name_en")) or c["id"] for c in getattr(region, "data", {}).get("cities", [])
+    }
     changed_here = sum(1 for key in pending if any(key.startswith(f"rules.{lev.rule.key}.{lev.name}.") for lev, _ in tables))
-    solara.Button(f"{'▾' if is_open else '▸'} {t('city_levers', lang)}{f' ({changed_here})' if changed_here else ''}",
-                  on_click=lambda: set_open(not is_open), text=True, classes=["rs-rule", "rs-city-levers"],
-                  style="justify-content:flex-start;text-transform:none;letter-spacing:0;width:100%;font-size:13px;"
-                        "white-space:normal;height:auto;min-height:30px;text-align:left;padding:2px 4px")
+    solara.Button(
+        f"{'▾' if is_open else '▸'} {t('city_levers', lang)}{f' ({changed_here})' if changed_here else ''}",
+        on_click=lambda: set_open(not is_open),
+        text=True,
+        classes=["rs-rule", "rs-city-levers"],
+        style="justify-content:flex-start;text-transform:none;letter-spacing:0;width:100%;font-size:13px;"
+        "white-space:normal;height:auto;min-height:30px;text-align:left;padding:2px 4px",
+    )
     if not is_open:
         return
 
@@ -219,10 +257,13 @@ def CityLeverTable(scenario: str, pending: dict[str, Any], set_pending: Callable
         set_error("")
         set_pending(updated)
 
-    head = "".join(f"<th style='padding:2px 4px;font-size:12px;text-align:left'>{esc(pick((lev.label_en, lev.label_zh), lang))}</th>"
-                   for lev, _ in tables)
-    solara.HTML(tag="div", unsafe_innerHTML=f"<table style='width:100%'><tr><th></th>{head}</tr></table>",
-                style="font-size:12px;color:#555")
+    head = "".join(
+        f"<th style='padding:2px 4px;font-size:12px;text-align:left'>{esc(pick((lev.label_en, lev.label_zh), lang))}</th>"
+        for lev, _ in tables
+    )
+    solara.HTML(
+        tag="div", unsafe_innerHTML=f"<table style='width:100%'><tr><th></th>{head}</tr></table>", style="font-size:12px;color:#555"
+    )
     with solara.Column(gap="0px", classes=["rs-city-lever-table"], style="padding-left:6px;border-left:3px solid #90caf9"):
         for city in ids:
             with solara.Row(gap="4px", style="align-items:center", classes=[f"rs-city-lever-row rs-city-lever-{city}"]):
@@ -232,9 +273,14 @@ def CityLeverTable(scenario: str, pending: dict[str, Any], set_pending: Callable
                     scenario_value = values.get(city)
                     shown = pending.get(key, scenario_value)
                     with solara.Column(style="flex:0 0 80px", gap="0px"):
-                        solara.InputText(label="", value="" if shown is None else f"{shown:g}",
-                                         on_value=lambda raw, k=key, lv=lev, sv=scenario_value: set_cell(k, lv, raw, sv),
-                                         dense=True, hide_details=True, classes=[f"rs-city-lever-{lev.name}-{city}"])
+                        solara.InputText(
+                            label="",
+                            value="" if shown is None else f"{shown:g}",
+                            on_value=lambda raw, k=key, lv=lev, sv=scenario_value: set_cell(k, lv, raw, sv),
+                            dense=True,
+                            hide_details=True,
+                            classes=[f"rs-city-lever-{lev.name}-{city}"],
+                        )
     if error:
         solara.HTML(tag="div", unsafe_innerHTML=esc(error), classes=["rs-lever-error"], style="color:#b71c1c;font-size:12px")
 
@@ -260,16 +306,26 @@ def LeverPanel(scenario: str, pending: dict[str, Any], set_pending: Callable, la
     # policy levers (choices a plan or a government makes) first, rule by rule; then the model's
     # assumptions (uncertainties it estimates) under their own heading, rule by rule
     policy = [(spec, [r for r in rows if r.lever.role == POLICY], spec.key, f"rs-rule-{spec.key}") for spec, rows in groups]
-    assumed = [(spec, [r for r in rows if r.lever.role == UNCERTAINTY], f"{spec.key}:assumptions",
-                f"rs-rule-{spec.key}-assumptions") for spec, rows in groups]
+    assumed = [
+        (spec, [r for r in rows if r.lever.role == UNCERTAINTY], f"{spec.key}:assumptions", f"rs-rule-{spec.key}-assumptions")
+        for spec, rows in groups
+    ]
     assumed = [group for group in assumed if group[1]]
     for section, entries in (("policy", policy), ("assumptions", assumed)):
         if section == "assumptions" and entries:
-            solara.HTML(tag="div", unsafe_innerHTML="<b>Model assumptions / 模型假设</b>", classes=["rs-assumptions-heading"],
-                        style="margin:12px 0 2px")
-            solara.HTML(tag="div", unsafe_innerHTML=esc(pick(("Facts about the world the model estimates, not policy choices",
-                                                             "模型估计的客观条件，而非政策选择"), lang)),
-                        style="color:#777;font-size:12px;margin-bottom:4px")
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML="<b>Model assumptions / 模型假设</b>",
+                classes=["rs-assumptions-heading"],
+                style="margin:12px 0 2px",
+            )
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=esc(
+                    pick(("Facts about the world the model estimates, not policy choices", "模型估计的客观条件，而非政策选择"), lang)
+                ),
+                style="color:#777;font-size:12px;margin-bottom:4px",
+            )
         for spec, rows, group_key, css in entries:
             is_open = group_key in open_rules
             changed_here = sum(1 for r in rows if r.key in pending)
@@ -279,17 +335,29 @@ def LeverPanel(scenario: str, pending: dict[str, Any], set_pending: Callable, la
             def toggle(key: str = group_key) -> None:
                 set_open_rules(open_rules - {key} if key in open_rules else open_rules | {key})
 
-            solara.Button(f"{marker} {spec.id} · {title}{f' ({changed_here})' if changed_here else ''}", on_click=toggle, text=True,
-                          classes=["rs-rule", css, f"rs-{section}"],
-                          style="justify-content:flex-start;text-transform:none;letter-spacing:0;width:100%;font-size:13px;"
-                                "white-space:normal;height:auto;min-height:30px;text-align:left;padding:2px 4px")
+            solara.Button(
+                f"{marker} {spec.id} · {title}{f' ({changed_here})' if changed_here else ''}",
+                on_click=toggle,
+                text=True,
+                classes=["rs-rule", css, f"rs-{section}"],
+                style="justify-content:flex-start;text-transform:none;letter-spacing:0;width:100%;font-size:13px;"
+                "white-space:normal;height:auto;min-height:30px;text-align:left;padding:2px 4px",
+            )
             if is_open:
-                with solara.Column(style="padding-left:10px;border-left:3px solid "
-                                         + ("#90caf9" if section == "policy" else "#bdbdbd"), gap="2px"):
+                with solara.Column(
+                    style="padding-left:10px;border-left:3px solid " + ("#90caf9" if section == "policy" else "#bdbdbd"), gap="2px"
+                ):
                     for row in rows:
                         value = pending.get(row.key, row.scenario_value)
-                        LeverField(row=row, value=value, changed=row.key in pending, lang=lang, scenario=scenario, pending=pending,
-                                   on_value=lambda key, v, sv=row.scenario_value: set_value(key, v, sv)).key(row.key)
+                        LeverField(
+                            row=row,
+                            value=value,
+                            changed=row.key in pending,
+                            lang=lang,
+                            scenario=scenario,
+                            pending=pending,
+                            on_value=lambda key, v, sv=row.scenario_value: set_value(key, v, sv),
+                        ).key(row.key)
 
 
 @solara.component
@@ -389,58 +457,115 @@ def Page():
 
     # --- top bar ---------------------------------------------------------------------------------------
     Ticker(playing=playing, interval_ms=int(1000 / float(speed)), done=tick, event_tick=tick_step)
-    with solara.Row(style="align-items:center;flex-wrap:wrap;gap:8px;padding:4px 10px;background:#263238;color:#fff",
-                    classes=["rs-topbar"]):
-        solara.HTML(tag="div", unsafe_innerHTML=esc(t("app_title_short", lang)), attributes={"title": t("app_title", lang)},
-                    style="font-size:16px;font-weight:600;color:#fff")
-        solara.HTML(tag="div", unsafe_innerHTML=(
-            f"{esc(t('year', lang))} <span class='rs-year' data-year='{run.year}'>{run.year}</span>"
-            f" <span style='font-size:12px;color:#b0bec5'>({run.base_year}–{run.horizon})</span>"),
-            classes=["rs-year-box"], style="font-size:22px;font-weight:700;color:#ffeb3b;padding:0 8px")
+    with solara.Row(
+        style="align-items:center;flex-wrap:wrap;gap:8px;padding:4px 10px;background:#263238;color:#fff", classes=["rs-topbar"]
+    ):
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=esc(t("app_title_short", lang)),
+            attributes={"title": t("app_title", lang)},
+            style="font-size:16px;font-weight:600;color:#fff",
+        )
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                f"{esc(t('year', lang))} <span class='rs-year' data-year='{run.year}'>{run.year}</span>"
+                f" <span style='font-size:12px;color:#b0bec5'>({run.base_year}–{run.horizon})</span>"
+            ),
+            classes=["rs-year-box"],
+            style="font-size:22px;font-weight:700;color:#ffeb3b;padding:0 8px",
+        )
         solara.Button(t("step", lang), on_click=step, disabled=not run.running, classes=["rs-step"], color="primary")
-        solara.Button(t("pause", lang) if playing else t("play", lang), on_click=lambda: set_playing(not playing),
-                      disabled=not run.running and not playing, classes=["rs-play"], color="primary")
+        solara.Button(
+            t("pause", lang) if playing else t("play", lang),
+            on_click=lambda: set_playing(not playing),
+            disabled=not run.running and not playing,
+            classes=["rs-play"],
+            color="primary",
+        )
         with solara.Column(style="width:110px;background:#fff;border-radius:4px;padding:0 6px", gap="0px"):
-            solara.Select(label=t("speed", lang), values=list(SPEEDS), value=speed, on_value=set_speed, dense=True,
-                          classes=["rs-speed"])
+            solara.Select(label=t("speed", lang), values=list(SPEEDS), value=speed, on_value=set_speed, dense=True, classes=["rs-speed"])
         solara.Button(t("reset", lang), on_click=reset, classes=["rs-reset"], color="warning")
-        solara.Button(t("language", lang), on_click=lambda: set_lang("zh" if lang == "en" else "en"), classes=["rs-lang"],
-                      outlined=True, style="color:#fff")
-        solara.Button(t("presenter_exit" if presenter else "presenter", lang), on_click=lambda: set_presenter(not presenter),
-                      classes=["rs-presenter"], outlined=True, style="color:#fff")
+        solara.Button(
+            t("language", lang),
+            on_click=lambda: set_lang("zh" if lang == "en" else "en"),
+            classes=["rs-lang"],
+            outlined=True,
+            style="color:#fff",
+        )
+        solara.Button(
+            t("presenter_exit" if presenter else "presenter", lang),
+            on_click=lambda: set_presenter(not presenter),
+            classes=["rs-presenter"],
+            outlined=True,
+            style="color:#fff",
+        )
         if not run.running:
-            solara.HTML(tag="span", unsafe_innerHTML=esc(t("finished", lang)), classes=["rs-finished"],
-                        style="color:#ffcc80;font-size:13px")
+            solara.HTML(
+                tag="span", unsafe_innerHTML=esc(t("finished", lang)), classes=["rs-finished"], style="color:#ffcc80;font-size:13px"
+            )
     if message:
-        solara.HTML(tag="pre", unsafe_innerHTML=esc(message), classes=["rs-message"],
-                    style="color:#b71c1c;background:#ffebee;padding:6px 10px;white-space:pre-wrap;font-size:13px;margin:4px")
+        solara.HTML(
+            tag="pre",
+            unsafe_innerHTML=esc(message),
+            classes=["rs-message"],
+            style="color:#b71c1c;background:#ffebee;padding:6px 10px;white-space:pre-wrap;font-size:13px;margin:4px",
+        )
     if notice:
-        solara.HTML(tag="div", unsafe_innerHTML=esc(notice), classes=["rs-notice"],
-                    style="color:#1b5e20;background:#e8f5e9;padding:4px 10px;font-size:13px;margin:4px")
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=esc(notice),
+            classes=["rs-notice"],
+            style="color:#1b5e20;background:#e8f5e9;padding:4px 10px;font-size:13px;margin:4px",
+        )
 
     with solara.Row(style="padding:4px 6px;align-items:flex-start;flex-wrap:nowrap", gap="8px"):
         # --- left: scenario, seed, levers ---------------------------------------------------------------
         if not presenter:
-            with solara.Column(style="flex:0 0 270px;width:270px;max-height:calc(100vh - 70px);overflow-y:auto;padding-right:4px",
-                               gap="4px", classes=["rs-left"]):
-                solara.Select(label=t("scenario", lang), values=choices, value=scenario, on_value=choose_scenario,
-                              classes=["rs-scenario"])
+            with solara.Column(
+                style="flex:0 0 270px;width:270px;max-height:calc(100vh - 70px);overflow-y:auto;padding-right:4px",
+                gap="4px",
+                classes=["rs-left"],
+            ):
+                solara.Select(label=t("scenario", lang), values=choices, value=scenario, on_value=choose_scenario, classes=["rs-scenario"])
                 seed_value, seed_why = parse_seed(seed_text)
-                solara.InputText(label=t("seed", lang), value=seed_text, on_value=lambda v: set_seed_text((v or "").strip()),
-                                 error=bool(seed_why), classes=["rs-seed"], dense=True, hide_details=True)
+                solara.InputText(
+                    label=t("seed", lang),
+                    value=seed_text,
+                    on_value=lambda v: set_seed_text((v or "").strip()),
+                    error=bool(seed_why),
+                    classes=["rs-seed"],
+                    dense=True,
+                    hide_details=True,
+                )
                 if seed_why:
-                    solara.HTML(tag="div", unsafe_innerHTML=esc(f"{t('refused', lang)}: {reason(seed_why, lang)}"),
-                                classes=["rs-seed-error"], style="color:#b71c1c;font-size:12px")
+                    solara.HTML(
+                        tag="div",
+                        unsafe_innerHTML=esc(f"{t('refused', lang)}: {reason(seed_why, lang)}"),
+                        classes=["rs-seed-error"],
+                        style="color:#b71c1c;font-size:12px",
+                    )
                 _run_state(run, pending, lang)
                 with solara.Row(gap="4px", style="align-items:center;font-size:13px;margin-top:4px"):
                     solara.HTML(tag="span", unsafe_innerHTML=esc(t("edit_levers_of", lang)))
                     for case in ("A", "B"):
-                        solara.Button(t(f"case_{case.lower()}", lang), on_click=lambda case=case: set_editing(case),
-                                      classes=[f"rs-edit-{case}"], small=True, color="primary" if editing == case else None,
-                                      outlined=editing != case, style="text-transform:none")
+                        solara.Button(
+                            t(f"case_{case.lower()}", lang),
+                            on_click=lambda case=case: set_editing(case),
+                            classes=[f"rs-edit-{case}"],
+                            small=True,
+                            color="primary" if editing == case else None,
+                            outlined=editing != case,
+                            style="text-transform:none",
+                        )
                 if editing == "B":
-                    solara.Select(label=t("compare_b", lang), values=choices, value=b_name,
-                                  on_value=lambda v: (set_b_scenario(v), set_b_pending({})), classes=["rs-compare-b"])
+                    solara.Select(
+                        label=t("compare_b", lang),
+                        values=choices,
+                        value=b_name,
+                        on_value=lambda v: (set_b_scenario(v), set_b_pending({})),
+                        classes=["rs-compare-b"],
+                    )
                     LeverPanel(scenario=b_name, pending=b_pending, set_pending=set_b_pending, lang=lang).key(f"B-{b_name}")
                     CityLeverTable(scenario=b_name, pending=b_pending, set_pending=set_b_pending, lang=lang).key(f"Bc-{b_name}")
                 else:
@@ -453,42 +578,89 @@ def Page():
             if not presenter:
                 with solara.Row(gap="4px", style="flex-wrap:wrap"):
                     for name in names:
-                        solara.Button(t(f"view_{name}", lang), on_click=lambda name=name: set_view(name),
-                                      classes=[f"rs-view-{name}"], color="primary" if view == name else None,
-                                      outlined=view != name)
+                        solara.Button(
+                            t(f"view_{name}", lang),
+                            on_click=lambda name=name: set_view(name),
+                            classes=[f"rs-view-{name}"],
+                            color="primary" if view == name else None,
+                            outlined=view != name,
+                        )
             shown = "map" if presenter else (view if view in names else "map")
             if shown == "map":
-                MapView(run=run, tick=tick, lang=lang, indicator=indicator, set_indicator=set_indicator, selected=selected,
-                        set_selected=set_selected, options=map_options, set_options=set_map_options, presenter=presenter)
+                MapView(
+                    run=run,
+                    tick=tick,
+                    lang=lang,
+                    indicator=indicator,
+                    set_indicator=set_indicator,
+                    selected=selected,
+                    set_selected=set_selected,
+                    options=map_options,
+                    set_options=set_map_options,
+                    presenter=presenter,
+                )
             elif shown == "lesson":
-                LessonView(lesson=lesson, run=run, tick=tick, lang=lang, state=lesson_state, set_state=set_lesson_state,
-                           setup=setup_lesson_step)
+                LessonView(
+                    lesson=lesson, run=run, tick=tick, lang=lang, state=lesson_state, set_state=set_lesson_state, setup=setup_lesson_step
+                )
             elif shown == "charts":
                 ChartsView(run=run, tick=tick, lang=lang)
             elif shown == "scorecard":
                 solara.HTML(tag="div", unsafe_innerHTML=views.scorecard_html(model, lang), classes=["rs-scorecard-view"])
             elif shown == "compare":
-                CompareView(run=run, lang=lang, b_name=b_name, b_pending=b_pending, comparison=comparison,
-                            set_comparison=set_comparison, mode=compare_mode, set_mode=set_compare_mode,
-                            year=compare_year, set_year=set_compare_year, indicator=indicator, set_message=set_message,
-                            set_editing=set_editing, size=map_options["size"])
+                CompareView(
+                    run=run,
+                    lang=lang,
+                    b_name=b_name,
+                    b_pending=b_pending,
+                    comparison=comparison,
+                    set_comparison=set_comparison,
+                    mode=compare_mode,
+                    set_mode=set_compare_mode,
+                    year=compare_year,
+                    set_year=set_compare_year,
+                    indicator=indicator,
+                    set_message=set_message,
+                    set_editing=set_editing,
+                    size=map_options["size"],
+                )
             else:
-                ExportView(run=run, tick=tick, lang=lang, scenario=scenario, pending=pending, variant_name=variant_name,
-                           set_variant_name=set_variant_name, on_load=load_variant)
+                ExportView(
+                    run=run,
+                    tick=tick,
+                    lang=lang,
+                    scenario=scenario,
+                    pending=pending,
+                    variant_name=variant_name,
+                    set_variant_name=set_variant_name,
+                    on_load=load_variant,
+                )
 
 
 def _run_state(run: DashboardRun, pending: dict[str, Any], lang: str) -> None:
     """What is running now, and whether lever changes wait for Reset."""
     if pending != run.overrides:
         n = len(set(pending.items()) ^ set(run.overrides.items())) if _hashable(pending, run.overrides) else len(pending)
-        solara.HTML(tag="div", unsafe_innerHTML=f"● {esc(t('not_applied', lang, n=n))}", classes=["rs-pending"],
-                    style="color:#e65100;font-size:13px;font-weight:600")
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"● {esc(t('not_applied', lang, n=n))}",
+            classes=["rs-pending"],
+            style="color:#e65100;font-size:13px;font-weight:600",
+        )
     elif run.overrides:
-        solara.HTML(tag="div", unsafe_innerHTML=f"▶ {esc(t('running_yours', lang, n=len(run.overrides)))}", classes=["rs-running"],
-                    style="color:#1b5e20;font-size:13px;font-weight:600")
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"▶ {esc(t('running_yours', lang, n=len(run.overrides)))}",
+            classes=["rs-running"],
+            style="color:#1b5e20;font-size:13px;font-weight:600",
+        )
     else:
-        solara.HTML(tag="div", unsafe_innerHTML=f"▶ {esc(t('running_scenario', lang))}", classes=["rs-running"],
-                    style="color:#37474f;font-size:13px")
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"▶ {esc(t('running_scenario', lang))}",
+            classes=["rs-running"],
+            style="color:#37474f;font-size:13px",
+        )
 
 
 def _hashable(*tables: dict[str, Any]) -> bool:
@@ -502,20 +674,42 @@ def _hashable(*tables: dict[str, Any]) -> bool:
 
 def _indicator_select(lang: str, indicator: str, set_indicator: Callable[[str], None], css: str) -> None:
     labels = {t(f"ind_{name}", lang): name for name in views.INDICATORS}
-    solara.Select(label=t("colour_by", lang), values=list(labels), value=t(f"ind_{indicator}", lang),
-                  on_value=lambda label: set_indicator(labels.get(label, "pm25")), classes=[css], dense=True)
+    solara.Select(
+        label=t("colour_by", lang),
+        values=list(labels),
+        value=t(f"ind_{indicator}", lang),
+        on_value=lambda label: set_indicator(labels.get(label, "pm25")),
+        classes=[css],
+        dense=True,
+    )
 
 
 def _option_select(label: str, options: dict[str, str], value: str, on_value: Callable[[str], None], css: str) -> None:
     shown = {v: k for k, v in options.items()}
     with solara.Column(style="min-width:120px;flex:1 1 120px", gap="0px"):
-        solara.Select(label=label, values=list(options.values()), value=options.get(value, next(iter(options.values()))),
-                      on_value=lambda v: on_value(shown.get(v, value)), classes=[css], dense=True)
+        solara.Select(
+            label=label,
+            values=list(options.values()),
+            value=options.get(value, next(iter(options.values()))),
+            on_value=lambda v: on_value(shown.get(v, value)),
+            classes=[css],
+            dense=True,
+        )
 
 
 @solara.component
-def MapView(run: DashboardRun, tick: int, lang: str, indicator: str, set_indicator: Callable, selected: str | None,
-            set_selected: Callable, options: dict[str, Any], set_options: Callable, presenter: bool = False):
+def MapView(
+    run: DashboardRun,
+    tick: int,
+    lang: str,
+    indicator: str,
+    set_indicator: Callable,
+    selected: str | None,
+    set_selected: Callable,
+    options: dict[str, Any],
+    set_options: Callable,
+    presenter: bool = False,
+):
     """The map (fills the window; click a city, zoom, arrows, scale) beside the selected city's panel."""
     model = run.model
     zoom, arrows, scale, size = options["zoom"], options["arrows"], options["scale"], options["size"]
@@ -558,19 +752,38 @@ def MapView(run: DashboardRun, tick: int, lang: str, indicator: str, set_indicat
                 with solara.Column(style="min-width:140px;flex:1 1 140px", gap="0px"):
                     _indicator_select(lang, indicator, set_indicator, "rs-indicator")
                 _option_select(t("zoom", lang), {k: v[0] for k, v in zooms.items()}, zoom, lambda v: update(zoom=v), "rs-zoom")
-                _option_select(t("arrows", lang), {k: t(f"arrows_{k}", lang) for k in ("year", "cumulative", "none")}, arrows,
-                               lambda v: update(arrows=v), "rs-arrows")
-                _option_select(t("scale", lang), {k: t(f"scale_{k}", lang) for k in ("run", "year")}, scale,
-                               lambda v: update(scale=v), "rs-scale")
-            SvgView(svg=svg, extra_class="rs-map-view", event_click=set_selected, fit=True, event_resize=resized,
-                    fullscreen_label=t("fullscreen", lang))
+                _option_select(
+                    t("arrows", lang),
+                    {k: t(f"arrows_{k}", lang) for k in ("year", "cumulative", "none")},
+                    arrows,
+                    lambda v: update(arrows=v),
+                    "rs-arrows",
+                )
+                _option_select(
+                    t("scale", lang), {k: t(f"scale_{k}", lang) for k in ("run", "year")}, scale, lambda v: update(scale=v), "rs-scale"
+                )
+            SvgView(
+                svg=svg,
+                extra_class="rs-map-view",
+                event_click=set_selected,
+                fit=True,
+                event_resize=resized,
+                fullscreen_label=t("fullscreen", lang),
+            )
         if not presenter:
-            with solara.Column(style="flex:0 0 300px;width:300px;max-height:calc(100vh - 110px);overflow-y:auto", gap="0px",
-                               classes=["rs-side"]):
+            with solara.Column(
+                style="flex:0 0 300px;width:300px;max-height:calc(100vh - 110px);overflow-y:auto", gap="0px", classes=["rs-side"]
+            ):
                 with solara.Column(style="min-width:220px", gap="0px"):
                     current = names[model.state.city_ids.index(selected)] if selected in model.state.city_ids else None
-                    solara.Select(label=t("pick_city", lang), values=list(names), value=current,
-                                  on_value=lambda name: set_selected(by_name.get(name)), classes=["rs-city-select"], dense=True)
+                    solara.Select(
+                        label=t("pick_city", lang),
+                        values=list(names),
+                        value=current,
+                        on_value=lambda name: set_selected(by_name.get(name)),
+                        classes=["rs-city-select"],
+                        dense=True,
+                    )
                 if selected in model.state.city_ids:
                     solara.HTML(tag="div", unsafe_innerHTML=views.city_html(model, selected, lang), classes=["rs-city"])
                 else:
@@ -586,8 +799,15 @@ def ChartsView(run: DashboardRun, tick: int, lang: str):
 
 
 @solara.component
-def LessonView(lesson: Lesson, run: DashboardRun, tick: int, lang: str, state: dict[str, Any], set_state: Callable,
-               setup: Callable[[dict[str, Any]], None]):
+def LessonView(
+    lesson: Lesson,
+    run: DashboardRun,
+    tick: int,
+    lang: str,
+    state: dict[str, Any],
+    set_state: Callable,
+    setup: Callable[[dict[str, Any]], None],
+):
     """The scenario's lesson: intro, then one step at a time — predict, press, notice — with the
     recorded prediction shown against what happened once the model has moved on."""
     k = min(int(state.get("step", 0)), len(lesson.steps) - 1)
@@ -608,24 +828,47 @@ def LessonView(lesson: Lesson, run: DashboardRun, tick: int, lang: str, state: d
         with solara.Row(gap="6px", style="align-items:center"):
             solara.Button(t("lesson_prev", lang), on_click=lambda: go(-1), disabled=k == 0, classes=["rs-lesson-prev"], outlined=True)
             solara.HTML(tag="b", unsafe_innerHTML=esc(t("lesson_step", lang, k=k + 1, n=len(lesson.steps))), classes=["rs-lesson-k"])
-            solara.Button(t("lesson_next", lang), on_click=lambda: go(1), disabled=k == len(lesson.steps) - 1,
-                          classes=["rs-lesson-next"], outlined=True)
-        solara.HTML(tag="div", unsafe_innerHTML=f"<b style='font-size:17px'>{esc(step.say('question', lang))}</b>",
-                    classes=["rs-lesson-question"], style=box)
+            solara.Button(
+                t("lesson_next", lang),
+                on_click=lambda: go(1),
+                disabled=k == len(lesson.steps) - 1,
+                classes=["rs-lesson-next"],
+                outlined=True,
+            )
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"<b style='font-size:17px'>{esc(step.say('question', lang))}</b>",
+            classes=["rs-lesson-question"],
+            style=box,
+        )
         solara.HTML(tag="div", unsafe_innerHTML=f"<b>{esc(t('lesson_predict', lang))}</b>")
         chosen = predictions.get(step.id)
         with solara.Row(gap="6px", style="flex-wrap:wrap"):
             for choice in CHOICES:
-                solara.Button(t(f"choice_{choice}", lang), on_click=lambda c=choice: predict(c), disabled=started,
-                              classes=[f"rs-predict-{choice}"], color="primary" if chosen == choice else None,
-                              outlined=chosen != choice, style="text-transform:none")
+                solara.Button(
+                    t(f"choice_{choice}", lang),
+                    on_click=lambda c=choice: predict(c),
+                    disabled=started,
+                    classes=[f"rs-predict-{choice}"],
+                    color="primary" if chosen == choice else None,
+                    outlined=chosen != choice,
+                    style="text-transform:none",
+                )
         if started:
             solara.HTML(tag="div", unsafe_innerHTML=esc(t("lesson_locked", lang)), style="color:#666;font-size:12px")
-        solara.HTML(tag="div", unsafe_innerHTML=f"<b>{esc(t('lesson_press', lang))}:</b> {esc(step.say('press', lang))}",
-                    classes=["rs-lesson-press"], style=box)
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"<b>{esc(t('lesson_press', lang))}:</b> {esc(step.say('press', lang))}",
+            classes=["rs-lesson-press"],
+            style=box,
+        )
         solara.Button(t("lesson_setup", lang), on_click=lambda: setup(step.setup), classes=["rs-lesson-setup"], color="warning")
-        solara.HTML(tag="div", unsafe_innerHTML=f"<b>{esc(t('lesson_notice', lang))}:</b> {esc(step.say('notice', lang))}",
-                    classes=["rs-lesson-notice"], style=box)
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"<b>{esc(t('lesson_notice', lang))}:</b> {esc(step.say('notice', lang))}",
+            classes=["rs-lesson-notice"],
+            style=box,
+        )
         result = outcome(run.model, step)
         if result is None:
             solara.HTML(tag="div", unsafe_innerHTML=esc(t("lesson_wait", lang)), classes=["rs-lesson-wait"], style="color:#666")
@@ -635,20 +878,38 @@ def LessonView(lesson: Lesson, run: DashboardRun, tick: int, lang: str, state: d
         said = t(f"choice_{chosen}", lang) if chosen else t("lesson_none", lang)
         verdict = "" if not chosen else (t("lesson_match", lang) if chosen == happened else t("lesson_mismatch", lang))
         colour = "#e8f5e9" if chosen == happened else ("#fff3e0" if chosen else "#f5f5f5")
-        solara.HTML(tag="div", unsafe_innerHTML=(
-            f"<table style='font-size:15px'><tr><td style='padding:2px 10px 2px 0'><b>{esc(t('lesson_predicted', lang))}</b></td>"
-            f"<td class='rs-lesson-said' data-choice='{esc(chosen or '')}'>{esc(said)}</td></tr>"
-            f"<tr><td style='padding:2px 10px 2px 0'><b>{esc(t('lesson_happened', lang))}</b></td>"
-            f"<td class='rs-lesson-happened' data-choice='{happened}'>{esc(t(f'choice_{happened}', lang))}: "
-            f"{run.base_year} {esc(fmt_number(before, 1, lang))} → {run.year} {esc(fmt_number(after, 1, lang))} {esc(unit)}</td></tr>"
-            f"</table><div class='rs-lesson-verdict' style='font-weight:700;margin-top:4px'>{esc(verdict)}</div>"),
-            classes=["rs-lesson-result"], style=f"{box};background:{colour}")
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                f"<table style='font-size:15px'><tr><td style='padding:2px 10px 2px 0'><b>{esc(t('lesson_predicted', lang))}</b></td>"
+                f"<td class='rs-lesson-said' data-choice='{esc(chosen or '')}'>{esc(said)}</td></tr>"
+                f"<tr><td style='padding:2px 10px 2px 0'><b>{esc(t('lesson_happened', lang))}</b></td>"
+                f"<td class='rs-lesson-happened' data-choice='{happened}'>{esc(t(f'choice_{happened}', lang))}: "
+                f"{run.base_year} {esc(fmt_number(before, 1, lang))} → {run.year} {esc(fmt_number(after, 1, lang))} {esc(unit)}</td></tr>"
+                f"</table><div class='rs-lesson-verdict' style='font-weight:700;margin-top:4px'>{esc(verdict)}</div>"
+            ),
+            classes=["rs-lesson-result"],
+            style=f"{box};background:{colour}",
+        )
 
 
 @solara.component
-def CompareView(run: DashboardRun, lang: str, b_name: str, b_pending: dict[str, Any], comparison: Any, set_comparison: Callable,
-                mode: str, set_mode: Callable, year: int | None, set_year: Callable, indicator: str, set_message: Callable,
-                set_editing: Callable, size: tuple[int, int]):
+def CompareView(
+    run: DashboardRun,
+    lang: str,
+    b_name: str,
+    b_pending: dict[str, Any],
+    comparison: Any,
+    set_comparison: Callable,
+    mode: str,
+    set_mode: Callable,
+    year: int | None,
+    set_year: Callable,
+    indicator: str,
+    set_message: Callable,
+    set_editing: Callable,
+    size: tuple[int, int],
+):
     """Case A (this run's scenario and levers) against case B (any scenario with its own levers),
     both run to the horizon with one seed: maps on one colour scale, or B − A on a scale centred on
     zero; charts; the plan targets side by side."""
@@ -666,10 +927,13 @@ def CompareView(run: DashboardRun, lang: str, b_name: str, b_pending: dict[str, 
 
     desc_a = run.scenario + (f" + {len(run.overrides)}" if run.overrides else "")
     desc_b = b_name + (f" + {len(b_pending)}" if b_pending else "")
-    solara.HTML(tag="div", unsafe_innerHTML=f"<b>{esc(t('compare_a', lang))}</b>: {esc(desc_a)} · {esc(t('seed', lang))} {run.seed}"
-                f"<br><b>{esc(t('compare_b', lang))}</b>: <span class='rs-compare-b-desc'>{esc(desc_b)}</span>"
-                f"<br><span style='color:#666;font-size:13px'>{esc(t('compare_b_levers', lang, n=len(b_pending)))} · "
-                f"{esc(t('compare_hint', lang))}</span>")
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=f"<b>{esc(t('compare_a', lang))}</b>: {esc(desc_a)} · {esc(t('seed', lang))} {run.seed}"
+        f"<br><b>{esc(t('compare_b', lang))}</b>: <span class='rs-compare-b-desc'>{esc(desc_b)}</span>"
+        f"<br><span style='color:#666;font-size:13px'>{esc(t('compare_b_levers', lang, n=len(b_pending)))} · "
+        f"{esc(t('compare_hint', lang))}</span>",
+    )
     with solara.Row(gap="8px", style="align-items:center;flex-wrap:wrap"):
         solara.Button(t("case_b", lang), on_click=lambda: set_editing("B"), classes=["rs-compare-edit-b"], outlined=True)
         solara.Button(t("compare_run", lang), on_click=compare, color="primary", classes=["rs-compare-run"])
@@ -683,8 +947,14 @@ def CompareView(run: DashboardRun, lang: str, b_name: str, b_pending: dict[str, 
     with solara.Row(gap="8px", style="flex-wrap:wrap"):
         _option_select(t("compare_mode", lang), modes, mode, set_mode, "rs-compare-mode")
         with solara.Column(style="min-width:120px", gap="0px"):
-            solara.Select(label=t("compare_year", lang), values=[str(y) for y in years], value=str(shown),
-                          on_value=lambda v: set_year(int(v)), classes=["rs-compare-year"], dense=True)
+            solara.Select(
+                label=t("compare_year", lang),
+                values=[str(y) for y in years],
+                value=str(shown),
+                on_value=lambda v: set_year(int(v)),
+                classes=["rs-compare-year"],
+                dense=True,
+            )
         with solara.Column(style="min-width:220px", gap="0px"):
             _indicator_select(lang, map_indicator, set_map_indicator, "rs-compare-indicator")
     index = years.index(shown)
@@ -713,12 +983,19 @@ def views_run_case(scenario: str, seed: int, overrides: dict[str, Any]):
 
 
 @solara.component
-def ExportView(run: DashboardRun, tick: int, lang: str, scenario: str, pending: dict[str, Any], variant_name: str,
-               set_variant_name: Callable, on_load: Callable[[dict], None]):
+def ExportView(
+    run: DashboardRun,
+    tick: int,
+    lang: str,
+    scenario: str,
+    pending: dict[str, Any],
+    variant_name: str,
+    set_variant_name: Callable,
+    on_load: Callable[[dict], None],
+):
     """Download the run's files; save the lever settings as a variant file, and load one back."""
     solara.HTML(tag="p", unsafe_innerHTML=esc(t("export_run_help", lang)))
-    Download(label=t("export_run", lang), filename=run.export_name(), make=run.export_zip, css="rs-export-run",
-             mime_type="application/zip")
+    Download(label=t("export_run", lang), filename=run.export_name(), make=run.export_zip, css="rs-export-run", mime_type="application/zip")
     name = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in (variant_name or "my_variant")) or "my_variant"
     overrides = {**run.overrides, **pending} if scenario == run.scenario else dict(pending)
     solara.HTML(tag="hr")
@@ -726,9 +1003,15 @@ def ExportView(run: DashboardRun, tick: int, lang: str, scenario: str, pending: 
         solara.InputText(label=t("variant_name", lang), value=variant_name, on_value=set_variant_name, classes=["rs-variant-name"])
     text = variant_toml(scenario, overrides, name=name, seed=run.seed)
     with solara.Row(gap="8px", style="flex-wrap:wrap;align-items:center"):
-        Download(label=t("export_variant", lang), filename=f"{name}.toml", make=lambda: text.encode("utf-8"),
-                 css="rs-export-variant", mime_type="application/toml")
+        Download(
+            label=t("export_variant", lang),
+            filename=f"{name}.toml",
+            make=lambda: text.encode("utf-8"),
+            css="rs-export-variant",
+            mime_type="application/toml",
+        )
         Upload(label=t("load_variant", lang), extra_class="rs-load-variant", event_load=on_load)
     solara.HTML(tag="p", unsafe_innerHTML=esc(t("export_variant_help", lang, file=f"{name}.toml")))
-    solara.HTML(tag="pre", unsafe_innerHTML=esc(text), classes=["rs-variant-preview"],
-                style="background:#f5f5f5;padding:8px;font-size:12px")
+    solara.HTML(
+        tag="pre", unsafe_innerHTML=esc(text), classes=["rs-variant-preview"], style="background:#f5f5f5;padding:8px;font-size:12px"
+    )

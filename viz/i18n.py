@@ -41,11 +41,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "edit_levers_of": ("Levers of", "编辑杠杆："),
     "case_a": ("A (this run)", "A（当前运行）"),
     "case_b": ("B (comparison)", "B（对比情景）"),
-    "compare_b_levers": ("B's levers: {n} changed (edit them with “B (comparison)” above the levers)",
-                         "B的杠杆：已改{n}项（在杠杆上方选择“B（对比情景）”进行编辑）"),
+    "compare_b_levers": (
+        "B's levers: {n} changed (edit them with “B (comparison)” above the levers)",
+        "B的杠杆：已改{n}项（在杠杆上方选择“B（对比情景）”进行编辑）",
+    ),
     "load_variant": ("Load a variant file (.toml)", "载入变体文件（.toml）"),
-    "loaded_variant": ("Loaded {file}: {base} with {n} lever setting(s); running it now.",
-                       "已载入{file}：{base}，含{n}项杠杆设置，正在运行。"),
+    "loaded_variant": (
+        "Loaded {file}: {base} with {n} lever setting(s); running it now.",
+        "已载入{file}：{base}，含{n}项杠杆设置，正在运行。",
+    ),
     "view_lesson": ("Lesson", "课堂"),
     "lesson_step": ("Step {k} of {n}", "第{k}步（共{n}步）"),
     "lesson_predict": ("Your prediction (before you play)", "您的预测（播放前填写）"),
@@ -78,8 +82,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "colour_by": ("Colour shows", "颜色表示"),
     "map_title": ("Cities in {year}: size = population, colour = {indicator}", "{year}年城市：大小=人口，颜色={indicator}"),
     "arrows_legend": ("Arrows: functions relocated this year; width = function units", "箭头：本年疏解的功能，粗细=功能单位数"),
-    "arrows_legend_cum": ("Arrows: functions relocated since the base year; width = function units",
-                          "箭头：基年以来累计疏解的功能，粗细=功能单位数"),
+    "arrows_legend_cum": (
+        "Arrows: functions relocated since the base year; width = function units",
+        "箭头：基年以来累计疏解的功能，粗细=功能单位数",
+    ),
     "units_word": (" units", "个单位"),
     "zoom": ("Zoom to", "缩放至"),
     "zoom_all": ("whole region", "全区域"),
@@ -95,8 +101,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "presenter_exit": ("Leave presenter mode", "退出演示模式"),
     "fullscreen": ("Full screen", "全屏"),
     "size_legend": ("population", "人口"),
-    "click_city": ("Click a city on the map (or pick it below) to see why things happened there.",
-                   "点击地图上的城市（或在下方选择），查看其变化的原因。"),
+    "click_city": (
+        "Click a city on the map (or pick it below) to see why things happened there.",
+        "点击地图上的城市（或在下方选择），查看其变化的原因。",
+    ),
     "pick_city": ("City", "城市"),
     "no_moves": ("no relocations this year", "本年无功能疏解"),
     # indicators
@@ -159,8 +167,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "not_binding_yet": ("(not binding yet)", "（尚未到期）"),
     "no_targets": ("This scenario sets no plan targets.", "该情景未设定规划目标。"),
     "scorecard_year": ("Plan scorecard, every year to {year}", "规划目标完成情况（截至{year}年）"),
-    "scorecard_help": ("Green: met; red: missed; pale: the target is not binding yet. Hover a cell for the margin.",
-                       "绿色：达成；红色：未达成；浅色：尚未到期。鼠标悬停查看余量。"),
+    "scorecard_help": (
+        "Green: met; red: missed; pale: the target is not binding yet. Hover a cell for the margin.",
+        "绿色：达成；红色：未达成；浅色：尚未到期。鼠标悬停查看余量。",
+    ),
     "scorecard_ab": ("Plan targets in {year}: A and B side by side", "{year}年规划目标：A与B对照"),
     "unit": ("Unit", "单位"),
     # compare
@@ -177,10 +187,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "compare_moves_b": ("arrows: B's relocations in that year", "箭头：B在该年的功能疏解"),
     # export
     "export_run": ("Download this run's files (.zip)", "下载本次运行文件（.zip）"),
-    "export_run_help": ("The same six files `regionsim run` writes: model.parquet, agents.parquet, events.parquet, "
-                        "scorecard.csv, scenario.toml, run.json — up to the current year.",
-                        "与 `regionsim run` 输出相同的六个文件：model.parquet、agents.parquet、events.parquet、"
-                        "scorecard.csv、scenario.toml、run.json（截至当前年份）。"),
+    "export_run_help": (
+        "The same six files `regionsim run` writes: model.parquet, agents.parquet, events.parquet, "
+        "scorecard.csv, scenario.toml, run.json — up to the current year.",
+        "与 `regionsim run` 输出相同的六个文件：model.parquet、agents.parquet、events.parquet、"
+        "scorecard.csv、scenario.toml、run.json（截至当前年份）。",
+    ),
     "export_variant": ("Save lever settings as a variant file (.toml)", "将杠杆设置保存为变体文件（.toml）"),
     "export_variant_help": ("Run it with: regionsim run {file} --out results/", "运行方式：regionsim run {file} --out results/"),
     "variant_name": ("Variant name", "变体名称"),

@@ -81,7 +81,7 @@ def parse_lesson(document: dict[str, Any], where: str = "lesson") -> Lesson:
     """A `Lesson` from a parsed lesson file; `ScenarioError` names the key path of any problem."""
     head = document.get("lesson")
     if not isinstance(head, dict) or not isinstance(head.get("scenario"), str):
-        raise ScenarioError([f"{where}: needs a [lesson] table with scenario = \"NAME\""])
+        raise ScenarioError([f'{where}: needs a [lesson] table with scenario = "NAME"'])
     steps = document.get("steps")
     if not isinstance(steps, list) or not steps:
         raise ScenarioError([f"{where}: needs at least one [[steps]] table"])
@@ -95,8 +95,9 @@ def parse_lesson(document: dict[str, Any], where: str = "lesson") -> Lesson:
         if not isinstance(setup, dict):
             raise ScenarioError([f"{at}.setup: must be a table of key paths"])
         unit = (str(step.get("unit_en", "")), str(step.get("unit_zh", "")))
-        parsed.append(Step(str(step.get("id", k + 1)), {name: _pair(step, name, at) for name in STEP_TEXTS}, dict(measure), unit,
-                           dict(setup)))
+        parsed.append(
+            Step(str(step.get("id", k + 1)), {name: _pair(step, name, at) for name in STEP_TEXTS}, dict(measure), unit, dict(setup))
+        )
     return Lesson(head["scenario"], {name: _pair(head, name, f"{where}: lesson") for name in TEXTS}, parsed)
 
 
@@ -118,15 +119,16 @@ def measured(model: RegionModel, measure: dict[str, Any], index: int) -> float:
             values = values.cumsum()
         return float(values.iloc[index])
     frame = model.agent_frames[index]
-    rows = [i for i, (kind, key) in enumerate(zip(frame["agent_type"], frame["key"], strict=True))
-            if kind == "city" and key == measure["city"]]
+    rows = [
+        i for i, (kind, key) in enumerate(zip(frame["agent_type"], frame["key"], strict=True)) if kind == "city" and key == measure["city"]
+    ]
     if not rows:
         raise ScenarioError([f"lesson measure: no city {measure['city']!r} in this scenario"])
     return float(frame[measure["column"]][rows[0]])
 
 
 def direction(before: float, after: float) -> str:
-    """"up", "down" or "same" (a change under SAME_TOLERANCE of the base value)."""
+    """ "up", "down" or "same" (a change under SAME_TOLERANCE of the base value)."""
     tolerance = max(abs(before) * SAME_TOLERANCE, 0.01)
     if after - before > tolerance:
         return "up"

@@ -66,9 +66,12 @@ def live_counts() -> dict[str, int]:
 
     gc.collect()
     kernels = list(kernel_context.contexts.values())
-    return {"kernels": len(kernels), "kernels_open": sum(not k.closed_event.is_set() for k in kernels),
-            "dashboard_runs": sum(isinstance(o, DashboardRun) for o in gc.get_objects()),
-            "region_models": sum(isinstance(o, RegionModel) for o in gc.get_objects())}
+    return {
+        "kernels": len(kernels),
+        "kernels_open": sum(not k.closed_event.is_set() for k in kernels),
+        "dashboard_runs": sum(isinstance(o, DashboardRun) for o in gc.get_objects()),
+        "region_models": sum(isinstance(o, RegionModel) for o in gc.get_objects()),
+    }
 
 
 def add_debug_route() -> None:
@@ -104,10 +107,12 @@ def network_notice(host: str, port: int) -> list[str]:
     if host in LOOPBACK:
         return []
     address = host if host not in ("0.0.0.0", "::", "") else (lan_address() or socket.gethostname())
-    return [f"regionsim dashboard: students on the same network type  http://{address}:{port}/",
-            f"WARNING: --host {host} exposes the dashboard to every machine that can reach this one on port {port}: "
-            "anyone there can open it and run models on this computer. Use it only on a trusted classroom network, "
-            "and stop the server (Ctrl-C) after the lesson."]
+    return [
+        f"regionsim dashboard: students on the same network type  http://{address}:{port}/",
+        f"WARNING: --host {host} exposes the dashboard to every machine that can reach this one on port {port}: "
+        "anyone there can open it and run models on this computer. Use it only on a trusted classroom network, "
+        "and stop the server (Ctrl-C) after the lesson.",
+    ]
 
 
 def serve(scenario: str | None, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> int:
@@ -141,6 +146,7 @@ def serve(scenario: str | None, host: str = "127.0.0.1", port: int = 8765, open_
         print(line, flush=True)
 
     if open_browser:
+
         def _open() -> None:
             while not server.started and not server.should_exit:
                 time.sleep(0.1)
@@ -157,5 +163,4 @@ def serve(scenario: str | None, host: str = "127.0.0.1", port: int = 8765, open_
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m viz.server [SCENARIO] [PORT]`
-    sys.exit(serve(sys.argv[1] if len(sys.argv) > 1 else None, port=int(sys.argv[2]) if len(sys.argv) > 2 else 8765,
-                   open_browser=False))
+    sys.exit(serve(sys.argv[1] if len(sys.argv) > 1 else None, port=int(sys.argv[2]) if len(sys.argv) > 2 else 8765, open_browser=False))

@@ -83,8 +83,12 @@ class DashboardRun:
 
     def export_zip(self) -> bytes:
         """The run so far as a zip of the files `regionsim run` writes (RUN_FILES)."""
-        timings = {"setup_s": self.setup_s, "simulate_s": self.simulate_s, "years": self.year - self.base_year,
-                   "stages_s": dict(sorted(self.model.stage_seconds.items()))}
+        timings = {
+            "setup_s": self.setup_s,
+            "simulate_s": self.simulate_s,
+            "years": self.year - self.base_year,
+            "stages_s": dict(sorted(self.model.stage_seconds.items())),
+        }
         buffer = io.BytesIO()
         with tempfile.TemporaryDirectory(prefix="regionsim-export-") as folder:
             write_results(self.model, Path(folder), seed=self.seed, timings=timings)
@@ -174,11 +178,14 @@ def variant_toml(base: str, overrides: dict[str, Any], *, name: str, seed: int |
 
     document = tomlkit.document()
     document.add(tomlkit.comment("Lever settings saved from the regionsim dashboard."))
-    document.add(tomlkit.comment(f"Run it with: regionsim run {name}.toml{'' if seed is None else f' --seed {seed}'} "
-                                 f"--out results/{name}"))
+    document.add(tomlkit.comment(f"Run it with: regionsim run {name}.toml{'' if seed is None else f' --seed {seed}'} --out results/{name}"))
     document.add(tomlkit.nl())
-    document["variant"] = {"base": base, "name": name, "title_en": f"{base} with dashboard lever settings",
-                           "title_zh": f"{base}（仪表盘杠杆设置）"}
+    document["variant"] = {
+        "base": base,
+        "name": name,
+        "title_en": f"{base} with dashboard lever settings",
+        "title_zh": f"{base}（仪表盘杠杆设置）",
+    }
     document["set"] = {key: value.item() if hasattr(value, "item") else value for key, value in sorted(overrides.items())}
     return tomlkit.dumps(document)
 
@@ -208,7 +215,7 @@ def read_variant(text: str) -> tuple[str, dict[str, Any], int | None]:
         raise ScenarioError([f"variant file: not valid TOML ({exc})"]) from None
     variant = document.get("variant")
     if not isinstance(variant, dict) or not isinstance(variant.get("base"), str):
-        raise ScenarioError(["variant file: needs a [variant] table with base = \"SCENARIO\" (scenarios/FORMAT.md)"])
+        raise ScenarioError(['variant file: needs a [variant] table with base = "SCENARIO" (scenarios/FORMAT.md)'])
     base = variant["base"]
     if base not in list_scenarios():
         raise ScenarioError([f"variant file: variant.base {base!r} is not a known scenario; valid: {', '.join(list_scenarios())}"])
@@ -236,8 +243,10 @@ class CityLever:
         return f"rules.{self.rule.key}.{self.name}.{city}"
 
 
-CITY_LEVERS = (("relocate", "incentives", "Receiving incentive", "承接激励"),
-               ("relocate", "receiver_capacity", "Units it can receive per year", "年承接能力（单位）"))
+CITY_LEVERS = (
+    ("relocate", "incentives", "Receiving incentive", "承接激励"),
+    ("relocate", "receiver_capacity", "Units it can receive per year", "年承接能力（单位）"),
+)
 """Per-city levers shown in the dashboard's city table (rule key, table name, labels)."""
 
 

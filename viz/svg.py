@@ -153,8 +153,12 @@ def text_width(text: str, size: float = 12.0) -> float:
     return sum(size if ord(ch) > 0x2E80 else size * 0.58 for ch in text)
 
 
-def place_labels(anchors: list[tuple[str, float, float, float, float]], obstacles: list[tuple[float, float, float, float]],
-                 bounds: tuple[float, float, float, float], height: float = 14.0) -> dict[str, tuple[float, float, bool]]:
+def place_labels(
+    anchors: list[tuple[str, float, float, float, float]],
+    obstacles: list[tuple[float, float, float, float]],
+    bounds: tuple[float, float, float, float],
+    height: float = 14.0,
+) -> dict[str, tuple[float, float, bool]]:
     """Positions for labels that never overlap each other, the obstacles or the edge.
 
     `anchors` are (key, x, y, radius, text width) in placing order (most important first). Each
@@ -185,16 +189,24 @@ def place_labels(anchors: list[tuple[str, float, float, float, float]], obstacle
         rights, bottoms = lefts + w, tops + height
         ok = (lefts >= x_min) & (rights <= x_max) & (tops >= y_min) & (bottoms <= y_max)
         if len(placed):
-            hit = ((lefts[:, None] < placed[None, :, 2]) & (rights[:, None] > placed[None, :, 0])
-                   & (tops[:, None] < placed[None, :, 3]) & (bottoms[:, None] > placed[None, :, 1]))
+            hit = (
+                (lefts[:, None] < placed[None, :, 2])
+                & (rights[:, None] > placed[None, :, 0])
+                & (tops[:, None] < placed[None, :, 3])
+                & (bottoms[:, None] > placed[None, :, 1])
+            )
             ok &= ~hit.any(axis=1)
         # distance from the circle's centre to the box
         dx = np.maximum(np.maximum(lefts - x, x - rights), 0.0)
         dy = np.maximum(np.maximum(tops - y, y - bottoms), 0.0)
         cost = np.hypot(dx, dy)
         cost[:4] -= 1.0  # the spots touching the circle win ties
-        covers = ((lefts[:, None] < discs[None, :, 2]) & (rights[:, None] > discs[None, :, 0])
-                  & (tops[:, None] < discs[None, :, 3]) & (bottoms[:, None] > discs[None, :, 1])).sum(axis=1)
+        covers = (
+            (lefts[:, None] < discs[None, :, 2])
+            & (rights[:, None] > discs[None, :, 0])
+            & (tops[:, None] < discs[None, :, 3])
+            & (bottoms[:, None] > discs[None, :, 1])
+        ).sum(axis=1)
         cost = cost + 12.0 * np.maximum(covers - 1, 0)
         if ok.any():
             best = int(np.argmin(np.where(ok, cost, np.inf)))
@@ -210,15 +222,20 @@ def place_labels(anchors: list[tuple[str, float, float, float, float]], obstacle
     return out
 
 
-def _free_spots(lefts: np.ndarray, tops: np.ndarray, w: float, height: float, placed: np.ndarray,
-                bounds: tuple[float, float, float, float]) -> np.ndarray:
+def _free_spots(
+    lefts: np.ndarray, tops: np.ndarray, w: float, height: float, placed: np.ndarray, bounds: tuple[float, float, float, float]
+) -> np.ndarray:
     """Which boxes (left, top, w, height) lie inside `bounds` and overlap none of `placed`."""
     x_min, y_min, x_max, y_max = bounds
     rights, bottoms = lefts + w, tops + height
     ok = (lefts >= x_min) & (rights <= x_max) & (tops >= y_min) & (bottoms <= y_max)
     if len(placed):
-        hit = ((lefts[:, None] < placed[None, :, 2]) & (rights[:, None] > placed[None, :, 0])
-               & (tops[:, None] < placed[None, :, 3]) & (bottoms[:, None] > placed[None, :, 1]))
+        hit = (
+            (lefts[:, None] < placed[None, :, 2])
+            & (rights[:, None] > placed[None, :, 0])
+            & (tops[:, None] < placed[None, :, 3])
+            & (bottoms[:, None] > placed[None, :, 1])
+        )
         ok &= ~hit.any(axis=1)
     return ok
 
@@ -269,13 +286,15 @@ def map_svg(spec: MapSpec) -> str:
         return 3.5 + big * math.sqrt(max(population, 0.0) / max_pop)
 
     lang = spec.lang
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="rs-map" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" style="{FONT}; background:#f4f8fb; display:block">',
-           '<defs><marker id="rs-arrowhead" viewBox="0 0 10 10" refX="6" refY="5" markerWidth="1.8" markerHeight="1.8" '
-           'orient="auto-start-reverse" markerUnits="strokeWidth"><path d="M 0 0 L 10 5 L 0 10 z" fill="#0b3c8c"/></marker>'
-           f'<clipPath id="rs-plot-clip"><rect x="{plot_x0}" y="{plot_y0}" width="{plot_w}" height="{plot_h}"/></clipPath></defs>',
-           f'<text x="{pad}" y="22" font-size="15" font-weight="600" fill="#222">{esc(spec.title)}</text>',
-           '<g clip-path="url(#rs-plot-clip)">']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="rs-map" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" style="{FONT}; background:#f4f8fb; display:block">',
+        '<defs><marker id="rs-arrowhead" viewBox="0 0 10 10" refX="6" refY="5" markerWidth="1.8" markerHeight="1.8" '
+        'orient="auto-start-reverse" markerUnits="strokeWidth"><path d="M 0 0 L 10 5 L 0 10 z" fill="#0b3c8c"/></marker>'
+        f'<clipPath id="rs-plot-clip"><rect x="{plot_x0}" y="{plot_y0}" width="{plot_w}" height="{plot_h}"/></clipPath></defs>',
+        f'<text x="{pad}" y="22" font-size="15" font-weight="600" fill="#222">{esc(spec.title)}</text>',
+        '<g clip-path="url(#rs-plot-clip)">',
+    ]
     fills = ("#e9eef2", "#eef0e6", "#f1ebe4", "#e6eef0", "#efe7ee", "#e8f0e6")
     # largest first, so that a province drawn without holes (Hebei around Beijing and Tianjin) lies underneath
     outlines = sorted(spec.outlines, key=lambda item: -_ring_area(item[1]))
@@ -283,8 +302,10 @@ def map_svg(spec: MapSpec) -> str:
         if len(ring) < 3:
             continue
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (project(p[0], p[1]) for p in ring))
-        out.append(f'<polygon class="rs-province" points="{points}" fill="{fills[i % len(fills)]}" stroke="#8a99a6" '
-                   f'stroke-width="1.2"><title>{esc(name)}</title></polygon>')
+        out.append(
+            f'<polygon class="rs-province" points="{points}" fill="{fills[i % len(fills)]}" stroke="#8a99a6" '
+            f'stroke-width="1.2"><title>{esc(name)}</title></polygon>'
+        )
     positions = {c.key: project(c.lon, c.lat) for c in cities}
     radii = {c.key: radius(c.population) for c in cities}
     # cities: largest first, so the smallest lie on top and each keeps a clickable disc
@@ -294,7 +315,8 @@ def map_svg(spec: MapSpec) -> str:
         out.append(
             f'<circle class="rs-city" data-key="{esc(c.key)}" cx="{x:.1f}" cy="{y:.1f}" r="{radii[c.key]:.1f}" '
             f'fill="{colour(c.value)}" fill-opacity="0.88" stroke="{"#000" if selected else "#333"}" '
-            f'stroke-width="{3 if selected else 0.8}" style="cursor:pointer"><title>{esc(c.tooltip or c.label)}</title></circle>')
+            f'stroke-width="{3 if selected else 0.8}" style="cursor:pointer"><title>{esc(c.tooltip or c.label)}</title></circle>'
+        )
 
     # arrows on top of the cities; pointer-events only on the stroke, and the page's click handler
     # hit-tests cities by nearest centre, so an arrow never takes a city's click
@@ -319,7 +341,8 @@ def map_svg(spec: MapSpec) -> str:
             f'<path class="rs-arrow" data-source="{esc(arrow.source)}" data-target="{esc(arrow.target)}" '
             f'd="M {sx:.1f} {sy:.1f} Q {mx:.1f} {my:.1f} {ex:.1f} {ey:.1f}" fill="none" stroke="#0b3c8c" stroke-opacity="0.8" '
             f'stroke-linecap="round" stroke-width="{w:.1f}" marker-end="url(#rs-arrowhead)" pointer-events="visibleStroke">'
-            f'<title>{esc(arrow.tooltip)}</title></path>')
+            f"<title>{esc(arrow.tooltip)}</title></path>"
+        )
 
     # labels: every city named; most important first; moved away with a leader line where needed
     font = 12.0
@@ -336,13 +359,17 @@ def map_svg(spec: MapSpec) -> str:
             tx = min(max(x, lx), lx + w)
             ty = ly - font / 2 + 1
             dist = math.hypot(tx - x, ty - y) or 1.0
-            leaders.append(f'<line class="rs-leader" x1="{x + (tx - x) / dist * radii[c.key]:.1f}" '
-                           f'y1="{y + (ty - y) / dist * radii[c.key]:.1f}" x2="{tx:.1f}" y2="{ty:.1f}" stroke="#555" '
-                           f'stroke-width="0.8" pointer-events="none"/>')
+            leaders.append(
+                f'<line class="rs-leader" x1="{x + (tx - x) / dist * radii[c.key]:.1f}" '
+                f'y1="{y + (ty - y) / dist * radii[c.key]:.1f}" x2="{tx:.1f}" y2="{ty:.1f}" stroke="#555" '
+                f'stroke-width="0.8" pointer-events="none"/>'
+            )
         weight = "700" if c.key == spec.selected else "500"
-        texts.append(f'<text class="rs-label" data-key="{esc(c.key)}" x="{lx + 2:.1f}" y="{ly:.1f}" font-size="{font:g}" '
-                     f'font-weight="{weight}" fill="#1b1b1b" stroke="#fff" stroke-width="3" paint-order="stroke" '
-                     f'style="cursor:pointer">{esc(c.label)}</text>')
+        texts.append(
+            f'<text class="rs-label" data-key="{esc(c.key)}" x="{lx + 2:.1f}" y="{ly:.1f}" font-size="{font:g}" '
+            f'font-weight="{weight}" fill="#1b1b1b" stroke="#fff" stroke-width="3" paint-order="stroke" '
+            f'style="cursor:pointer">{esc(c.label)}</text>'
+        )
     out.extend(leaders)
     out.extend(texts)
     out.append("</g>")
@@ -350,40 +377,49 @@ def map_svg(spec: MapSpec) -> str:
         if len(ring) < 3 or focus is not None:
             continue
         xs, ys = zip(*(project(p[0], p[1]) for p in ring), strict=True)
-        out.append(f'<text class="rs-province-name" x="{min(xs) + 6:.1f}" y="{max(ys) - 6:.1f}" font-size="12" fill="#7a8894" '
-                   f'font-style="italic" pointer-events="none">{esc(name)}</text>')
+        out.append(
+            f'<text class="rs-province-name" x="{min(xs) + 6:.1f}" y="{max(ys) - 6:.1f}" font-size="12" fill="#7a8894" '
+            f'font-style="italic" pointer-events="none">{esc(name)}</text>'
+        )
 
     # colour legend
     lx, ly, bar_h = width - legend_w + 10, top + 30, max(min(180, height - top - 300), 90)
     stops = "".join(f'<stop offset="{k / 10:.1f}" stop-color="{colour(vmax - (vmax - vmin) * k / 10)}"/>' for k in range(11))
     out.append(f'<defs><linearGradient id="rs-legend-gradient" x1="0" y1="0" x2="0" y2="1">{stops}</linearGradient></defs>')
-    out.append(f'<g class="rs-legend" data-vmin="{vmin:.6g}" data-vmax="{vmax:.6g}"><text x="{lx}" y="{ly - 12}" font-size="12" '
-               f'font-weight="600">{_wrap_tspans(spec.legend_title, lx, 14)}</text>')
+    out.append(
+        f'<g class="rs-legend" data-vmin="{vmin:.6g}" data-vmax="{vmax:.6g}"><text x="{lx}" y="{ly - 12}" font-size="12" '
+        f'font-weight="600">{_wrap_tspans(spec.legend_title, lx, 14)}</text>'
+    )
     out.append(f'<rect x="{lx}" y="{ly + 10}" width="16" height="{bar_h}" fill="url(#rs-legend-gradient)" stroke="#555"/>')
     for tick in nice_ticks(vmin, vmax, 5):
         if vmin - 1e-12 <= tick <= vmax + 1e-12 and vmax > vmin:
             ty = ly + 10 + bar_h * (vmax - tick) / (vmax - vmin)
-            out.append(f'<line x1="{lx + 16}" x2="{lx + 20}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#555"/>'
-                       f'<text x="{lx + 23}" y="{ty + 4:.1f}" font-size="11">{esc(fmt_number(tick, 1, lang))}</text>')
+            out.append(
+                f'<line x1="{lx + 16}" x2="{lx + 20}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#555"/>'
+                f'<text x="{lx + 23}" y="{ty + 4:.1f}" font-size="11">{esc(fmt_number(tick, 1, lang))}</text>'
+            )
     sy = ly + bar_h + 36
     out.append(f'<text x="{lx}" y="{sy}" font-size="12" font-weight="600">{esc(spec.size_title)}</text>')
     cy = sy + 10
     for population in (p for p in (1e6, 1e7) if p <= max_pop * 1.5):
         r = radius(population)
-        out.append(f'<circle cx="{lx + 20}" cy="{cy + r:.1f}" r="{r:.1f}" fill="none" stroke="#555"/>'
-                   f'<text x="{lx + 46}" y="{cy + r + 4:.1f}" font-size="11">{esc(fmt_number(population, 0, lang))}</text>')
+        out.append(
+            f'<circle cx="{lx + 20}" cy="{cy + r:.1f}" r="{r:.1f}" fill="none" stroke="#555"/>'
+            f'<text x="{lx + 46}" y="{cy + r + 4:.1f}" font-size="11">{esc(fmt_number(population, 0, lang))}</text>'
+        )
         cy += 2 * r + 6
     if spec.arrow_title:
         ay = cy + 18
-        out.append(f'<text x="{lx}" y="{ay}" font-size="11" class="rs-arrow-legend">{_wrap_tspans(spec.arrow_title, lx, 13, 22)}'
-                   f'</text>')
+        out.append(f'<text x="{lx}" y="{ay}" font-size="11" class="rs-arrow-legend">{_wrap_tspans(spec.arrow_title, lx, 13, 22)}</text>')
         ay += 14 * max(1, math.ceil(text_width(spec.arrow_title, 11) / 125)) + 6
         for units in sorted({max(1.0, round(max_units / 2)), max_units}) if spec.arrows else ():
             w = arrow_width(units)
-            out.append(f'<line x1="{lx}" x2="{lx + 34}" y1="{ay:.1f}" y2="{ay:.1f}" stroke="#0b3c8c" stroke-opacity="0.8" '
-                       f'stroke-width="{w:.1f}" marker-end="url(#rs-arrowhead)"/>'
-                       f'<text x="{lx + 52}" y="{ay + 4:.1f}" font-size="11">{esc(fmt_number(units, 0, lang))} '
-                       f'{esc(spec.arrow_unit)}</text>')
+            out.append(
+                f'<line x1="{lx}" x2="{lx + 34}" y1="{ay:.1f}" y2="{ay:.1f}" stroke="#0b3c8c" stroke-opacity="0.8" '
+                f'stroke-width="{w:.1f}" marker-end="url(#rs-arrowhead)"/>'
+                f'<text x="{lx + 52}" y="{ay + 4:.1f}" font-size="11">{esc(fmt_number(units, 0, lang))} '
+                f"{esc(spec.arrow_unit)}</text>"
+            )
             ay += max(w, 12) + 8
     out.append("</g></svg>")
     return "".join(out)
@@ -445,9 +481,20 @@ class Series:
     in_legend: bool = True
 
 
-def line_chart_svg(title: str, series: list[Series], *, x_range: tuple[float, float] | None = None, width: int = 470,
-                   height: int = 250, zero_line: bool = False, css_class: str = "rs-chart", legend: bool = True,
-                   marker_x: float | None = None, unit: str = "", lang: str = "en") -> str:
+def line_chart_svg(
+    title: str,
+    series: list[Series],
+    *,
+    x_range: tuple[float, float] | None = None,
+    width: int = 470,
+    height: int = 250,
+    zero_line: bool = False,
+    css_class: str = "rs-chart",
+    legend: bool = True,
+    marker_x: float | None = None,
+    unit: str = "",
+    lang: str = "en",
+) -> str:
     """A line chart as an `<svg>`: title, y grid with round ticks, year axis, legend below (the
     chart grows by one line per two legend entries, so the plot keeps its height). `marker_x` draws
     the current year as a vertical line; every year has a hover band (`rect.rs-hover`) whose
@@ -473,6 +520,7 @@ def line_chart_svg(title: str, series: list[Series], *, x_range: tuple[float, fl
 
     def tick_text(value: float) -> str:
         return fmt_number(value, 1, lang) if abs(value) >= 1e4 else f"{value:,.{min(decimals, 6)}f}"
+
     pw, ph = width - left - right, height - top - bottom
 
     def px(x: float) -> float:
@@ -481,21 +529,27 @@ def line_chart_svg(title: str, series: list[Series], *, x_range: tuple[float, fl
     def py(y: float) -> float:
         return top + (y_high - y) / (y_high - y_low) * ph
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" style="{FONT}; background:#fff">',
-           f'<text x="8" y="18" font-size="13" font-weight="600" fill="#222">{esc(title)}</text>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" style="{FONT}; background:#fff">',
+        f'<text x="8" y="18" font-size="13" font-weight="600" fill="#222">{esc(title)}</text>',
+    ]
     for tick in ticks:
         y = py(tick)
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>'
-                   f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10.5" text-anchor="end" fill="#444">'
-                   f'{esc(tick_text(tick))}</text>')
+        out.append(
+            f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10.5" text-anchor="end" fill="#444">'
+            f"{esc(tick_text(tick))}</text>"
+        )
     if zero_line and y_low < 0 < y_high:
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(0):.1f}" y2="{py(0):.1f}" stroke="#888"/>')
     for year in nice_ticks(x0, x1, max(3, min(7, int(pw // 55)))):
         if x0 <= year <= x1 and float(year).is_integer():
             x = px(year)
-            out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + ph}" y2="{top + ph + 4}" stroke="#444"/>'
-                       f'<text x="{x:.1f}" y="{top + ph + 16}" font-size="10.5" text-anchor="middle" fill="#444">{int(year)}</text>')
+            out.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + ph}" y2="{top + ph + 4}" stroke="#444"/>'
+                f'<text x="{x:.1f}" y="{top + ph + 16}" font-size="10.5" text-anchor="middle" fill="#444">{int(year)}</text>'
+            )
     out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>')
     for s in series:
         points = [(px(x), py(y)) for x, y in zip(s.xs, s.ys, strict=True) if y is not None and math.isfinite(y)]
@@ -506,13 +560,17 @@ def line_chart_svg(title: str, series: list[Series], *, x_range: tuple[float, fl
             out.append(f'<circle cx="{points[0][0]:.1f}" cy="{points[0][1]:.1f}" r="3" fill="{s.colour}"/>')
         else:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            out.append(f'<polyline class="rs-line" points="{path}" fill="none" stroke="{s.colour}" stroke-width="2"{dash}>'
-                       f'<title>{esc(s.label)}</title></polyline>')
+            out.append(
+                f'<polyline class="rs-line" points="{path}" fill="none" stroke="{s.colour}" stroke-width="2"{dash}>'
+                f"<title>{esc(s.label)}</title></polyline>"
+            )
     if marker_x is not None and x0 <= marker_x <= x1:
         mx = px(marker_x)
-        out.append(f'<line class="rs-year-marker" x1="{mx:.1f}" x2="{mx:.1f}" y1="{top}" y2="{top + ph}" stroke="#e65100" '
-                   f'stroke-width="1.5" stroke-dasharray="3 2"/>'
-                   f'<text x="{mx + 3:.1f}" y="{top + 10}" font-size="10" fill="#e65100">{int(marker_x)}</text>')
+        out.append(
+            f'<line class="rs-year-marker" x1="{mx:.1f}" x2="{mx:.1f}" y1="{top}" y2="{top + ph}" stroke="#e65100" '
+            f'stroke-width="1.5" stroke-dasharray="3 2"/>'
+            f'<text x="{mx + 3:.1f}" y="{top + 10}" font-size="10" fill="#e65100">{int(marker_x)}</text>'
+        )
     years = sorted({float(x) for s in series for x in s.xs})
     band = pw / max(len(years), 1)
     for year in years:
@@ -521,15 +579,19 @@ def line_chart_svg(title: str, series: list[Series], *, x_range: tuple[float, fl
             for x, y in zip(s.xs, s.ys, strict=True):
                 if float(x) == year and y is not None and math.isfinite(y):
                     lines.append(f"{s.label}: {fmt_number(float(y), 2, lang)}{(' ' + unit) if unit else ''}")
-        out.append(f'<rect class="rs-hover" data-year="{int(year)}" x="{px(year) - band / 2:.1f}" y="{top}" width="{band:.1f}" '
-                   f'height="{ph}" fill="#000" fill-opacity="0"><title>{esc(chr(10).join(lines))}</title></rect>')
+        out.append(
+            f'<rect class="rs-hover" data-year="{int(year)}" x="{px(year) - band / 2:.1f}" y="{top}" width="{band:.1f}" '
+            f'height="{ph}" fill="#000" fill-opacity="0"><title>{esc(chr(10).join(lines))}</title></rect>'
+        )
     if legend:
         for i, s in enumerate(listed):
             lx = 10 + (i % 2) * (width / 2)
             ly = top + ph + 34 + 16 * (i // 2)
             dash = ' stroke-dasharray="5 3"' if s.dashed else ""
-            out.append(f'<line x1="{lx:.0f}" x2="{lx + 22:.0f}" y1="{ly - 4}" y2="{ly - 4}" stroke="{s.colour}" stroke-width="2.5"{dash}/>'
-                       f'<text x="{lx + 27:.0f}" y="{ly}" font-size="11" fill="#333">{esc(_clip(s.label, 34))}</text>')
+            out.append(
+                f'<line x1="{lx:.0f}" x2="{lx + 22:.0f}" y1="{ly - 4}" y2="{ly - 4}" stroke="{s.colour}" stroke-width="2.5"{dash}/>'
+                f'<text x="{lx + 27:.0f}" y="{ly}" font-size="11" fill="#333">{esc(_clip(s.label, 34))}</text>'
+            )
     out.append("</svg>")
     return "".join(out)
 

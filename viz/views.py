@@ -28,8 +28,14 @@ from regionsim.viz.svg import PALETTE, MapArrow, MapCity, MapSpec, Series, esc, 
 INDICATORS = ("pm25", "gdp_per_capita", "population_change", "net_migration", "service_level", "transfers_net")
 """Indicators the map can colour cities by; PM2.5 first (the default)."""
 
-COLORMAPS = {"pm25": "YlOrRd", "gdp_per_capita": "viridis", "population_change": "PuOr", "net_migration": "PuOr",
-             "service_level": "YlGnBu", "transfers_net": "PuOr"}
+COLORMAPS = {
+    "pm25": "YlOrRd",
+    "gdp_per_capita": "viridis",
+    "population_change": "PuOr",
+    "net_migration": "PuOr",
+    "service_level": "YlGnBu",
+    "transfers_net": "PuOr",
+}
 CENTRED = {"population_change", "net_migration", "transfers_net"}
 
 
@@ -128,15 +134,17 @@ def relocation_arrows(model: RegionModel, year: int, lang: str, cumulative: bool
     moves = events[when & (events["kind"] == "relocation")]
     names = dict(zip(model.state.city_ids, _city_names(model, lang), strict=True))
     flows: dict[tuple[str, str], dict[str, int]] = {}
-    for source, target, kind, units in zip(moves["source"].tolist(), moves["target"].tolist(), moves["function_type"].tolist(),
-                                           moves["units"].tolist(), strict=True):
+    for source, target, kind, units in zip(
+        moves["source"].tolist(), moves["target"].tolist(), moves["function_type"].tolist(), moves["units"].tolist(), strict=True
+    ):
         by_type = flows.setdefault((str(source), str(target)), {})
         by_type[str(kind)] = by_type.get(str(kind), 0) + int(units)
     arrows = []
     for (source, target), by_type in flows.items():
         units = float(sum(by_type.values()))
         kinds = ("、" if lang == "zh" else ", ").join(
-            f"{function_type_label(k, lang)} {v}" for k, v in sorted(by_type.items(), key=lambda kv: -kv[1]) if k)
+            f"{function_type_label(k, lang)} {v}" for k, v in sorted(by_type.items(), key=lambda kv: -kv[1]) if k
+        )
         head = f"{short_name(names.get(source, source))} → {short_name(names.get(target, target))}"
         arrows.append(MapArrow(source, target, units, f"{head}: {int(units)}{t('units_word', lang)} ({kinds})"))
     return arrows
@@ -190,10 +198,20 @@ def zoom_choices(model: RegionModel, lang: str) -> dict[str, tuple[str, tuple[fl
     return choices
 
 
-def map_view(model: RegionModel, indicator: str, lang: str, *, selected: str | None = None, index: int = -1,
-             compare_to: RegionModel | None = None, shared_with: RegionModel | None = None,
-             vrange: tuple[float, float] | None = None, size: tuple[int, int] = (660, 560), zoom: str = ZOOM_ALL,
-             arrows: str = "year") -> str:
+def map_view(
+    model: RegionModel,
+    indicator: str,
+    lang: str,
+    *,
+    selected: str | None = None,
+    index: int = -1,
+    compare_to: RegionModel | None = None,
+    shared_with: RegionModel | None = None,
+    vrange: tuple[float, float] | None = None,
+    size: tuple[int, int] = (660, 560),
+    zoom: str = ZOOM_ALL,
+    arrows: str = "year",
+) -> str:
     """The map SVG: `model`'s cities in recorded year `index`, or B − A when `compare_to` (A) is given.
 
     Colour scale: `vrange` when given (the dashboard passes the range over whole runs, so colours
@@ -221,19 +239,40 @@ def map_view(model: RegionModel, indicator: str, lang: str, *, selected: str | N
             vmin, vmax = stable_range([model] + ([shared_with] if shared_with is not None else []), indicator)
         arrow_title = t("arrows_legend_cum" if arrows == "cumulative" else "arrows_legend", lang)
     cities = [
-        MapCity(key=s.city_ids[i], label=short_name(names[i]), lon=float(s.lon[i]), lat=float(s.lat[i]),
-                population=float(rows["population"][i]), value=float(values[i]),
-                tooltip=f"{names[i]}\n{label}: {fmt_number(float(values[i]), 2, lang)}\n"
-                        f"{t('population', lang)}: {fmt_number(float(rows['population'][i]), 1, lang)}")
+        MapCity(
+            key=s.city_ids[i],
+            label=short_name(names[i]),
+            lon=float(s.lon[i]),
+            lat=float(s.lat[i]),
+            population=float(rows["population"][i]),
+            value=float(values[i]),
+            tooltip=f"{names[i]}\n{label}: {fmt_number(float(values[i]), 2, lang)}\n"
+            f"{t('population', lang)}: {fmt_number(float(rows['population'][i]), 1, lang)}",
+        )
         for i in range(s.n_cities)
     ]
     focus = zoom_choices(model, lang).get(zoom, ("", None))[1]
     flows = [] if arrows == "none" else relocation_arrows(model, year, lang, cumulative=arrows == "cumulative")
-    spec = MapSpec(cities=cities, outlines=_outlines(model, lang), arrows=flows,
-                   title=title, legend_title=legend, size_title=t("size_legend", lang), arrow_title=arrow_title,
-                   arrow_unit=t("units_word", lang).strip(), colormap=colormap, vmin=vmin, vmax=vmax, diverging=diverging,
-                   selected=selected, width=int(size[0]), height=int(size[1]), focus=focus, lang=lang,
-                   max_population=float(max(np.max(city_rows(model, 0)["population"]), np.max(rows["population"]))))
+    spec = MapSpec(
+        cities=cities,
+        outlines=_outlines(model, lang),
+        arrows=flows,
+        title=title,
+        legend_title=legend,
+        size_title=t("size_legend", lang),
+        arrow_title=arrow_title,
+        arrow_unit=t("units_word", lang).strip(),
+        colormap=colormap,
+        vmin=vmin,
+        vmax=vmax,
+        diverging=diverging,
+        selected=selected,
+        width=int(size[0]),
+        height=int(size[1]),
+        focus=focus,
+        lang=lang,
+        max_population=float(max(np.max(city_rows(model, 0)["population"]), np.max(rows["population"]))),
+    )
     return map_svg(spec)
 
 
@@ -243,14 +282,18 @@ def map_view(model: RegionModel, indicator: str, lang: str, *, selected: str | N
 def _chart_specs(lang: str) -> list[tuple[str, list[tuple[str, str, float]]]]:
     """(title, [(column, series label, scale)]) for each chart."""
     return [
-        (t("chart_population", lang), [("population_source_cities", t("series_source", lang), 1e-6),
-                                       ("population_receiving_cities", t("series_receivers", lang), 1e-6)]),
+        (
+            t("chart_population", lang),
+            [
+                ("population_source_cities", t("series_source", lang), 1e-6),
+                ("population_receiving_cities", t("series_receivers", lang), 1e-6),
+            ],
+        ),
         (t("chart_gdp", lang), [("gdp_total_100m_yuan", t("series_region", lang), 1e-4)]),
         (t("chart_gdp_pc", lang), [("gdp_per_capita_yuan", t("series_region", lang), 1e-4)]),
         (t("chart_theil", lang), [("theil_gdp_per_capita", t("series_region", lang), 1.0)]),
         (t("chart_pm25", lang), [("pm25_population_weighted", t("series_region", lang), 1.0)]),
-        (t("chart_moved", lang), [(f"cum:units_moved_{name}", function_type_label(name, lang), 1.0)
-                                  for name in FUNCTION_TYPE_NAMES]),
+        (t("chart_moved", lang), [(f"cum:units_moved_{name}", function_type_label(name, lang), 1.0) for name in FUNCTION_TYPE_NAMES]),
         (t("chart_money", lang), [(f"money_{rule.lower()}_100m_yuan", t(f"money_{rule}", lang), 1.0) for rule in MONEY_RULES]),
     ]
 
@@ -261,8 +304,9 @@ def _column(frame: pd.DataFrame, column: str) -> np.ndarray:
     return frame[column].astype(float).to_numpy()
 
 
-def chart_views(model: RegionModel, lang: str, *, other: RegionModel | None = None, difference: bool = False,
-                marker: int | None = None) -> list[str]:
+def chart_views(
+    model: RegionModel, lang: str, *, other: RegionModel | None = None, difference: bool = False, marker: int | None = None
+) -> list[str]:
     """One SVG per chart. With `other` (case B): B dashed over A solid, or B − A when `difference`.
     `marker` (default: the model's current year) is drawn as a vertical line; hovering a year shows
     every series' value."""
@@ -290,8 +334,7 @@ def chart_views(model: RegionModel, lang: str, *, other: RegionModel | None = No
                 series.append(Series(f"{label} (B − A)", years[:n], b_values - values[:n], colour))
             else:
                 series.append(Series(label, years, values, colour))
-                series.append(Series(f"{label} (B)", other_frame["year"].to_numpy()[:n], b_values, colour, dashed=True,
-                                     in_legend=False))
+                series.append(Series(f"{label} (B)", other_frame["year"].to_numpy()[:n], b_values, colour, dashed=True, in_legend=False))
         if other_frame is not None:
             title = f"{title} — B − A" if difference else f"{title} — A ——, B - - -"
         charts.append(line_chart_svg(title, series, x_range=x_range, zero_line=difference, height=200, marker_x=marker, lang=lang))
@@ -301,10 +344,16 @@ def chart_views(model: RegionModel, lang: str, *, other: RegionModel | None = No
 # --- scorecard ---------------------------------------------------------------------------------------------
 
 
-INDICATOR_UNITS = {"population_10k": ("10k persons", "万人"), "gdp_100m_yuan": ("100m yuan", "亿元"),
-                   "pm25_ugm3": ("µg/m³", "微克/立方米"), "density_built_per_km2": ("persons/km²", "人/平方公里"),
-                   "gdp_per_capita_yuan": ("yuan", "元"), "residents_relocated_in_10k": ("10k persons", "万人"),
-                   "residents_relocated_out_10k": ("10k persons", "万人"), "units_received": ("units", "个单位")}
+INDICATOR_UNITS = {
+    "population_10k": ("10k persons", "万人"),
+    "gdp_100m_yuan": ("100m yuan", "亿元"),
+    "pm25_ugm3": ("µg/m³", "微克/立方米"),
+    "density_built_per_km2": ("persons/km²", "人/平方公里"),
+    "gdp_per_capita_yuan": ("yuan", "元"),
+    "residents_relocated_in_10k": ("10k persons", "万人"),
+    "residents_relocated_out_10k": ("10k persons", "万人"),
+    "units_received": ("units", "个单位"),
+}
 """The unit of each scorecard indicator (English, 中文)."""
 
 
@@ -336,11 +385,12 @@ def scorecard_html(model: RegionModel, lang: str, *, year: int | None = None) ->
     now_year = year if year in years else years[-1]
     label_column = "label_zh" if lang == "zh" else "label_en"
     cell = "padding:3px 6px;text-align:right;white-space:nowrap"
-    head = (f"<th style='text-align:left;padding:4px 8px'>{esc(t('target', lang))}</th>"
-            f"<th style='padding:4px 6px'>{esc(t('unit', lang))}</th><th style='padding:4px 6px'>{esc(t('goal', lang))}</th>"
-            f"<th style='padding:4px 6px'>{esc(t('deadline', lang))}</th>"
-            + "".join(f"<th class='rs-score-year' style='{cell};{'background:#ffe0b2' if y == now_year else ''}'>{y}</th>"
-                      for y in years))
+    head = (
+        f"<th style='text-align:left;padding:4px 8px'>{esc(t('target', lang))}</th>"
+        f"<th style='padding:4px 6px'>{esc(t('unit', lang))}</th><th style='padding:4px 6px'>{esc(t('goal', lang))}</th>"
+        f"<th style='padding:4px 6px'>{esc(t('deadline', lang))}</th>"
+        + "".join(f"<th class='rs-score-year' style='{cell};{'background:#ffe0b2' if y == now_year else ''}'>{y}</th>" for y in years)
+    )
     rows = []
     for target_id, group in card.groupby("target_id", sort=False):
         group = group.set_index("year")
@@ -360,20 +410,25 @@ def scorecard_html(model: RegionModel, lang: str, *, year: int | None = None) ->
             status = t("met", lang) if ok else t("missed", lang)
             if not bool(r["binding"]):
                 status += " " + t("not_binding_yet", lang)
-            cells.append(f"<td class='rs-score-cell' data-year='{y}' style='{cell};background:{colour};"
-                         f"{'font-weight:700;outline:2px solid #e65100' if y == now_year else ''}' "
-                         f"title='{esc(status)}; {esc(t('margin', lang))} {esc(target_number(r['margin'], indicator, lang))}'>"
-                         f"{esc(target_number(r['value'], indicator, lang))}</td>")
+            cells.append(
+                f"<td class='rs-score-cell' data-year='{y}' style='{cell};background:{colour};"
+                f"{'font-weight:700;outline:2px solid #e65100' if y == now_year else ''}' "
+                f"title='{esc(status)}; {esc(t('margin', lang))} {esc(target_number(r['margin'], indicator, lang))}'>"
+                f"{esc(target_number(r['value'], indicator, lang))}</td>"
+            )
         rows.append(
             f"<tr class='rs-target {'rs-met' if met else 'rs-missed'}' data-target='{esc(target_id)}' title='{esc(first['source'])}'>"
             f"<td style='padding:3px 8px'>{esc(first[label_column])}</td>"
             f"<td style='padding:3px 6px;color:#555'>{esc(_unit(indicator, lang))}</td>"
             f"<td style='{cell}'>{esc(first['comparator'])} {esc(target_number(first['target_value'], indicator, lang))}</td>"
-            f"<td style='padding:3px 6px'>{esc(deadline)}</td>{''.join(cells)}</tr>")
-    return (f"<h3 style='margin:4px 0 8px'>{esc(t('scorecard_year', lang, year=now_year))}</h3>"
-            f"<div style='overflow-x:auto'><table class='rs-scorecard' style='border-collapse:collapse;font-size:13px'>"
-            f"<thead><tr style='background:#eceff1'>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-            f"<p style='color:#666;font-size:12px'>{esc(t('scorecard_help', lang))}</p>")
+            f"<td style='padding:3px 6px'>{esc(deadline)}</td>{''.join(cells)}</tr>"
+        )
+    return (
+        f"<h3 style='margin:4px 0 8px'>{esc(t('scorecard_year', lang, year=now_year))}</h3>"
+        f"<div style='overflow-x:auto'><table class='rs-scorecard' style='border-collapse:collapse;font-size:13px'>"
+        f"<thead><tr style='background:#eceff1'>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        f"<p style='color:#666;font-size:12px'>{esc(t('scorecard_help', lang))}</p>"
+    )
 
 
 def scorecard_compare_html(a: RegionModel, b: RegionModel, lang: str, year: int) -> str:
@@ -394,19 +449,27 @@ def scorecard_compare_html(a: RegionModel, b: RegionModel, lang: str, year: int)
                 continue
             x = frame.loc[target_id]
             ok = bool(x["met"])
-            cells.append(f"<td class='rs-ab-{case}' style='padding:3px 8px;text-align:right'>"
-                         f"{esc(target_number(x['value'], indicator, lang))}</td>"
-                         f"<td style='padding:3px 8px;font-weight:600;color:{'#1b5e20' if ok else '#b71c1c'};"
-                         f"background:{'#d8f3dc' if ok else '#ffd6d6'}'>{esc(t('met' if ok else 'missed', lang))}</td>")
-        rows.append(f"<tr class='rs-ab-target' data-target='{esc(target_id)}'><td style='padding:3px 8px'>{esc(r[label_column])}</td>"
-                    f"<td style='padding:3px 6px;color:#555'>{esc(_unit(indicator, lang))}</td>"
-                    f"<td style='padding:3px 8px;text-align:right'>{esc(r['comparator'])} "
-                    f"{esc(target_number(r['target_value'], indicator, lang))}</td>{''.join(cells)}</tr>")
-    head = "".join(f"<th style='padding:4px 8px;text-align:left'>{esc(h)}</th>" for h in (
-        t("target", lang), t("unit", lang), t("goal", lang), "A", t("status", lang), "B", t("status", lang)))
-    return (f"<h4 style='margin:8px 0 4px'>{esc(t('scorecard_ab', lang, year=year))}</h4>"
-            f"<table class='rs-scorecard-ab' style='border-collapse:collapse;font-size:13px'><thead><tr style='background:#eceff1'>"
-            f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+            cells.append(
+                f"<td class='rs-ab-{case}' style='padding:3px 8px;text-align:right'>"
+                f"{esc(target_number(x['value'], indicator, lang))}</td>"
+                f"<td style='padding:3px 8px;font-weight:600;color:{'#1b5e20' if ok else '#b71c1c'};"
+                f"background:{'#d8f3dc' if ok else '#ffd6d6'}'>{esc(t('met' if ok else 'missed', lang))}</td>"
+            )
+        rows.append(
+            f"<tr class='rs-ab-target' data-target='{esc(target_id)}'><td style='padding:3px 8px'>{esc(r[label_column])}</td>"
+            f"<td style='padding:3px 6px;color:#555'>{esc(_unit(indicator, lang))}</td>"
+            f"<td style='padding:3px 8px;text-align:right'>{esc(r['comparator'])} "
+            f"{esc(target_number(r['target_value'], indicator, lang))}</td>{''.join(cells)}</tr>"
+        )
+    head = "".join(
+        f"<th style='padding:4px 8px;text-align:left'>{esc(h)}</th>"
+        for h in (t("target", lang), t("unit", lang), t("goal", lang), "A", t("status", lang), "B", t("status", lang))
+    )
+    return (
+        f"<h4 style='margin:8px 0 4px'>{esc(t('scorecard_ab', lang, year=year))}</h4>"
+        f"<table class='rs-scorecard-ab' style='border-collapse:collapse;font-size:13px'><thead><tr style='background:#eceff1'>"
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 # --- the city panel ----------------------------------------------------------------------------------------
@@ -461,14 +524,20 @@ def explain(row: Any, lang: str, names: dict[str, str]) -> str:
         fit = "功能定位相符" if role >= 1 else ("功能定位部分相符" if role > 0 else "功能定位不符")
         room = "容量充裕" if headroom > 0.5 else ("尚有容量" if headroom > 0.1 else "容量已紧张")
         perk = f"，并有承接激励（{incentive:g}）" if incentive > 0 else ""
-        out = (f"{units}个{kind}由{source}迁往{target}" + (f"（{why}）" if why else "")
-               + f"。选中{target}是因为：{fit}，相距{minutes:.0f}分钟，{room}{perk}。")
+        out = (
+            f"{units}个{kind}由{source}迁往{target}"
+            + (f"（{why}）" if why else "")
+            + f"。选中{target}是因为：{fit}，相距{minutes:.0f}分钟，{room}{perk}。"
+        )
     else:
         fit = "its role in the plan fits" if role >= 1 else ("its role partly fits" if role > 0 else "though its role does not fit")
         room = "has room to spare" if headroom > 0.5 else ("still has some room" if headroom > 0.1 else "is nearly full")
         perk = f", and it offers an incentive ({incentive:g})" if incentive > 0 else ""
-        out = (f"{units} {_plural(kind) if units > 1 else kind} moved from {source} to {target}" + (f" ({why})" if why else "")
-               + f". {target} was chosen because {fit}, it is {minutes:.0f} minutes away and {room}{perk}.")
+        out = (
+            f"{units} {_plural(kind) if units > 1 else kind} moved from {source} to {target}"
+            + (f" ({why})" if why else "")
+            + f". {target} was chosen because {fit}, it is {minutes:.0f} minutes away and {room}{perk}."
+        )
     runners = detail.get("runners_up") or []
     if isinstance(runners, list) and runners:
         lost = []
@@ -531,24 +600,46 @@ def city_html(model: RegionModel, key: str, lang: str, max_events: int = 60) -> 
         ("province", province_name),
         ("zone", zone_label(city.zone, lang)),
         ("circle", circle_label(city.circle, lang)),
-        ("roles", "、".join(function_type_label(r, lang) for r in city.roles) if lang == "zh"
-         else ", ".join(function_type_label(r, lang) for r in city.roles) or t("none", lang)),
-        ("negative_list", ("、" if lang == "zh" else ", ").join(function_type_label(r, lang) for r in city.negative_list)
-         or t("none", lang)),
+        (
+            "roles",
+            "、".join(function_type_label(r, lang) for r in city.roles)
+            if lang == "zh"
+            else ", ".join(function_type_label(r, lang) for r in city.roles) or t("none", lang),
+        ),
+        (
+            "negative_list",
+            ("、" if lang == "zh" else ", ").join(function_type_label(r, lang) for r in city.negative_list) or t("none", lang),
+        ),
     ]
-    table = "".join(f"<tr><td style='color:#555;padding:2px 8px 2px 0'>{esc(t(k, lang))}</td>"
-                    f"<td style='padding:2px 0;font-weight:500'>{esc(v or t('none', lang))}</td></tr>" for k, v in facts)
+    table = "".join(
+        f"<tr><td style='color:#555;padding:2px 8px 2px 0'>{esc(t(k, lang))}</td>"
+        f"<td style='padding:2px 0;font-weight:500'>{esc(v or t('none', lang))}</td></tr>"
+        for k, v in facts
+    )
 
     years = np.array([int(f["year"][0]) for f in model.agent_frames])
     history = []
-    for column, label_key, scale in (("population", "population", 1e-4), ("gdp_per_capita_yuan", "gdp_per_capita", 1e-4),
-                                     ("pm25", "pm25", 1.0)):
+    for column, label_key, scale in (
+        ("population", "population", 1e-4),
+        ("gdp_per_capita_yuan", "gdp_per_capita", 1e-4),
+        ("pm25", "pm25", 1.0),
+    ):
         values = np.array([city_rows(model, k)[column][i] for k in range(len(model.agent_frames))], dtype=float) * scale
-        unit = {"population": " (万)" if lang == "zh" else " (10k)", "gdp_per_capita": " (万元)" if lang == "zh"
-                else " (10k yuan)"}.get(label_key, "")
+        unit = {"population": " (万)" if lang == "zh" else " (10k)", "gdp_per_capita": " (万元)" if lang == "zh" else " (10k yuan)"}.get(
+            label_key, ""
+        )
         title = t(label_key, lang).split("（")[0].split(" (")[0] + unit
-        history.append(line_chart_svg(title, [Series(title, years, values, PALETTE[0])], width=220, height=130,
-                                      x_range=(model.region.base_year, model.until), css_class="rs-spark", legend=False))
+        history.append(
+            line_chart_svg(
+                title,
+                [Series(title, years, values, PALETTE[0])],
+                width=220,
+                height=130,
+                x_range=(model.region.base_year, model.until),
+                css_class="rs-spark",
+                legend=False,
+            )
+        )
 
     events = events_of(model)
     mine = events[(events["source"] == key) | (events["target"] == key)]
@@ -557,8 +648,7 @@ def city_html(model: RegionModel, key: str, lang: str, max_events: int = 60) -> 
     other = mine[mine["kind"] != "payment"]
     # relocations first (the "why did this move?" answers), then policy and closures, then market transfers
     order = {"relocation": 0, "policy": 1, "closure": 2, "transfer": 3}
-    other = other.assign(_rank=other["kind"].map(order).fillna(2), _year=-other["year"]).sort_values(
-        ["_rank", "_year"], kind="stable")
+    other = other.assign(_rank=other["kind"].map(order).fillna(2), _year=-other["year"]).sort_values(["_rank", "_year"], kind="stable")
 
     def listing(frame: pd.DataFrame, css: str) -> str:
         if frame.empty:
@@ -578,21 +668,24 @@ def city_html(model: RegionModel, key: str, lang: str, max_events: int = 60) -> 
                 f"<li class='{css}' data-rule='{esc(row.rule)}' style='margin:3px 0' title='{esc(detail)}'>"
                 f"<b>{int(row.year)}</b> <span style='color:#37474f;font-size:12px'>[{esc(row.rule)}]</span> {direction} "
                 f"{esc(sentence)}{f' <b>×{count}</b>' if count > 1 else ''} "
-                f"<span style='color:#888;font-size:12px'>({esc(row.clause)})</span></li>")
+                f"<span style='color:#888;font-size:12px'>({esc(row.clause)})</span></li>"
+            )
         more = len(frame) - max_events
         tail = f"<p style='color:#666'>{esc(t('more_events', lang, n=more))}</p>" if more > 0 else ""
         return f"<ul style='padding-left:18px;margin:4px 0'>{''.join(items)}</ul>{tail}"
 
-    return (f"<div class='rs-city-panel' data-key='{esc(key)}'>"
-            f"<h3 style='margin:2px 0 6px'>{esc(name)}</h3>"
-            f"<h4 style='margin:6px 0 2px'>{esc(t('city_state', lang))} ({int(s.year)})</h4>"
-            f"<table style='font-size:13px'>{table}</table>"
-            f"<h4 style='margin:10px 0 2px'>{esc(t('history', lang))}</h4>"
-            f"<div style='display:flex;flex-wrap:wrap;gap:4px'>{''.join(history)}</div>"
-            f"<h4 style='margin:10px 0 2px'>{esc(t('events', lang))}</h4>"
-            f"<div class='rs-city-events' style='font-size:13px'>{listing(other, 'rs-event')}</div>"
-            f"<h4 style='margin:10px 0 2px'>{esc(t('payments', lang))}</h4>"
-            f"<div class='rs-city-payments' style='font-size:13px'>{listing(money, 'rs-payment')}</div></div>")
+    return (
+        f"<div class='rs-city-panel' data-key='{esc(key)}'>"
+        f"<h3 style='margin:2px 0 6px'>{esc(name)}</h3>"
+        f"<h4 style='margin:6px 0 2px'>{esc(t('city_state', lang))} ({int(s.year)})</h4>"
+        f"<table style='font-size:13px'>{table}</table>"
+        f"<h4 style='margin:10px 0 2px'>{esc(t('history', lang))}</h4>"
+        f"<div style='display:flex;flex-wrap:wrap;gap:4px'>{''.join(history)}</div>"
+        f"<h4 style='margin:10px 0 2px'>{esc(t('events', lang))}</h4>"
+        f"<div class='rs-city-events' style='font-size:13px'>{listing(other, 'rs-event')}</div>"
+        f"<h4 style='margin:10px 0 2px'>{esc(t('payments', lang))}</h4>"
+        f"<div class='rs-city-payments' style='font-size:13px'>{listing(money, 'rs-payment')}</div></div>"
+    )
 
 
 def payments_html(model: RegionModel, lang: str, limit: int = 40) -> str:
@@ -605,8 +698,11 @@ def payments_html(model: RegionModel, lang: str, limit: int = 40) -> str:
     items = "".join(
         f"<li class='rs-payment' data-rule='{esc(r.rule)}' style='margin:2px 0'><span style='color:#37474f;font-size:12px'>"
         f"[{esc(r.rule)}]</span> {esc(_event_text(r, lang))} <span style='color:#888;font-size:12px'>({esc(r.clause)})</span></li>"
-        for r in now.head(limit).itertuples(index=False))
+        for r in now.head(limit).itertuples(index=False)
+    )
     more = len(now) - limit
     tail = f"<p style='color:#666'>{esc(t('more_events', lang, n=more))}</p>" if more > 0 else ""
-    return (f"<h4 style='margin:8px 0 2px'>{esc(t('money_this_year', lang))}</h4>"
-            f"<ul style='padding-left:18px;margin:4px 0;font-size:13px'>{items}</ul>{tail}")
+    return (
+        f"<h4 style='margin:8px 0 2px'>{esc(t('money_this_year', lang))}</h4>"
+        f"<ul style='padding-left:18px;margin:4px 0;font-size:13px'>{items}</ul>{tail}"
+    )

@@ -33,8 +33,7 @@ from regionsim.model.rules import (
 )
 from regionsim.model.rules.base import RuleSpec
 
-MODULES = (policy, zoning, relocate, transfer, growth, services, migrate, joint_control, air, energy, tax_share,
-           eco_comp, fund)
+MODULES = (policy, zoning, relocate, transfer, growth, services, migrate, joint_control, air, energy, tax_share, eco_comp, fund)
 
 INITIALISED = tuple(module for module in MODULES if hasattr(module, "initialise"))
 """Modules with a base-year set-up (`initialise(state, params)`), run once when a model is built."""
@@ -45,5 +44,22 @@ REGISTRY: dict[str, RuleSpec] = {module.RULE.key: module.RULE for module in MODU
 BY_ID: dict[str, RuleSpec] = {spec.id: spec for spec in REGISTRY.values()}
 """Rule id (RELOCATE, …) → its specification."""
 
-__all__ = ["BY_ID", "INITIALISED", "MODULES", "REGISTRY", "air", "eco_comp", "energy", "fund", "growth", "joint_control", "migrate",
-           "policy", "relocate", "services", "tax_share", "transfer", "zoning"]
+__all__ = [
+    "BY_ID",
+    "INITIALISED",
+    "MODULES",
+    "REGISTRY",
+    "air",
+    "eco_comp",
+    "energy",
+    "fund",
+    "growth",
+    "joint_control",
+    "migrate",
+    "policy",
+    "relocate",
+    "services",
+    "tax_share",
+    "transfer",
+    "zoning",
+]

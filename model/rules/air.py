@@ -64,33 +64,82 @@ RULE = RuleSpec(
     stage="environment",
     title_en="Emissions and ambient PM2.5",
     title_zh="污染物排放与PM2.5浓度",
-    clauses=("bohai_rim_outline L800「同治大气污染」", "bohai_rim_outline L808「加强煤炭消费总量控制」",
-             "bohai_rim_outline L814「加快淘汰火电、钢铁、有色、建材、化工等重污染」",
-             "capital_metro_area L327「協同培育綠色低碳能源消費模式」", "green_development L31「总量和强度双控」",
-             "green_development L42「将细颗粒物等环境质量指标列入约束性指标」"),
+    clauses=(
+        "bohai_rim_outline L800「同治大气污染」",
+        "bohai_rim_outline L808「加强煤炭消费总量控制」",
+        "bohai_rim_outline L814「加快淘汰火电、钢铁、有色、建材、化工等重污染」",
+        "capital_metro_area L327「協同培育綠色低碳能源消費模式」",
+        "green_development L31「总量和强度双控」",
+        "green_development L42「将细颗粒物等环境质量指标列入约束性指标」",
+    ),
     levers=(
-        Lever("intensity_decline", 0.04, 0.0, 0.5, "Yearly decline of emission intensities", "排放强度年下降率",
-              "estimate: cleaner-technology trend", role=UNCERTAINTY),
+        Lever(
+            "intensity_decline",
+            0.04,
+            0.0,
+            0.5,
+            "Yearly decline of emission intensities",
+            "排放强度年下降率",
+            "estimate: cleaner-technology trend",
+            role=UNCERTAINTY,
+        ),
         Lever("background_ugm3", 8.0, 0.0, 200.0, "Background PM2.5 (µg/m³)", "PM2.5本底浓度", _EST, role=UNCERTAINTY),
-        Lever("weight_so2", 0.3, 0.0, 5.0, "PM2.5 formed per tonne of SO2 (relative to primary)", "SO2二次转化系数",
-              _EST, role=UNCERTAINTY),
-        Lever("weight_nox", 0.2, 0.0, 5.0, "PM2.5 formed per tonne of NOx (relative to primary)", "NOx二次转化系数",
-              _EST, role=UNCERTAINTY),
-        Lever("decay_km", 120.0, 1.0, 5000.0, "Transport distance of pollution (km)", "污染传输距离（公里）", _EST,
-              role=UNCERTAINTY),
-        Lever("transport_scale", 0.82, 0.0, 20.0, "Weight of transported load relative to the plume picture",
-              "区域传输强度系数", "estimate: calibrated per scenario to Beijing's published regional-transport share",
-              role=UNCERTAINTY),
+        Lever(
+            "weight_so2", 0.3, 0.0, 5.0, "PM2.5 formed per tonne of SO2 (relative to primary)", "SO2二次转化系数", _EST, role=UNCERTAINTY
+        ),
+        Lever(
+            "weight_nox", 0.2, 0.0, 5.0, "PM2.5 formed per tonne of NOx (relative to primary)", "NOx二次转化系数", _EST, role=UNCERTAINTY
+        ),
+        Lever("decay_km", 120.0, 1.0, 5000.0, "Transport distance of pollution (km)", "污染传输距离（公里）", _EST, role=UNCERTAINTY),
+        Lever(
+            "transport_scale",
+            0.82,
+            0.0,
+            20.0,
+            "Weight of transported load relative to the plume picture",
+            "区域传输强度系数",
+            "estimate: calibrated per scenario to Beijing's published regional-transport share",
+            role=UNCERTAINTY,
+        ),
         Lever("wind_skew", 0.3, 0.0, 0.95, "Upwind–downwind asymmetry", "上下风向不对称系数", _EST, role=UNCERTAINTY),
-        Lever("wind_toward_deg", 30.0, 0.0, 360.0, "Direction the prevailing wind blows toward (° from north)",
-              "主导风去向（自北顺时针度数）", _EST, role=UNCERTAINTY),
-        Lever("coal_cap_factor", 1.0, 0.0, 10.0, "Energy-sector output cap relative to the base year", "煤炭消费（能源产出）上限倍数",
-              "bohai_rim_outline L808「加强煤炭消费总量控制」"),
-        Lever("backward_cut_rate", 0.02, 0.0, 0.5, "Yearly cut of heavy industry where PM2.5 is above target",
-              "超标城市淘汰落后产能年比例", "bohai_rim_outline L814「加快淘汰火电、钢铁、有色、建材、化工等重污染」"),
-        Lever("cost_10k_yuan_per_t", 30.9, 0.0, 1000.0, "Abatement cost (万元 per tonne removed)", "减排成本（万元/吨）",
-              "estimate: calibrated per scenario to green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」",
-              role=UNCERTAINTY),
+        Lever(
+            "wind_toward_deg",
+            30.0,
+            0.0,
+            360.0,
+            "Direction the prevailing wind blows toward (° from north)",
+            "主导风去向（自北顺时针度数）",
+            _EST,
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "coal_cap_factor",
+            1.0,
+            0.0,
+            10.0,
+            "Energy-sector output cap relative to the base year",
+            "煤炭消费（能源产出）上限倍数",
+            "bohai_rim_outline L808「加强煤炭消费总量控制」",
+        ),
+        Lever(
+            "backward_cut_rate",
+            0.02,
+            0.0,
+            0.5,
+            "Yearly cut of heavy industry where PM2.5 is above target",
+            "超标城市淘汰落后产能年比例",
+            "bohai_rim_outline L814「加快淘汰火电、钢铁、有色、建材、化工等重污染」",
+        ),
+        Lever(
+            "cost_10k_yuan_per_t",
+            30.9,
+            0.0,
+            1000.0,
+            "Abatement cost (万元 per tonne removed)",
+            "减排成本（万元/吨）",
+            "estimate: calibrated per scenario to green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」",
+            role=UNCERTAINTY,
+        ),
     ),
 )
 
@@ -188,14 +237,21 @@ def _restore_capacity(state) -> None:
     clean_new = new if state.clean_upgrade > 0 else np.zeros_like(new)
     old = np.minimum(capacity[:, INDUSTRY], state.industry_capacity[:, INDUSTRY])
     state.clean_share[:, INDUSTRY] = np.where(
-        capacity[:, INDUSTRY] > 0, (state.clean_share[:, INDUSTRY] * old + clean_new) / np.maximum(capacity[:, INDUSTRY], 1e-12), 0.0)
+        capacity[:, INDUSTRY] > 0, (state.clean_share[:, INDUSTRY] * old + clean_new) / np.maximum(capacity[:, INDUSTRY], 1e-12), 0.0
+    )
 
 
 def _bear_cost(state, p: dict) -> None:
     """Take this year's abatement cost out of the abating city's emitting sectors' value added."""
-    weights = state.base_output * emission_factor(state) * (
-        state.intensity[:, POLLUTANT_INDEX["pm25"]] + p["weight_so2"] * state.intensity[:, POLLUTANT_INDEX["so2"]]
-        + p["weight_nox"] * state.intensity[:, POLLUTANT_INDEX["nox"]])[None, :]
+    weights = (
+        state.base_output
+        * emission_factor(state)
+        * (
+            state.intensity[:, POLLUTANT_INDEX["pm25"]]
+            + p["weight_so2"] * state.intensity[:, POLLUTANT_INDEX["so2"]]
+            + p["weight_nox"] * state.intensity[:, POLLUTANT_INDEX["nox"]]
+        )[None, :]
+    )
     share = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-300)
     drag = np.minimum(MAX_DRAG, state.abatement_cost[:, None] * share / np.maximum(state.base_output, 1e-12))
     state.abatement_drag = np.where(state.base_output > 0, drag, 0.0)
@@ -221,8 +277,14 @@ def apply(ctx: StepContext) -> None:
         for prov in np.nonzero(over)[0]:
             amount = float(cut[state.city_province == prov].sum())
             ctx.events.add(
-                ctx.year, "AIR", "policy", state.province_ids[prov], state.province_ids[prov], amount=amount,
-                unit="100m yuan output", clause="bohai_rim_outline L808「加强煤炭消费总量控制」",
+                ctx.year,
+                "AIR",
+                "policy",
+                state.province_ids[prov],
+                state.province_ids[prov],
+                amount=amount,
+                unit="100m yuan output",
+                clause="bohai_rim_outline L808「加强煤炭消费总量控制」",
                 why_en=f"Coal cap binds in {state.province_names_en[prov]}: {fmt(amount)} 亿元 of energy output curtailed",
                 why_zh=f"{state.province_names_zh[prov]}煤炭消费总量控制生效：压减能源产出{fmt(amount)}亿元",
             )
@@ -236,17 +298,31 @@ def apply(ctx: StepContext) -> None:
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:
-        return [f"{c} closes {x:,.1f} 亿元 of backward heavy-industry capacity: PM2.5 {pm:,.1f} above target {t:,.1f}"
-                for c, x, pm, t in zip(en[closing].tolist(), closed.tolist(), pm_now.tolist(), target.tolist(), strict=True)]
+        return [
+            f"{c} closes {x:,.1f} 亿元 of backward heavy-industry capacity: PM2.5 {pm:,.1f} above target {t:,.1f}"
+            for c, x, pm, t in zip(en[closing].tolist(), closed.tolist(), pm_now.tolist(), target.tolist(), strict=True)
+        ]
 
     def why_zh() -> list[str]:
-        return [f"{c}淘汰落后重化工产能{x:,.1f}亿元：PM2.5为{pm:,.1f}，高于目标{t:,.1f}"
-                for c, x, pm, t in zip(zh[closing].tolist(), closed.tolist(), pm_now.tolist(), target.tolist(), strict=True)]
+        return [
+            f"{c}淘汰落后重化工产能{x:,.1f}亿元：PM2.5为{pm:,.1f}，高于目标{t:,.1f}"
+            for c, x, pm, t in zip(zh[closing].tolist(), closed.tolist(), pm_now.tolist(), target.tolist(), strict=True)
+        ]
 
     ids = state.labels("city_ids")
-    ctx.events.add_many(len(closing), ctx.year, "AIR", "closure", ids[closing], ids[closing], amount=closed,
-                        unit="100m yuan output", clause="bohai_rim_outline L814「加快淘汰火电、钢铁、有色、建材、化工等重污染」",
-                        why_en=why_en, why_zh=why_zh)
+    ctx.events.add_many(
+        len(closing),
+        ctx.year,
+        "AIR",
+        "closure",
+        ids[closing],
+        ids[closing],
+        amount=closed,
+        unit="100m yuan output",
+        clause="bohai_rim_outline L814「加快淘汰火电、钢铁、有色、建材、化工等重污染」",
+        why_en=why_en,
+        why_zh=why_zh,
+    )
 
     max_abatement = ctx.params["policy"]["max_abatement"]
     own = state.province_abatement_goal[state.city_province] if ctx.on("policy") else np.zeros(state.n_cities)

@@ -29,18 +29,44 @@ RULE = RuleSpec(
     stage="money",
     title_en="Ecological compensation for water-source areas",
     title_zh="水源地横向生态补偿",
-    clauses=("bohai_rim_outline L666–668「完善生态补偿机制…京津冀水源涵养功能区」",
-             "bohai_rim_outline L790–792「横向生态补偿」", "capital_metro_area L731「成本共擔」",
-             "inner_mongolia_bohai L66「探索建立横向生态补偿制度」", "green_development L15「建立横向和流域生态补」"),
+    clauses=(
+        "bohai_rim_outline L666–668「完善生态补偿机制…京津冀水源涵养功能区」",
+        "bohai_rim_outline L790–792「横向生态补偿」",
+        "capital_metro_area L731「成本共擔」",
+        "inner_mongolia_bohai L66「探索建立横向生态补偿制度」",
+        "green_development L15「建立横向和流域生态补」",
+    ),
     levers=(
-        Lever("payment_10k_yuan_per_km2", 2.0, 0.0, 10000.0, "Payment per km² of water-source area (万元/yr)",
-              "每平方公里水源涵养区补偿（万元/年）",
-              "bohai_rim_outline L792「在流域生态保护区与受益区之间开展横向生态补偿试点」 (the rate: estimate)", role=POLICY),
-        Lever("compensation_share", 0.3, 0.0, 1.0, "Share of foregone output compensated", "对放弃产出的补偿比例",
-              "bohai_rim_outline L666「完善生态补偿机制」 (the share: estimate)", role=POLICY),
-        Lever("restriction_rate", 0.03, 0.0, 1.0, "Yearly cut of restricted sectors in water-source areas",
-              "水源地限制产业年压减比例",
-              "bohai_rim_outline L666「对重要水源保护区实行强制性保护」 (the rate: estimate)", role=POLICY),
+        Lever(
+            "payment_10k_yuan_per_km2",
+            2.0,
+            0.0,
+            10000.0,
+            "Payment per km² of water-source area (万元/yr)",
+            "每平方公里水源涵养区补偿（万元/年）",
+            "bohai_rim_outline L792「在流域生态保护区与受益区之间开展横向生态补偿试点」 (the rate: estimate)",
+            role=POLICY,
+        ),
+        Lever(
+            "compensation_share",
+            0.3,
+            0.0,
+            1.0,
+            "Share of foregone output compensated",
+            "对放弃产出的补偿比例",
+            "bohai_rim_outline L666「完善生态补偿机制」 (the share: estimate)",
+            role=POLICY,
+        ),
+        Lever(
+            "restriction_rate",
+            0.03,
+            0.0,
+            1.0,
+            "Yearly cut of restricted sectors in water-source areas",
+            "水源地限制产业年压减比例",
+            "bohai_rim_outline L666「对重要水源保护区实行强制性保护」 (the rate: estimate)",
+            role=POLICY,
+        ),
     ),
     list_params={"restricted_sectors": "sector", "payer_provinces": "province"},
     list_defaults={"restricted_sectors": ["energy", "heavy_industry", "general_manufacturing"], "payer_provinces": []},
@@ -77,14 +103,29 @@ def apply(ctx: StepContext) -> None:
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:
-        return [f"{r} pays {w} {x:,.3f} 亿元 of ecological compensation: {w} protects a water source and has given up "
-                f"{g:,.1f} 亿元 of polluting output a year"
-                for r, w, x, g in zip(en[r_idx].tolist(), en[w_idx].tolist(), paid.tolist(), foregone.tolist(), strict=True)]
+        return [
+            f"{r} pays {w} {x:,.3f} 亿元 of ecological compensation: {w} protects a water source and has given up "
+            f"{g:,.1f} 亿元 of polluting output a year"
+            for r, w, x, g in zip(en[r_idx].tolist(), en[w_idx].tolist(), paid.tolist(), foregone.tolist(), strict=True)
+        ]
 
     def why_zh() -> list[str]:
-        return [f"{r}向{w}支付生态补偿{x:,.3f}亿元：{w}保护水源，每年放弃污染产业产出{g:,.1f}亿元"
-                for r, w, x, g in zip(zh[r_idx].tolist(), zh[w_idx].tolist(), paid.tolist(), foregone.tolist(), strict=True)]
+        return [
+            f"{r}向{w}支付生态补偿{x:,.3f}亿元：{w}保护水源，每年放弃污染产业产出{g:,.1f}亿元"
+            for r, w, x, g in zip(zh[r_idx].tolist(), zh[w_idx].tolist(), paid.tolist(), foregone.tolist(), strict=True)
+        ]
 
     ids = state.labels("city_ids")
-    ctx.events.add_many(len(r_idx), ctx.year, "ECO_COMP", "payment", ids[r_idx], ids[w_idx], amount=paid, unit="100m yuan",
-                        clause="bohai_rim_outline L792「横向生态补偿试点」", why_en=why_en, why_zh=why_zh)
+    ctx.events.add_many(
+        len(r_idx),
+        ctx.year,
+        "ECO_COMP",
+        "payment",
+        ids[r_idx],
+        ids[w_idx],
+        amount=paid,
+        unit="100m yuan",
+        clause="bohai_rim_outline L792「横向生态补偿试点」",
+        why_en=why_en,
+        why_zh=why_zh,
+    )

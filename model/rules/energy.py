@@ -37,19 +37,52 @@ RULE = RuleSpec(
     stage="environment",
     title_en="Energy flows and emission accounting",
     title_zh="能源调配与排放核算",
-    clauses=("bohai_rim_outline L590「清洁能源输出基地」", "bohai_rim_outline L637「电力外送通道」",
-             "inner_mongolia_bohai L30「依托电力通道打捆外送」", "inner_mongolia_bohai L53「加强电力通道合作共建」"),
+    clauses=(
+        "bohai_rim_outline L590「清洁能源输出基地」",
+        "bohai_rim_outline L637「电力外送通道」",
+        "inner_mongolia_bohai L30「依托电力通道打捆外送」",
+        "inner_mongolia_bohai L53「加强电力通道合作共建」",
+    ),
     levers=(
-        Lever("export_share_max", 0.6, 0.0, 1.0, "Largest share of an exporter's energy output sold to others",
-              "能源输出占产出的最大比例",
-              "bohai_rim_outline L641–643「提高能源产品外送能力」 (the share: estimate)", role=POLICY),
-        Lever("decay_km", 600.0, 1.0, 10000.0, "Distance decay of energy trade (km)", "能源输送距离衰减（公里）",
-              "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("price_factor", 1.0, 0.0, 10.0, "Payment per 亿元 of energy value delivered", "每亿元能源价值的结算系数",
-              "estimate: at output value", role=UNCERTAINTY),
-        Lever("consumption_accounting", False, kind="bool", label_en="Count CO2 where energy is consumed",
-              label_zh="按消费地核算CO2", clause="estimate: an accounting choice; the plans do not say where CO2 is counted",
-              role=POLICY),
+        Lever(
+            "export_share_max",
+            0.6,
+            0.0,
+            1.0,
+            "Largest share of an exporter's energy output sold to others",
+            "能源输出占产出的最大比例",
+            "bohai_rim_outline L641–643「提高能源产品外送能力」 (the share: estimate)",
+            role=POLICY,
+        ),
+        Lever(
+            "decay_km",
+            600.0,
+            1.0,
+            10000.0,
+            "Distance decay of energy trade (km)",
+            "能源输送距离衰减（公里）",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "price_factor",
+            1.0,
+            0.0,
+            10.0,
+            "Payment per 亿元 of energy value delivered",
+            "每亿元能源价值的结算系数",
+            "estimate: at output value",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "consumption_accounting",
+            False,
+            kind="bool",
+            label_en="Count CO2 where energy is consumed",
+            label_zh="按消费地核算CO2",
+            clause="estimate: an accounting choice; the plans do not say where CO2 is counted",
+            role=POLICY,
+        ),
     ),
     list_params={"exporters": "city"},
     list_defaults={"exporters": []},
@@ -76,6 +109,7 @@ def initialise(state, params: dict) -> None:
 
 def kernel(state, decay_km: float) -> tuple[np.ndarray, np.ndarray]:
     """exp(−km / decay_km) with a zero diagonal, and each row's largest entry (cached while unchanged)."""
+
     def build() -> tuple[np.ndarray, np.ndarray]:
         k = np.exp(-state.distance_km / decay_km)
         np.fill_diagonal(k, 0.0)
@@ -117,9 +151,11 @@ def apply(ctx: StepContext) -> None:
     state, p = ctx.state, ctx.params["energy"]
     a, k, b = trade_factors(state, p)  # flow = a[:, None] · k · b[None, :], never built whole
     energy_output = state.output()[:, ENERGY]
-    energy_co2 = (state.base_output[:, ENERGY] * state.intensity[ENERGY, CO2]
-                  + np.bincount(state.fn_host, weights=state.fn_output * state.intensity[state.fn_sector, CO2]
-                                * (state.fn_sector == ENERGY), minlength=state.n_cities))
+    energy_co2 = state.base_output[:, ENERGY] * state.intensity[ENERGY, CO2] + np.bincount(
+        state.fn_host,
+        weights=state.fn_output * state.intensity[state.fn_sector, CO2] * (state.fn_sector == ENERGY),
+        minlength=state.n_cities,
+    )
     co2_per_unit = np.divide(energy_co2, energy_output, out=np.zeros_like(energy_co2), where=energy_output > 1e-12)
     exported = a * matvec(k, b)
     imported_co2 = b * vecmat(a * co2_per_unit, k)
@@ -129,15 +165,28 @@ def apply(ctx: StepContext) -> None:
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:
-        return [f"{c} buys {x:,.2f} 亿元 of power and coal from {e}, whose energy output exceeds its own use"
-                for c, x, e in zip(en[c_idx].tolist(), delivered.tolist(), en[e_idx].tolist(), strict=True)]
+        return [
+            f"{c} buys {x:,.2f} 亿元 of power and coal from {e}, whose energy output exceeds its own use"
+            for c, x, e in zip(en[c_idx].tolist(), delivered.tolist(), en[e_idx].tolist(), strict=True)
+        ]
 
     def why_zh() -> list[str]:
-        return [f"{c}从{e}购入{x:,.2f}亿元电力和煤炭：后者能源产出超过自身需求"
-                for c, x, e in zip(zh[c_idx].tolist(), delivered.tolist(), zh[e_idx].tolist(), strict=True)]
+        return [
+            f"{c}从{e}购入{x:,.2f}亿元电力和煤炭：后者能源产出超过自身需求"
+            for c, x, e in zip(zh[c_idx].tolist(), delivered.tolist(), zh[e_idx].tolist(), strict=True)
+        ]
 
     ids = state.labels("city_ids")
     ctx.events.add_many(
-        len(e_idx), ctx.year, "ENERGY", "payment", ids[c_idx], ids[e_idx], amount=p["price_factor"] * delivered,
-        unit="100m yuan", clause="bohai_rim_outline L590「清洁能源输出基地」", why_en=why_en, why_zh=why_zh,
+        len(e_idx),
+        ctx.year,
+        "ENERGY",
+        "payment",
+        ids[c_idx],
+        ids[e_idx],
+        amount=p["price_factor"] * delivered,
+        unit="100m yuan",
+        clause="bohai_rim_outline L590「清洁能源输出基地」",
+        why_en=why_en,
+        why_zh=why_zh,
     )

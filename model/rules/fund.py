@@ -39,25 +39,92 @@ RULE = RuleSpec(
     stage="money",
     title_en="Cooperation fund and pairing aid",
     title_zh="合作发展基金与对口帮扶",
-    clauses=("bohai_rim_outline L1228「联合建立环渤海地区合作发展基金」", "bohai_rim_outline L1483「北京对口帮扶内蒙古」",
-             "inner_mongolia_bohai L115「继续推进京蒙对口帮扶」"),
+    clauses=(
+        "bohai_rim_outline L1228「联合建立环渤海地区合作发展基金」",
+        "bohai_rim_outline L1483「北京对口帮扶内蒙古」",
+        "inner_mongolia_bohai L115「继续推进京蒙对口帮扶」",
+    ),
     levers=(
-        Lever("contribution_rate", 0.005, 0.0, 0.2, "Share of tax revenue paid into the fund", "按税收缴入基金的比例",
-              "bohai_rim_outline L1226–1228「由七省（区、市）共同出资」 (the rate: estimate)", role=POLICY),
-        Lever("spend_rate", 0.8, 0.0, 1.0, "Share of the fund balance spent each year", "基金年度支出比例",
-              "estimate: modelling assumption", role=POLICY),
-        Lever("share_infrastructure", 0.5, 0.0, 1.0, "Share of spending on cross-region infrastructure", "基础设施支出占比",
-              "bohai_rim_outline L1228–1230「专项用于跨区域…基础设施建设」 (the share: estimate)", role=POLICY),
-        Lever("share_compensation", 0.25, 0.0, 1.0, "Share of spending on ecological compensation", "生态补偿支出占比",
-              "bohai_rim_outline L1230「区际利益补偿」 (the share: estimate)", role=POLICY),
-        Lever("share_cleanup", 0.25, 0.0, 1.0, "Share of spending on pollution clean-up", "污染治理支出占比",
-              "bohai_rim_outline L1230「生态环境整治」 (the share: estimate)", role=POLICY),
-        Lever("speedup_per_100m_yuan", 0.002, 0.0, 0.1, "Travel-time cut per 亿元 spent on a city's links",
-              "每亿元投资缩短通行时间比例", "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("min_time_factor", 0.6, 0.1, 1.0, "Fastest a link can become (share of its base time)", "通行时间最低可降至",
-              "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("pairing_rate", 0.005, 0.0, 0.2, "Pairing aid as a share of the donor's tax revenue", "对口帮扶占援助方税收比例",
-              "inner_mongolia_bohai L115「继续推进京蒙对口帮扶」 (the rate: estimate)", role=POLICY),
+        Lever(
+            "contribution_rate",
+            0.005,
+            0.0,
+            0.2,
+            "Share of tax revenue paid into the fund",
+            "按税收缴入基金的比例",
+            "bohai_rim_outline L1226–1228「由七省（区、市）共同出资」 (the rate: estimate)",
+            role=POLICY,
+        ),
+        Lever(
+            "spend_rate",
+            0.8,
+            0.0,
+            1.0,
+            "Share of the fund balance spent each year",
+            "基金年度支出比例",
+            "estimate: modelling assumption",
+            role=POLICY,
+        ),
+        Lever(
+            "share_infrastructure",
+            0.5,
+            0.0,
+            1.0,
+            "Share of spending on cross-region infrastructure",
+            "基础设施支出占比",
+            "bohai_rim_outline L1228–1230「专项用于跨区域…基础设施建设」 (the share: estimate)",
+            role=POLICY,
+        ),
+        Lever(
+            "share_compensation",
+            0.25,
+            0.0,
+            1.0,
+            "Share of spending on ecological compensation",
+            "生态补偿支出占比",
+            "bohai_rim_outline L1230「区际利益补偿」 (the share: estimate)",
+            role=POLICY,
+        ),
+        Lever(
+            "share_cleanup",
+            0.25,
+            0.0,
+            1.0,
+            "Share of spending on pollution clean-up",
+            "污染治理支出占比",
+            "bohai_rim_outline L1230「生态环境整治」 (the share: estimate)",
+            role=POLICY,
+        ),
+        Lever(
+            "speedup_per_100m_yuan",
+            0.002,
+            0.0,
+            0.1,
+            "Travel-time cut per 亿元 spent on a city's links",
+            "每亿元投资缩短通行时间比例",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "min_time_factor",
+            0.6,
+            0.1,
+            1.0,
+            "Fastest a link can become (share of its base time)",
+            "通行时间最低可降至",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "pairing_rate",
+            0.005,
+            0.0,
+            0.2,
+            "Pairing aid as a share of the donor's tax revenue",
+            "对口帮扶占援助方税收比例",
+            "inner_mongolia_bohai L115「继续推进京蒙对口帮扶」 (the rate: estimate)",
+            role=POLICY,
+        ),
     ),
     list_params={"members": "province", "pairing": "city_pairs"},
     list_defaults={"members": [], "pairing": []},
@@ -68,8 +135,7 @@ FUND_CLAUSE = "bohai_rim_outline L1228「联合建立环渤海地区合作发展
 """The clause each fund payment cites."""
 
 
-def _pay_out(ctx: StepContext, purpose_en: str, purpose_zh: str, recipients: np.ndarray, weights: np.ndarray,
-             total: float) -> np.ndarray:
+def _pay_out(ctx: StepContext, purpose_en: str, purpose_zh: str, recipients: np.ndarray, weights: np.ndarray, total: float) -> np.ndarray:
     state = ctx.state
     fund = state.n_cities
     if total <= 0 or len(recipients) == 0 or weights.sum() <= 0:
@@ -82,14 +148,26 @@ def _pay_out(ctx: StepContext, purpose_en: str, purpose_zh: str, recipients: np.
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:
-        return [f"The cooperation fund pays {c} {x:,.3f} 亿元 for {purpose_en}"
-                for c, x in zip(en[c_idx].tolist(), paid.tolist(), strict=True)]
+        return [
+            f"The cooperation fund pays {c} {x:,.3f} 亿元 for {purpose_en}" for c, x in zip(en[c_idx].tolist(), paid.tolist(), strict=True)
+        ]
 
     def why_zh() -> list[str]:
         return [f"合作发展基金向{c}拨付{x:,.3f}亿元，用于{purpose_zh}" for c, x in zip(zh[c_idx].tolist(), paid.tolist(), strict=True)]
 
-    ctx.events.add_many(len(c_idx), ctx.year, "FUND", "payment", "fund", state.labels("city_ids")[c_idx], amount=paid,
-                        unit="100m yuan", clause=FUND_CLAUSE, why_en=why_en, why_zh=why_zh)
+    ctx.events.add_many(
+        len(c_idx),
+        ctx.year,
+        "FUND",
+        "payment",
+        "fund",
+        state.labels("city_ids")[c_idx],
+        amount=paid,
+        unit="100m yuan",
+        clause=FUND_CLAUSE,
+        why_en=why_en,
+        why_zh=why_zh,
+    )
     return amounts
 
 
@@ -113,8 +191,15 @@ def apply(ctx: StepContext) -> None:
     state.fund_balance += float(contribution.sum())
     if contribution.sum() > 0:
         ctx.events.add(
-            ctx.year, "FUND", "payment", "members", "fund", units=int(members.sum()), amount=float(contribution.sum()),
-            unit="100m yuan", clause=FUND_CLAUSE,
+            ctx.year,
+            "FUND",
+            "payment",
+            "members",
+            "fund",
+            units=int(members.sum()),
+            amount=float(contribution.sum()),
+            unit="100m yuan",
+            clause=FUND_CLAUSE,
             why_en=f"{int(members.sum())} member cities pay {p['contribution_rate']:.1%} of their tax revenue into the cooperation fund",
             why_zh=f"{int(members.sum())}个成员城市按税收的{p['contribution_rate']:.1%}缴入合作发展基金",
         )
@@ -144,7 +229,13 @@ def apply(ctx: StepContext) -> None:
         x = p["pairing_rate"] * tax[d]
         state.transfers.pay("FUND", np.array([d]), np.array([r]), np.array([x]))
         ctx.events.add(
-            ctx.year, "FUND", "payment", donor_id, recipient_id, amount=float(x), unit="100m yuan",
+            ctx.year,
+            "FUND",
+            "payment",
+            donor_id,
+            recipient_id,
+            amount=float(x),
+            unit="100m yuan",
             clause="inner_mongolia_bohai L115「继续推进京蒙对口帮扶」",
             why_en=f"Pairing aid: {state.city_names_en[d]} gives {state.city_names_en[r]} {fmt(x, 3)} 亿元",
             why_zh=f"对口帮扶：{state.city_names_zh[d]}援助{state.city_names_zh[r]}{fmt(x, 3)}亿元",

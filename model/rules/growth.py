@@ -58,28 +58,102 @@ RULE = RuleSpec(
     stage="economy",
     title_en="Economic growth, agglomeration and innovation spillovers",
     title_zh="经济增长、集聚与创新溢出",
-    clauses=("capital_metro_area L461「明確通州區與北三縣産業定位」", "capital_metro_area L631「發揮原始創新策源、科技孵化轉化作用」",
-             "capital_metro_area L635「科技孵化轉化與生産製造應用優勢」"),
+    clauses=(
+        "capital_metro_area L461「明確通州區與北三縣産業定位」",
+        "capital_metro_area L631「發揮原始創新策源、科技孵化轉化作用」",
+        "capital_metro_area L635「科技孵化轉化與生産製造應用優勢」",
+    ),
     levers=(
-        Lever("growth_scale", 1.0, 0.0, 3.0, "Multiplier on sector trend growth", "行业趋势增速倍数",
-              "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("convergence", 0.8, 0.0, 3.0, "Slow-down of trend growth with income (elasticity)", "增速随收入水平放缓的弹性",
-              "estimate: calibrated in the bohai_rim hindcast", role=UNCERTAINTY),
-        Lever("agglomeration", 0.005, 0.0, 0.1, "Extra growth per unit of log density", "集聚效应（每单位对数密度）",
-              "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("spillover", 0.03, 0.0, 0.2, "Growth from access to research hubs", "创新溢出强度",
-              "capital_metro_area L461「明確通州區與北三縣産業定位」", role=UNCERTAINTY),
-        Lever("spillover_decay_minutes", 90.0, 1.0, 5000.0, "Distance decay of spillovers (minutes)", "溢出距离衰减（分钟）",
-              "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("productivity_growth", 0.035, -0.1, 0.1, "Labour productivity growth", "劳动生产率增速",
-              "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("max_jobs_per_worker", 1.2, 0.5, 2.0, "Largest jobs per resident, relative to the base year",
-              "每名居民可承担岗位数相对基年的上限",
-              "estimate: modelling assumption (participation, hours and in-commuting can rise about a fifth)", role=UNCERTAINTY),
-        Lever("cost_income_elasticity", 0.5, 0.0, 3.0, "Elasticity of a city's cost index to its relative income per resident",
-              "成本指数对相对人均收入的弹性", "estimate: modelling assumption (wages follow productivity)", role=UNCERTAINTY),
-        Lever("cost_density_elasticity", 0.5, 0.0, 3.0, "Elasticity of a city's cost index to its relative density",
-              "成本指数对相对人口密度的弹性", "estimate: modelling assumption (land prices follow crowding)", role=UNCERTAINTY),
+        Lever(
+            "growth_scale",
+            1.0,
+            0.0,
+            3.0,
+            "Multiplier on sector trend growth",
+            "行业趋势增速倍数",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "convergence",
+            0.8,
+            0.0,
+            3.0,
+            "Slow-down of trend growth with income (elasticity)",
+            "增速随收入水平放缓的弹性",
+            "estimate: calibrated in the bohai_rim hindcast",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "agglomeration",
+            0.005,
+            0.0,
+            0.1,
+            "Extra growth per unit of log density",
+            "集聚效应（每单位对数密度）",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "spillover",
+            0.03,
+            0.0,
+            0.2,
+            "Growth from access to research hubs",
+            "创新溢出强度",
+            "capital_metro_area L461「明確通州區與北三縣産業定位」",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "spillover_decay_minutes",
+            90.0,
+            1.0,
+            5000.0,
+            "Distance decay of spillovers (minutes)",
+            "溢出距离衰减（分钟）",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "productivity_growth",
+            0.035,
+            -0.1,
+            0.1,
+            "Labour productivity growth",
+            "劳动生产率增速",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "max_jobs_per_worker",
+            1.2,
+            0.5,
+            2.0,
+            "Largest jobs per resident, relative to the base year",
+            "每名居民可承担岗位数相对基年的上限",
+            "estimate: modelling assumption (participation, hours and in-commuting can rise about a fifth)",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "cost_income_elasticity",
+            0.5,
+            0.0,
+            3.0,
+            "Elasticity of a city's cost index to its relative income per resident",
+            "成本指数对相对人均收入的弹性",
+            "estimate: modelling assumption (wages follow productivity)",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "cost_density_elasticity",
+            0.5,
+            0.0,
+            3.0,
+            "Elasticity of a city's cost index to its relative density",
+            "成本指数对相对人口密度的弹性",
+            "estimate: modelling assumption (land prices follow crowding)",
+            role=UNCERTAINTY,
+        ),
     ),
 )
 
@@ -88,6 +162,7 @@ SPILLOVER_SECTORS = [SECTOR_INDEX[s] for s in ("general_manufacturing", "advance
 
 def reach(state, decay: float) -> np.ndarray:
     """exp(−minutes_ic / decay) with a zero diagonal (cached while travel times and the decay are unchanged)."""
+
     def entries(minutes: np.ndarray, rows: np.ndarray | None, cols: np.ndarray | None, out: np.ndarray | None) -> np.ndarray:
         with np.errstate(over="ignore"):
             reach = np.divide(minutes, -decay, out=out)
@@ -144,8 +219,11 @@ def cost_indices(state, p: dict) -> np.ndarray:
     region_income = float(state.gdp().sum() / max(state.population.sum(), 1.0)) / state.gdp_per_capita0
     crowding = state.population / np.maximum(state.initial_population, 1.0)
     region_crowding = float(state.population.sum() / max(state.initial_population.sum(), 1.0))
-    return (state.cost_index0 * np.maximum(income / region_income, 1e-6) ** p["cost_income_elasticity"]
-            * np.maximum(crowding / region_crowding, 1e-6) ** p["cost_density_elasticity"])
+    return (
+        state.cost_index0
+        * np.maximum(income / region_income, 1e-6) ** p["cost_income_elasticity"]
+        * np.maximum(crowding / region_crowding, 1e-6) ** p["cost_density_elasticity"]
+    )
 
 
 def labour_limited(ctx: StepContext, rate: np.ndarray) -> tuple[np.ndarray, float]:

@@ -39,23 +39,57 @@ RULE = RuleSpec(
     stage="environment",
     title_en="Joint air-pollution control",
     title_zh="大气污染联防联控",
-    clauses=("bohai_rim_outline L802–804「强化区域大气污染联防联控」",
-             "green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」",
-             "inner_mongolia_bohai L69「推进乌海及周边小三角地区、京津冀区域大气污染联防联控」"),
+    clauses=(
+        "bohai_rim_outline L802–804「强化区域大气污染联防联控」",
+        "green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」",
+        "inner_mongolia_bohai L69「推进乌海及周边小三角地区、京津冀区域大气污染联防联控」",
+    ),
     levers=(
-        Lever("regional_target_ugm3", 35.0, 1.0, 500.0, "Shared regional PM2.5 target (µg/m³)", "区域PM2.5共同目标",
-              "estimate: GB 3095-2012 class II annual limit (the plans ask for joint PM2.5 control, bohai_rim_outline "
-              "L802–804「强化区域大气污染联防联控」, but give no number)"),
-        Lever("response", 0.1, 0.0, 10.0, "Coordinated abatement response", "协同减排响应强度",
-              "bohai_rim_outline L802–804「强化区域大气污染联防联控」"),
-        Lever("payment_rate", 0.5, 0.0, 1.0, "Share of upwind abatement cost paid by downwind beneficiaries",
-              "下风向受益方承担上风向减排成本比例", "green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」"),
-        Lever("leakage_ban", True, kind="bool", label_en="New industrial capacity (moved or grown) must meet the raised entry threshold",
-              label_zh="新增产业产能（迁入或新建）须达到更高环境准入门槛",
-              clause="bohai_rim_outline L806–808「统筹开展产业发展环境影响评价，…提高环境准入门槛」"),
-        Lever("equipment_upgrade", 0.5, 0.0, 1.0, "Emission cut required of new and moved industrial capacity",
-              "新增及迁入产能须削减的排放比例",
-              "estimate: size of the entry threshold (bohai_rim_outline L808「提高环境准入门槛」 gives none)"),
+        Lever(
+            "regional_target_ugm3",
+            35.0,
+            1.0,
+            500.0,
+            "Shared regional PM2.5 target (µg/m³)",
+            "区域PM2.5共同目标",
+            "estimate: GB 3095-2012 class II annual limit (the plans ask for joint PM2.5 control, bohai_rim_outline "
+            "L802–804「强化区域大气污染联防联控」, but give no number)",
+        ),
+        Lever(
+            "response",
+            0.1,
+            0.0,
+            10.0,
+            "Coordinated abatement response",
+            "协同减排响应强度",
+            "bohai_rim_outline L802–804「强化区域大气污染联防联控」",
+        ),
+        Lever(
+            "payment_rate",
+            0.5,
+            0.0,
+            1.0,
+            "Share of upwind abatement cost paid by downwind beneficiaries",
+            "下风向受益方承担上风向减排成本比例",
+            "green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」",
+        ),
+        Lever(
+            "leakage_ban",
+            True,
+            kind="bool",
+            label_en="New industrial capacity (moved or grown) must meet the raised entry threshold",
+            label_zh="新增产业产能（迁入或新建）须达到更高环境准入门槛",
+            clause="bohai_rim_outline L806–808「统筹开展产业发展环境影响评价，…提高环境准入门槛」",
+        ),
+        Lever(
+            "equipment_upgrade",
+            0.5,
+            0.0,
+            1.0,
+            "Emission cut required of new and moved industrial capacity",
+            "新增及迁入产能须削减的排放比例",
+            "estimate: size of the entry threshold (bohai_rim_outline L808「提高环境准入门槛」 gives none)",
+        ),
     ),
 )
 
@@ -102,12 +136,21 @@ def coordinate(ctx: StepContext) -> None:
         names_en = ", ".join(state.city_names_en[i] for i in top)
         names_zh = "、".join(state.city_names_zh[i] for i in top)
         ctx.events.add(
-            ctx.year, "JOINT_CONTROL", "policy", "region", "region", amount=regional, unit="µg/m³",
+            ctx.year,
+            "JOINT_CONTROL",
+            "policy",
+            "region",
+            "region",
+            amount=regional,
+            unit="µg/m³",
             clause="bohai_rim_outline L802–804「强化区域大气污染联防联控」",
-            why_en=(f"Regional PM2.5 {fmt(regional)} misses the shared target {fmt(p['regional_target_ugm3'])}: "
-                    f"coordinated abatement raised most where smoke reaches most people ({names_en})"),
-            why_zh=(f"区域PM2.5为{fmt(regional)}，未达共同目标{fmt(p['regional_target_ugm3'])}：按对人口暴露的贡献"
-                    f"协同加大减排（{names_zh}）"),
+            why_en=(
+                f"Regional PM2.5 {fmt(regional)} misses the shared target {fmt(p['regional_target_ugm3'])}: "
+                f"coordinated abatement raised most where smoke reaches most people ({names_en})"
+            ),
+            why_zh=(
+                f"区域PM2.5为{fmt(regional)}，未达共同目标{fmt(p['regional_target_ugm3'])}：按对人口暴露的贡献协同加大减排（{names_zh}）"
+            ),
         )
 
 
@@ -129,14 +172,28 @@ def pay(ctx: StepContext) -> None:
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:
-        return [f"{r} pays {j} {x:,.3f} 亿元 toward its abatement: {w:.0%} of that abatement's benefit falls on {r}"
-                for r, j, x, w in zip(en[r_idx].tolist(), en[j_idx].tolist(), paid.tolist(), share.tolist(), strict=True)]
+        return [
+            f"{r} pays {j} {x:,.3f} 亿元 toward its abatement: {w:.0%} of that abatement's benefit falls on {r}"
+            for r, j, x, w in zip(en[r_idx].tolist(), en[j_idx].tolist(), paid.tolist(), share.tolist(), strict=True)
+        ]
 
     def why_zh() -> list[str]:
-        return [f"{r}向{j}支付{x:,.3f}亿元减排费用：其减排收益的{w:.0%}落在{r}"
-                for r, j, x, w in zip(zh[r_idx].tolist(), zh[j_idx].tolist(), paid.tolist(), share.tolist(), strict=True)]
+        return [
+            f"{r}向{j}支付{x:,.3f}亿元减排费用：其减排收益的{w:.0%}落在{r}"
+            for r, j, x, w in zip(zh[r_idx].tolist(), zh[j_idx].tolist(), paid.tolist(), share.tolist(), strict=True)
+        ]
 
     ids = state.labels("city_ids")
-    ctx.events.add_many(len(r_idx), ctx.year, "JOINT_CONTROL", "payment", ids[r_idx], ids[j_idx], amount=paid,
-                        unit="100m yuan", clause="green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」",
-                        why_en=why_en, why_zh=why_zh)
+    ctx.events.add_many(
+        len(r_idx),
+        ctx.year,
+        "JOINT_CONTROL",
+        "payment",
+        ids[r_idx],
+        ids[j_idx],
+        amount=paid,
+        unit="100m yuan",
+        clause="green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」",
+        why_en=why_en,
+        why_zh=why_zh,
+    )

@@ -30,20 +30,61 @@ RULE = RuleSpec(
     stage="policy",
     title_en="Provincial policy feedback",
     title_zh="省级政策反馈",
-    clauses=("green_development L42「将细颗粒物等环境质量指标列入约束性指标」", "green_development L69「北京市常住人口控制在2300万人以内」",
-             "capital_metro_area L43「控增量和疏存量相結合」", "bohai_rim_outline L802「贯彻落实大气污染防治行动计划」"),
+    clauses=(
+        "green_development L42「将细颗粒物等环境质量指标列入约束性指标」",
+        "green_development L69「北京市常住人口控制在2300万人以内」",
+        "capital_metro_area L43「控增量和疏存量相結合」",
+        "bohai_rim_outline L802「贯彻落实大气污染防治行动计划」",
+    ),
     levers=(
-        Lever("abatement_response", 0.1, 0.0, 5.0, "Abatement response to PM2.5 above target", "PM2.5超标时减排力度响应",
-              "green_development L42「将细颗粒物等环境质量指标列入约束性指标」"),
-        Lever("abatement_relax", 0.05, 0.0, 1.0, "Abatement relaxation below target", "达标后减排放松速度",
-              "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("max_abatement", 0.7, 0.0, 0.95, "Largest end-of-pipe abatement share", "末端治理最大削减比例",
-              "estimate: best available technology", role=UNCERTAINTY),
-        Lever("quota_tightening", 5.0, 0.0, 50.0, "Relocation push per unit of population near or above cap",
-              "人口接近或超过上限时疏解加压系数", "green_development L69「北京市常住人口控制在2300万人以内」"),
-        Lever("cap_warning_share", 0.1, 0.0, 0.5, "How far below its cap a province starts pushing (share of the cap)",
-              "距人口上限多远开始加压疏解（上限的比例）", "estimate: modelling assumption (governments act before a cap binds)",
-              role=UNCERTAINTY),
+        Lever(
+            "abatement_response",
+            0.1,
+            0.0,
+            5.0,
+            "Abatement response to PM2.5 above target",
+            "PM2.5超标时减排力度响应",
+            "green_development L42「将细颗粒物等环境质量指标列入约束性指标」",
+        ),
+        Lever(
+            "abatement_relax",
+            0.05,
+            0.0,
+            1.0,
+            "Abatement relaxation below target",
+            "达标后减排放松速度",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "max_abatement",
+            0.7,
+            0.0,
+            0.95,
+            "Largest end-of-pipe abatement share",
+            "末端治理最大削减比例",
+            "estimate: best available technology",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "quota_tightening",
+            5.0,
+            0.0,
+            50.0,
+            "Relocation push per unit of population near or above cap",
+            "人口接近或超过上限时疏解加压系数",
+            "green_development L69「北京市常住人口控制在2300万人以内」",
+        ),
+        Lever(
+            "cap_warning_share",
+            0.1,
+            0.0,
+            0.5,
+            "How far below its cap a province starts pushing (share of the cap)",
+            "距人口上限多远开始加压疏解（上限的比例）",
+            "estimate: modelling assumption (governments act before a cap binds)",
+            role=UNCERTAINTY,
+        ),
     ),
 )
 
@@ -58,8 +99,7 @@ def apply(ctx: StepContext) -> None:
     goal = before + p["abatement_response"] * np.maximum(0.0, ratio - 1.0) - p["abatement_relax"] * np.maximum(0.0, 1.0 - ratio)
     state.province_abatement_goal = np.clip(goal, 0.0, p["max_abatement"])
     warning = float(p["cap_warning_share"])
-    excess = np.where(np.isfinite(state.province_population_cap),
-                      pop_by_province / state.province_population_cap - (1.0 - warning), -1.0)
+    excess = np.where(np.isfinite(state.province_population_cap), pop_by_province / state.province_population_cap - (1.0 - warning), -1.0)
     state.province_near_cap = excess >= 0.0
     state.relocation_pressure = 1.0 + p["quota_tightening"] * np.maximum(0.0, excess)
 
@@ -67,23 +107,41 @@ def apply(ctx: StepContext) -> None:
         up = state.province_abatement_goal[i] > before[i]
         name_en, name_zh = state.province_names_en[i], state.province_names_zh[i]
         ctx.events.add(
-            ctx.year, "POLICY", "policy", state.province_ids[i], state.province_ids[i],
-            amount=float(state.province_abatement_goal[i]), unit="abatement share",
+            ctx.year,
+            "POLICY",
+            "policy",
+            state.province_ids[i],
+            state.province_ids[i],
+            amount=float(state.province_abatement_goal[i]),
+            unit="abatement share",
             clause="green_development L42「将细颗粒物等环境质量指标列入约束性指标」",
-            why_en=(f"{name_en} {'raises' if up else 'relaxes'} end-of-pipe abatement to "
-                    f"{state.province_abatement_goal[i]:.0%}: last year's PM2.5 {fmt(pm_by_province[i])} µg/m³ "
-                    f"{'above' if up else 'below'} its target {fmt(state.pm25_target[i])}"),
-            why_zh=(f"{name_zh}{'提高' if up else '放松'}末端减排至{state.province_abatement_goal[i]:.0%}："
-                    f"上年PM2.5为{fmt(pm_by_province[i])}微克/立方米，{'高于' if up else '低于'}目标{fmt(state.pm25_target[i])}"),
+            why_en=(
+                f"{name_en} {'raises' if up else 'relaxes'} end-of-pipe abatement to "
+                f"{state.province_abatement_goal[i]:.0%}: last year's PM2.5 {fmt(pm_by_province[i])} µg/m³ "
+                f"{'above' if up else 'below'} its target {fmt(state.pm25_target[i])}"
+            ),
+            why_zh=(
+                f"{name_zh}{'提高' if up else '放松'}末端减排至{state.province_abatement_goal[i]:.0%}："
+                f"上年PM2.5为{fmt(pm_by_province[i])}微克/立方米，{'高于' if up else '低于'}目标{fmt(state.pm25_target[i])}"
+            ),
         )
     for i in np.nonzero(excess > 0)[0]:
         share = pop_by_province[i] / state.province_population_cap[i]
         ctx.events.add(
-            ctx.year, "POLICY", "policy", state.province_ids[i], state.province_ids[i],
-            amount=float(state.relocation_pressure[i]), unit="quota multiplier",
+            ctx.year,
+            "POLICY",
+            "policy",
+            state.province_ids[i],
+            state.province_ids[i],
+            amount=float(state.relocation_pressure[i]),
+            unit="quota multiplier",
             clause="green_development L69「北京市常住人口控制在2300万人以内」",
-            why_en=(f"{state.province_names_en[i]} is at {share:.1%} of its population cap (warning from "
-                    f"{1 - warning:.0%}): relocation quotas ×{state.relocation_pressure[i]:.2f}"),
-            why_zh=(f"{state.province_names_zh[i]}常住人口达上限的{share:.1%}（{1 - warning:.0%}起加压）："
-                    f"疏解配额×{state.relocation_pressure[i]:.2f}"),
+            why_en=(
+                f"{state.province_names_en[i]} is at {share:.1%} of its population cap (warning from "
+                f"{1 - warning:.0%}): relocation quotas ×{state.relocation_pressure[i]:.2f}"
+            ),
+            why_zh=(
+                f"{state.province_names_zh[i]}常住人口达上限的{share:.1%}（{1 - warning:.0%}起加压）："
+                f"疏解配额×{state.relocation_pressure[i]:.2f}"
+            ),
         )

@@ -65,45 +65,163 @@ RULE = RuleSpec(
     stage="relocation",
     title_en="Relocation of non-capital functions (疏解 → 承接)",
     title_zh="非首都功能疏解与承接",
-    clauses=("capital_metro_area L43「控增量和疏存量相結合」", "capital_metro_area L109「有序疏解北京非首都功能」",
-             "capital_metro_area L139「疏解與提升」", "capital_metro_area L145「高校、醫療機構」",
-             "capital_metro_area L171「北京非首都功能疏解集中承載地」", "capital_metro_area L173「40萬—50萬」",
-             "capital_metro_area L193「承接中心城區適宜功能和人口疏解」", "capital_metro_area L603「疏解集中承載地」",
-             "capital_metro_area L607「不低於在京水準」", "capital_metro_area L683「批發市場、物流中心等疏解」",
-             "bohai_rim_outline L974「钢厂环保搬迁」", "green_development L90「城六区禁限比例达79%」"),
-    levers=(
-        Lever("annual_quota_share", 0.12, 0.0, 1.0, "Share of pushed (unscheduled) functions released per year",
-              "每年疏解候选功能（非计划批次）的比例", "capital_metro_area L109「有序疏解北京非首都功能」"),
-        Lever("release_schedule_scale", 1.0, 0.0, 5.0, "Pace of the function release schedule (1 = as stated)",
-              "功能疏解批次进度（1=按情景所列）", "capital_metro_area L145「積極穩妥有序承接」"),
-        Lever("resident_schedule_scale", 1.0, 0.0, 5.0, "Pace of the resident relocation schedule (1 = as stated)",
-              "人口疏解进度（1=按情景所列）", "capital_metro_area L173「承接北京中心城區40萬—50萬常住人口疏解」"),
-        Lever("cost_threshold", 1.6, 0.0, 100.0, "Cost index above which market-driven functions leave",
-              "市场型功能外迁的成本指数阈值", "estimate: modelling assumption (bohai_rim_outline L1093「推进产业转移承接」)",
-              role=UNCERTAINTY),
-        Lever("weight_role", 2.0, 0.0, 50.0, "Weight of role match (错位承接)", "功能定位匹配权重",
-              "capital_metro_area L575「錯位聯動發展」", role=UNCERTAINTY),
-        Lever("weight_time", 1.0, 0.0, 50.0, "Weight of travel time (per hour)", "通行时间权重（每小时）",
-              "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("weight_headroom", 1.0, 0.0, 50.0, "Weight of receiver headroom", "承接地容量余量权重",
-              "capital_metro_area L171「按1萬人/平方公里控制」", role=UNCERTAINTY),
-        Lever("weight_incentive", 1.0, 0.0, 50.0, "Weight of receiving incentives", "承接激励权重",
-              "capital_metro_area L607「不低於在京水準」", role=UNCERTAINTY),
-        Lever("weight_cost", 0.5, 0.0, 50.0, "Weight of receiver cost level", "承接地成本权重",
-              "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("choice_sharpness", 3.0, 0.01, 100.0, "Choice sharpness β (logit)", "选择敏感度β",
-              "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("receiver_capacity_default", 30.0, 0.0, 1e7, "Units a receiver can take per year",
-              "承接地每年可承接单位数", "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("max_travel_minutes", 240.0, 1.0, 10000.0, "Farthest a function moves (minutes)",
-              "最远疏解距离（分钟）", "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("follow_share", 0.5, 0.0, 1.0, "Share of staff who move home with their unit",
-              "随迁职工比例", "estimate: modelling assumption (人随功能走)", role=UNCERTAINTY),
-        Lever("cap_push", True, kind="bool", label_en="A city over its cap, or a province near its cap, pushes functions out",
-              label_zh="人口超过（或接近）上限推动疏解", clause="green_development L69「北京市常住人口控制在2300万人以内」"),
+    clauses=(
+        "capital_metro_area L43「控增量和疏存量相結合」",
+        "capital_metro_area L109「有序疏解北京非首都功能」",
+        "capital_metro_area L139「疏解與提升」",
+        "capital_metro_area L145「高校、醫療機構」",
+        "capital_metro_area L171「北京非首都功能疏解集中承載地」",
+        "capital_metro_area L173「40萬—50萬」",
+        "capital_metro_area L193「承接中心城區適宜功能和人口疏解」",
+        "capital_metro_area L603「疏解集中承載地」",
+        "capital_metro_area L607「不低於在京水準」",
+        "capital_metro_area L683「批發市場、物流中心等疏解」",
+        "bohai_rim_outline L974「钢厂环保搬迁」",
+        "green_development L90「城六区禁限比例达79%」",
     ),
-    list_params={"incentives": "city_numbers", "receiver_capacity": "city_numbers", "release_schedule": "release_schedule",
-                 "resident_schedule": "resident_schedule"},
+    levers=(
+        Lever(
+            "annual_quota_share",
+            0.12,
+            0.0,
+            1.0,
+            "Share of pushed (unscheduled) functions released per year",
+            "每年疏解候选功能（非计划批次）的比例",
+            "capital_metro_area L109「有序疏解北京非首都功能」",
+        ),
+        Lever(
+            "release_schedule_scale",
+            1.0,
+            0.0,
+            5.0,
+            "Pace of the function release schedule (1 = as stated)",
+            "功能疏解批次进度（1=按情景所列）",
+            "capital_metro_area L145「積極穩妥有序承接」",
+        ),
+        Lever(
+            "resident_schedule_scale",
+            1.0,
+            0.0,
+            5.0,
+            "Pace of the resident relocation schedule (1 = as stated)",
+            "人口疏解进度（1=按情景所列）",
+            "capital_metro_area L173「承接北京中心城區40萬—50萬常住人口疏解」",
+        ),
+        Lever(
+            "cost_threshold",
+            1.6,
+            0.0,
+            100.0,
+            "Cost index above which market-driven functions leave",
+            "市场型功能外迁的成本指数阈值",
+            "estimate: modelling assumption (bohai_rim_outline L1093「推进产业转移承接」)",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "weight_role",
+            2.0,
+            0.0,
+            50.0,
+            "Weight of role match (错位承接)",
+            "功能定位匹配权重",
+            "capital_metro_area L575「錯位聯動發展」",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "weight_time",
+            1.0,
+            0.0,
+            50.0,
+            "Weight of travel time (per hour)",
+            "通行时间权重（每小时）",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "weight_headroom",
+            1.0,
+            0.0,
+            50.0,
+            "Weight of receiver headroom",
+            "承接地容量余量权重",
+            "capital_metro_area L171「按1萬人/平方公里控制」",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "weight_incentive",
+            1.0,
+            0.0,
+            50.0,
+            "Weight of receiving incentives",
+            "承接激励权重",
+            "capital_metro_area L607「不低於在京水準」",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "weight_cost",
+            0.5,
+            0.0,
+            50.0,
+            "Weight of receiver cost level",
+            "承接地成本权重",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "choice_sharpness",
+            3.0,
+            0.01,
+            100.0,
+            "Choice sharpness β (logit)",
+            "选择敏感度β",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "receiver_capacity_default",
+            30.0,
+            0.0,
+            1e7,
+            "Units a receiver can take per year",
+            "承接地每年可承接单位数",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "max_travel_minutes",
+            240.0,
+            1.0,
+            10000.0,
+            "Farthest a function moves (minutes)",
+            "最远疏解距离（分钟）",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "follow_share",
+            0.5,
+            0.0,
+            1.0,
+            "Share of staff who move home with their unit",
+            "随迁职工比例",
+            "estimate: modelling assumption (人随功能走)",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "cap_push",
+            True,
+            kind="bool",
+            label_en="A city over its cap, or a province near its cap, pushes functions out",
+            label_zh="人口超过（或接近）上限推动疏解",
+            clause="green_development L69「北京市常住人口控制在2300万人以内」",
+        ),
+    ),
+    list_params={
+        "incentives": "city_numbers",
+        "receiver_capacity": "city_numbers",
+        "release_schedule": "release_schedule",
+        "resident_schedule": "resident_schedule",
+    },
     list_defaults={"incentives": {}, "receiver_capacity": {}, "release_schedule": [], "resident_schedule": []},
 )
 
@@ -251,12 +369,24 @@ def move_residents(ctx: StepContext) -> None:
     _note_followers(state, source, target)
     en, zh, ids = state.labels("city_names_en"), state.labels("city_names_zh"), state.labels("city_ids")
     ctx.events.add_many(
-        len(active), ctx.year, "RELOCATE", "residents", ids[source], ids[target], amount=persons, unit="persons",
+        len(active),
+        ctx.year,
+        "RELOCATE",
+        "residents",
+        ids[source],
+        ids[target],
+        amount=persons,
+        unit="persons",
         clause=np.full(len(active), "capital_metro_area L173「承接北京中心城區40萬—50萬常住人口疏解」", dtype=object),
-        why_en=lambda: [f"{fmt(x, 0)} residents of {a} move to {b} on the resident relocation schedule"
-                        for x, a, b in zip(persons.tolist(), en[source].tolist(), en[target].tolist(), strict=True)],
-        why_zh=lambda: [f"按人口疏解计划，{a}{fmt(x, 0)}名常住人口迁往{b}"
-                        for x, a, b in zip(persons.tolist(), zh[source].tolist(), zh[target].tolist(), strict=True)])
+        why_en=lambda: [
+            f"{fmt(x, 0)} residents of {a} move to {b} on the resident relocation schedule"
+            for x, a, b in zip(persons.tolist(), en[source].tolist(), en[target].tolist(), strict=True)
+        ],
+        why_zh=lambda: [
+            f"按人口疏解计划，{a}{fmt(x, 0)}名常住人口迁往{b}"
+            for x, a, b in zip(persons.tolist(), zh[source].tolist(), zh[target].tolist(), strict=True)
+        ],
+    )
 
 
 def _note_followers(state: Any, origin: np.ndarray, target: np.ndarray) -> None:
@@ -316,9 +446,13 @@ def group_utilities(ctx: StepContext, movers: np.ndarray) -> tuple[np.ndarray, d
         & ~forbidden_mask(state, ctx.params)[:, sector].T
     )
     utility = np.where(allowed, utility, -np.inf)
-    return utility, {"group": group, "role": role, "minutes": minutes,
-                     "headroom": np.broadcast_to(headroom, role.shape),
-                     "incentive": np.broadcast_to(incentive, role.shape)}
+    return utility, {
+        "group": group,
+        "role": role,
+        "minutes": minutes,
+        "headroom": np.broadcast_to(headroom, role.shape),
+        "incentive": np.broadcast_to(incentive, role.shape),
+    }
 
 
 def utilities(ctx: StepContext, movers: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -367,7 +501,7 @@ def rank_by_group(group: np.ndarray, counts: np.ndarray, preference: np.ndarray)
     by_group = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[by_group], np.arange(group.max() + 2 if len(group) else 1))
     for g in range(len(bounds) - 1):
-        movers = by_group[bounds[g]:bounds[g + 1]]
+        movers = by_group[bounds[g] : bounds[g + 1]]
         if len(movers) == 0 or counts[movers[0]] == 0:
             continue
         position = start[movers][:, None] + np.arange(counts[movers[0]])[None, :]
@@ -376,8 +510,16 @@ def rank_by_group(group: np.ndarray, counts: np.ndarray, preference: np.ndarray)
     return order
 
 
-def match_pairs(m: int, mover: np.ndarray, receiver: np.ndarray, utility: np.ndarray, preference: np.ndarray,
-                units: np.ndarray, capacity: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+def match_pairs(
+    m: int,
+    mover: np.ndarray,
+    receiver: np.ndarray,
+    utility: np.ndarray,
+    preference: np.ndarray,
+    units: np.ndarray,
+    capacity: np.ndarray,
+    order: np.ndarray | None = None,
+) -> np.ndarray:
     """Deferred acceptance over the feasible (mover, receiver) pairs; −1 where a mover found no place.
 
     Each mover ranks its feasible receivers by preference (utility + noise; ties to the lower
@@ -450,8 +592,7 @@ def _match_and_move(ctx: StepContext, movers: np.ndarray, reason: np.ndarray, en
         noise = ctx.rng.gumbel(size=len(mover)) / p["choice_sharpness"]
     preference = value + noise
     order = rank_by_group(parts["group"], np.bincount(mover, minlength=len(movers)), preference)
-    match = match_pairs(len(movers), mover, receiver, value, preference, state.fn_units[movers].astype(float), capacity,
-                        order)
+    match = match_pairs(len(movers), mover, receiver, value, preference, state.fn_units[movers].astype(float), capacity, order)
 
     moved = movers[match >= 0]
     origin, target = state.fn_host[moved].copy(), match[match >= 0]
@@ -473,8 +614,12 @@ def _match_and_move(ctx: StepContext, movers: np.ndarray, reason: np.ndarray, en
     _log_moves(ctx, movers, match, moved, origin, target, reason, parts)
 
 
-REASONS = {1: ("on its city's negative list", "列入所在地负面清单"), 2: ("population over or near its cap", "人口超过或接近上限"),
-           4: ("costs above threshold", "成本超过阈值"), 8: ("due on the release schedule", "按疏解批次计划到期")}
+REASONS = {
+    1: ("on its city's negative list", "列入所在地负面清单"),
+    2: ("population over or near its cap", "人口超过或接近上限"),
+    4: ("costs above threshold", "成本超过阈值"),
+    8: ("due on the release schedule", "按疏解批次计划到期"),
+}
 
 
 def _reason_text(code: int) -> tuple[str, str]:
@@ -499,31 +644,78 @@ def _log_moves(ctx, movers, match, moved, origin, target, reason, parts) -> None
 
     def why_en() -> list[str]:
         out = []
-        for t, u, code, h, j, r, m, hr, inc in zip(ftype.tolist(), units.tolist(), codes.tolist(), en[origin].tolist(),
-                                                    en[target].tolist(), role.tolist(), minutes.tolist(), headroom.tolist(),
-                                                    incentive.tolist(), strict=True):
+        for t, u, code, h, j, r, m, hr, inc in zip(
+            ftype.tolist(),
+            units.tolist(),
+            codes.tolist(),
+            en[origin].tolist(),
+            en[target].tolist(),
+            role.tolist(),
+            minutes.tolist(),
+            headroom.tolist(),
+            incentive.tolist(),
+            strict=True,
+        ):
             en_type = FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][1]
-            out.append(f"{u} {en_type}{'s' if u > 1 else ''} moved from {h} to {j} ({REASON_TEXT[code][0]}): role match "
-                       f"{r:.1f}, travel time {m:.0f} min, headroom {hr:.2f}, incentive {inc:.1f}")
+            out.append(
+                f"{u} {en_type}{'s' if u > 1 else ''} moved from {h} to {j} ({REASON_TEXT[code][0]}): role match "
+                f"{r:.1f}, travel time {m:.0f} min, headroom {hr:.2f}, incentive {inc:.1f}"
+            )
         return out
 
     def why_zh() -> list[str]:
-        return [f"{u}个{FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][0]}由{h}迁往{j}（{REASON_TEXT[code][1]}）："
-                f"功能定位匹配{r:.1f}，通行时间{m:.0f}分钟，容量余量{hr:.2f}，激励{inc:.1f}"
-                for t, u, code, h, j, r, m, hr, inc in zip(ftype.tolist(), units.tolist(), codes.tolist(), zh[origin].tolist(),
-                                                           zh[target].tolist(), role.tolist(), minutes.tolist(),
-                                                           headroom.tolist(), incentive.tolist(), strict=True)]
+        return [
+            f"{u}个{FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][0]}由{h}迁往{j}（{REASON_TEXT[code][1]}）："
+            f"功能定位匹配{r:.1f}，通行时间{m:.0f}分钟，容量余量{hr:.2f}，激励{inc:.1f}"
+            for t, u, code, h, j, r, m, hr, inc in zip(
+                ftype.tolist(),
+                units.tolist(),
+                codes.tolist(),
+                zh[origin].tolist(),
+                zh[target].tolist(),
+                role.tolist(),
+                minutes.tolist(),
+                headroom.tolist(),
+                incentive.tolist(),
+                strict=True,
+            )
+        ]
 
     def detail() -> list[str]:
-        return [json.dumps({"role_match": round(r, 3), "travel_minutes": round(m, 1), "headroom": round(hr, 3),
-                            "incentive": round(inc, 3), "jobs": round(jb, 1), "function": f}, sort_keys=True)
-                for r, m, hr, inc, jb, f in zip(role.tolist(), minutes.tolist(), headroom.tolist(), incentive.tolist(),
-                                                jobs.tolist(), moved.tolist(), strict=True)]
+        return [
+            json.dumps(
+                {
+                    "role_match": round(r, 3),
+                    "travel_minutes": round(m, 1),
+                    "headroom": round(hr, 3),
+                    "incentive": round(inc, 3),
+                    "jobs": round(jb, 1),
+                    "function": f,
+                },
+                sort_keys=True,
+            )
+            for r, m, hr, inc, jb, f in zip(
+                role.tolist(), minutes.tolist(), headroom.tolist(), incentive.tolist(), jobs.tolist(), moved.tolist(), strict=True
+            )
+        ]
 
     ids = state.labels("city_ids")
-    ctx.events.add_many(len(moved), ctx.year, "RELOCATE", "relocation", ids[origin], ids[target], function_type=TYPE_NAMES[ftype],
-                        units=units, amount=jobs, unit="jobs", clause=TYPE_CLAUSES[ftype], why_en=why_en, why_zh=why_zh,
-                        detail=detail)
+    ctx.events.add_many(
+        len(moved),
+        ctx.year,
+        "RELOCATE",
+        "relocation",
+        ids[origin],
+        ids[target],
+        function_type=TYPE_NAMES[ftype],
+        units=units,
+        amount=jobs,
+        unit="jobs",
+        clause=TYPE_CLAUSES[ftype],
+        why_en=why_en,
+        why_zh=why_zh,
+        detail=detail,
+    )
 
     stayed = movers[match < 0]
     if len(stayed) == 0:
@@ -535,17 +727,45 @@ def _log_moves(ctx, movers, match, moved, origin, target, reason, parts) -> None
     h_idx, t_idx = unique[:, 0], unique[:, 1]
 
     def stayed_en() -> list[str]:
-        return [f"{k} {FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][1]} agent(s) ready to leave {h} found no receiver with "
-                f"room, a matching zone and travel time within reach; they stay this year"
-                for k, t, h in zip(counts.tolist(), t_idx.tolist(), en[h_idx].tolist(), strict=True)]
+        return [
+            f"{k} {FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][1]} agent(s) ready to leave {h} found no receiver with "
+            f"room, a matching zone and travel time within reach; they stay this year"
+            for k, t, h in zip(counts.tolist(), t_idx.tolist(), en[h_idx].tolist(), strict=True)
+        ]
 
     def stayed_zh() -> list[str]:
-        return [f"{k}个待疏解的{FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][0]}未找到有容量、分区允许且距离可达的承接地，今年留在{h}"
-                for k, t, h in zip(counts.tolist(), t_idx.tolist(), zh[h_idx].tolist(), strict=True)]
+        return [
+            f"{k}个待疏解的{FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][0]}未找到有容量、分区允许且距离可达的承接地，今年留在{h}"
+            for k, t, h in zip(counts.tolist(), t_idx.tolist(), zh[h_idx].tolist(), strict=True)
+        ]
 
-    ctx.events.add_many(len(unique), ctx.year, "RELOCATE", "stayed", ids[h_idx], ids[h_idx], function_type=TYPE_NAMES[t_idx],
-                        units=stayed_units, unit="units", clause=TYPE_CLAUSES[t_idx], why_en=stayed_en, why_zh=stayed_zh)
+    ctx.events.add_many(
+        len(unique),
+        ctx.year,
+        "RELOCATE",
+        "stayed",
+        ids[h_idx],
+        ids[h_idx],
+        function_type=TYPE_NAMES[t_idx],
+        units=stayed_units,
+        unit="units",
+        clause=TYPE_CLAUSES[t_idx],
+        why_en=stayed_en,
+        why_zh=stayed_zh,
+    )
 
 
-__all__ = ["RULE", "apply", "candidates", "deferred_acceptance", "group_utilities", "initialise", "match_pairs", "move_residents",
-           "release", "scheduled_release", "utilities", "fmt"]
+__all__ = [
+    "RULE",
+    "apply",
+    "candidates",
+    "deferred_acceptance",
+    "group_utilities",
+    "initialise",
+    "match_pairs",
+    "move_residents",
+    "release",
+    "scheduled_release",
+    "utilities",
+    "fmt",
+]

@@ -33,16 +33,35 @@ RULE = RuleSpec(
     stage="money",
     title_en="Tax sharing on relocated functions",
     title_zh="迁移企业税收分享",
-    clauses=("green_development L82「税收收入分享办法」", "bohai_rim_outline L1107–1109「利益共享机制」",
-             "bohai_rim_outline L1230「区际利益补偿」", "inner_mongolia_bohai L128「创新产业跨区域转移的利益共享机制」",
-             "capital_metro_area L719「責任共擔和利益分享」", "harbin_changchun L234「财税等利益分享」"),
+    clauses=(
+        "green_development L82「税收收入分享办法」",
+        "bohai_rim_outline L1107–1109「利益共享机制」",
+        "bohai_rim_outline L1230「区际利益补偿」",
+        "inner_mongolia_bohai L128「创新产业跨区域转移的利益共享机制」",
+        "capital_metro_area L719「責任共擔和利益分享」",
+        "harbin_changchun L234「财税等利益分享」",
+    ),
     levers=(
-        Lever("split_to_origin", 0.5, 0.0, 1.0, "Origin's share of a relocated function's tax", "迁出地分享税收比例",
-              "green_development L82「税收收入分享办法」 names the rule; 0.5 published: 新华社 2015-09-29「五五分成」",
-              role=POLICY),
-        Lever("cap_years", 3.0, 0.0, 30.0, "Cap: years of pre-move tax the origin may receive", "分享上限（迁移前年度税收的年数）",
-              "green_development L82「税收收入分享办法」 names the rule; 3 years: estimate (the cap's size is not in the report)",
-              role=POLICY),
+        Lever(
+            "split_to_origin",
+            0.5,
+            0.0,
+            1.0,
+            "Origin's share of a relocated function's tax",
+            "迁出地分享税收比例",
+            "green_development L82「税收收入分享办法」 names the rule; 0.5 published: 新华社 2015-09-29「五五分成」",
+            role=POLICY,
+        ),
+        Lever(
+            "cap_years",
+            3.0,
+            0.0,
+            30.0,
+            "Cap: years of pre-move tax the origin may receive",
+            "分享上限（迁移前年度税收的年数）",
+            "green_development L82「税收收入分享办法」 names the rule; 3 years: estimate (the cap's size is not in the report)",
+            role=POLICY,
+        ),
     ),
 )
 
@@ -77,16 +96,32 @@ def apply(ctx: StepContext) -> None:
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:
-        return [f"{h} pays {o} {x:,.2f} 亿元: {split:.0%} of the taxes of {k} relocated unit(s), until "
-                f"{cap:g} years of their pre-move taxes are reached"
-                for h, o, x, k in zip(en[h_idx].tolist(), en[o_idx].tolist(), paid.tolist(), units.tolist(), strict=True)]
+        return [
+            f"{h} pays {o} {x:,.2f} 亿元: {split:.0%} of the taxes of {k} relocated unit(s), until "
+            f"{cap:g} years of their pre-move taxes are reached"
+            for h, o, x, k in zip(en[h_idx].tolist(), en[o_idx].tolist(), paid.tolist(), units.tolist(), strict=True)
+        ]
 
     def why_zh() -> list[str]:
-        return [f"{h}向{o}支付{x:,.2f}亿元：{k}个迁入单位税收的{split:.0%}，累计至迁移前{cap:g}年税收为止"
-                for h, o, x, k in zip(zh[h_idx].tolist(), zh[o_idx].tolist(), paid.tolist(), units.tolist(), strict=True)]
+        return [
+            f"{h}向{o}支付{x:,.2f}亿元：{k}个迁入单位税收的{split:.0%}，累计至迁移前{cap:g}年税收为止"
+            for h, o, x, k in zip(zh[h_idx].tolist(), zh[o_idx].tolist(), paid.tolist(), units.tolist(), strict=True)
+        ]
 
     ids = state.labels("city_ids")
-    ctx.events.add_many(len(paid), ctx.year, "TAX_SHARE", "payment", ids[h_idx], ids[o_idx], units=units, amount=paid,
-                        unit="100m yuan", clause="green_development L82「税收收入分享办法」", why_en=why_en, why_zh=why_zh)
+    ctx.events.add_many(
+        len(paid),
+        ctx.year,
+        "TAX_SHARE",
+        "payment",
+        ids[h_idx],
+        ids[o_idx],
+        units=units,
+        amount=paid,
+        unit="100m yuan",
+        clause="green_development L82「税收收入分享办法」",
+        why_en=why_en,
+        why_zh=why_zh,
+    )
     ended = active[state.fn_contract_paid[active] >= state.fn_contract_cap[active] - 1e-12]
     state.fn_contract_origin[ended] = -1

@@ -34,21 +34,56 @@ RULE = RuleSpec(
     stage="transfer",
     title_en="Market-driven industrial transfer",
     title_zh="市场驱动的产业梯度转移",
-    clauses=("bohai_rim_outline L44「产业层次梯度明显」", "bohai_rim_outline L1093–1109「推进产业转移承接…利益共享机制」",
-             "bohai_rim_outline L972–974「钢厂环保搬迁」", "inner_mongolia_bohai L128「加快建设承接产业转移基地」",
-             "harbin_changchun L194「有效承接产业转移」", "harbin_changchun L196「积极承接大中城市产业转移」",
-             "capital_metro_area L683「沿京津、京雄、京保石、京唐秦、京張等方向」"),
+    clauses=(
+        "bohai_rim_outline L44「产业层次梯度明显」",
+        "bohai_rim_outline L1093–1109「推进产业转移承接…利益共享机制」",
+        "bohai_rim_outline L972–974「钢厂环保搬迁」",
+        "inner_mongolia_bohai L128「加快建设承接产业转移基地」",
+        "harbin_changchun L194「有效承接产业转移」",
+        "harbin_changchun L196「积极承接大中城市产业转移」",
+        "capital_metro_area L683「沿京津、京雄、京保石、京唐秦、京張等方向」",
+    ),
     levers=(
-        Lever("elasticity", 0.05, 0.0, 1.0, "Transfer elasticity to the cost gap", "成本差转移弹性",
-              "estimate: modelling assumption (firms' response to the cost gap of bohai_rim_outline L44「产业层次梯度明显」)",
-              role=UNCERTAINTY),
-        Lever("max_share", 0.08, 0.0, 0.5, "Largest share of a sector leaving a city per year", "每年最大转出比例",
-              "estimate: modelling assumption", role=UNCERTAINTY),
-        Lever("corridor_bonus", 1.0, 0.0, 20.0, "Extra pull along the plan's corridors", "沿通道转移加成",
-              "capital_metro_area L683「沿京津、京雄、京保石、京唐秦、京張等方向,引導産業轉移承接佈局」 (the size: estimate)",
-              role=POLICY),
-        Lever("decay_minutes", 120.0, 1.0, 5000.0, "Distance decay of transfer (minutes)", "转移距离衰减（分钟）",
-              "estimate: modelling assumption", role=UNCERTAINTY),
+        Lever(
+            "elasticity",
+            0.05,
+            0.0,
+            1.0,
+            "Transfer elasticity to the cost gap",
+            "成本差转移弹性",
+            "estimate: modelling assumption (firms' response to the cost gap of bohai_rim_outline L44「产业层次梯度明显」)",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "max_share",
+            0.08,
+            0.0,
+            0.5,
+            "Largest share of a sector leaving a city per year",
+            "每年最大转出比例",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
+        Lever(
+            "corridor_bonus",
+            1.0,
+            0.0,
+            20.0,
+            "Extra pull along the plan's corridors",
+            "沿通道转移加成",
+            "capital_metro_area L683「沿京津、京雄、京保石、京唐秦、京張等方向,引導産業轉移承接佈局」 (the size: estimate)",
+            role=POLICY,
+        ),
+        Lever(
+            "decay_minutes",
+            120.0,
+            1.0,
+            5000.0,
+            "Distance decay of transfer (minutes)",
+            "转移距离衰减（分钟）",
+            "estimate: modelling assumption",
+            role=UNCERTAINTY,
+        ),
     ),
     list_params={"sectors": "sector", "event_threshold_100m_yuan": "display_number"},
     list_defaults={"sectors": ["heavy_industry", "general_manufacturing"], "event_threshold_100m_yuan": 1.0},
@@ -74,8 +109,9 @@ def kernel(ctx: StepContext) -> tuple[np.ndarray, np.ndarray]:
         corridor |= corridor.T
         return (corridor, *np.nonzero(corridor))
 
-    corridor, c_rows, c_cols = derived(state, "transfer.corridor", (state.link_from.tobytes(), state.link_to.tobytes(),
-                                                                   state.link_corridor.tobytes()), build_corridor)
+    corridor, c_rows, c_cols = derived(
+        state, "transfer.corridor", (state.link_from.tobytes(), state.link_to.tobytes(), state.link_corridor.tobytes()), build_corridor
+    )
     cost = state.cost_index.copy()
     decay, bonus = float(p["decay_minutes"]), float(p["corridor_bonus"])
 
@@ -97,11 +133,9 @@ def kernel(ctx: StepContext) -> tuple[np.ndarray, np.ndarray]:
             w *= 1.0 + bonus * corridor[rows, cols]
         return zero_self_pairs(w, rows, cols)
 
-    params = (decay, bonus, state.cost_index.tobytes(), state.link_from.tobytes(), state.link_to.tobytes(),
-              state.link_corridor.tobytes())
+    params = (decay, bonus, state.cost_index.tobytes(), state.link_from.tobytes(), state.link_to.tobytes(), state.link_corridor.tobytes())
     s_matrix = travel_kernel(state, "transfer.kernel", params, entries)
-    row_max = derived(state, "transfer.row_max", (state.travel_minutes, *params),
-                      lambda: s_matrix.max(axis=1) if n else np.zeros(0))
+    row_max = derived(state, "transfer.row_max", (state.travel_minutes, *params), lambda: s_matrix.max(axis=1) if n else np.zeros(0))
     return s_matrix, row_max
 
 
@@ -141,8 +175,9 @@ def apply(ctx: StepContext) -> None:
     for k, s in enumerate(sectors):
         state.base_output[:, s] += inflow[:, k] - outflow[:, k]
     state.base_output = np.maximum(state.base_output, 0.0)
-    found = [entries_above(coef[:, k], s_matrix, col[:, k], float(p["event_threshold_100m_yuan"]), row_max=row_max)
-             for k in range(len(sectors))]
+    found = [
+        entries_above(coef[:, k], s_matrix, col[:, k], float(p["event_threshold_100m_yuan"]), row_max=row_max) for k in range(len(sectors))
+    ]
     i_idx = np.concatenate([f[0] for f in found]).astype(np.int64)
     j_idx = np.concatenate([f[1] for f in found]).astype(np.int64)
     k_idx = np.concatenate([np.full(len(f[0]), k, dtype=np.int64) for k, f in enumerate(found)])
@@ -157,15 +192,46 @@ def apply(ctx: StepContext) -> None:
     cost_to = state.cost_index[j_idx]
 
     def why_en() -> list[str]:
-        return [f"{x:,.1f} 亿元 of {label_en[k]} output moved from {a} to {b}: cost index {ca:.2f} vs {cb:.2f}, {t:.0f} min apart"
-                for x, k, a, b, ca, cb, t in zip(moved.tolist(), k_idx.tolist(), en[i_idx].tolist(), en[j_idx].tolist(),
-                                                 cost.tolist(), cost_to.tolist(), minutes.tolist(), strict=True)]
+        return [
+            f"{x:,.1f} 亿元 of {label_en[k]} output moved from {a} to {b}: cost index {ca:.2f} vs {cb:.2f}, {t:.0f} min apart"
+            for x, k, a, b, ca, cb, t in zip(
+                moved.tolist(),
+                k_idx.tolist(),
+                en[i_idx].tolist(),
+                en[j_idx].tolist(),
+                cost.tolist(),
+                cost_to.tolist(),
+                minutes.tolist(),
+                strict=True,
+            )
+        ]
 
     def why_zh() -> list[str]:
-        return [f"{x:,.1f}亿元{label_zh[k]}产出由{a}转移至{b}：成本指数{ca:.2f}对{cb:.2f}，相距{t:.0f}分钟"
-                for x, k, a, b, ca, cb, t in zip(moved.tolist(), k_idx.tolist(), zh[i_idx].tolist(), zh[j_idx].tolist(),
-                                                 cost.tolist(), cost_to.tolist(), minutes.tolist(), strict=True)]
+        return [
+            f"{x:,.1f}亿元{label_zh[k]}产出由{a}转移至{b}：成本指数{ca:.2f}对{cb:.2f}，相距{t:.0f}分钟"
+            for x, k, a, b, ca, cb, t in zip(
+                moved.tolist(),
+                k_idx.tolist(),
+                zh[i_idx].tolist(),
+                zh[j_idx].tolist(),
+                cost.tolist(),
+                cost_to.tolist(),
+                minutes.tolist(),
+                strict=True,
+            )
+        ]
 
     ids = state.labels("city_ids")
-    ctx.events.add_many(len(i_idx), ctx.year, "TRANSFER", "transfer", ids[i_idx], ids[j_idx], amount=moved,
-                        unit="100m yuan output", clause=EVENT_CLAUSE, why_en=why_en, why_zh=why_zh)
+    ctx.events.add_many(
+        len(i_idx),
+        ctx.year,
+        "TRANSFER",
+        "transfer",
+        ids[i_idx],
+        ids[j_idx],
+        amount=moved,
+        unit="100m yuan output",
+        clause=EVENT_CLAUSE,
+        why_en=why_en,
+        why_zh=why_zh,
+    )

@@ -38,8 +38,15 @@ DEFAULT_FORBIDDEN = {
     "optimised": ["energy", "heavy_industry"],
     "key": [],
     "restricted": ["energy", "heavy_industry", "general_manufacturing"],
-    "prohibited": ["energy", "heavy_industry", "general_manufacturing", "advanced_manufacturing", "construction",
-                   "wholesale_logistics", "data_centres"],
+    "prohibited": [
+        "energy",
+        "heavy_industry",
+        "general_manufacturing",
+        "advanced_manufacturing",
+        "construction",
+        "wholesale_logistics",
+        "data_centres",
+    ],
 }
 
 RULE = RuleSpec(
@@ -48,19 +55,53 @@ RULE = RuleSpec(
     stage="policy",
     title_en="Main functional zones, red lines and caps",
     title_zh="主体功能区、生态红线与规模管控",
-    clauses=("green_development L15「优化开发区域」", "green_development L15「逐年减少建设用地增量」",
-             "capital_metro_area L43「控增量和疏存量相結合」", "capital_metro_area L143「存量置換」",
-             "capital_metro_area L171「按1萬人/平方公里控制」", "capital_metro_area L303「生態保護紅線」",
-             "capital_metro_area L333「三區三線」", "harbin_changchun L380「生态保护红线」"),
+    clauses=(
+        "green_development L15「优化开发区域」",
+        "green_development L15「逐年减少建设用地增量」",
+        "capital_metro_area L43「控增量和疏存量相結合」",
+        "capital_metro_area L143「存量置換」",
+        "capital_metro_area L171「按1萬人/平方公里控制」",
+        "capital_metro_area L303「生態保護紅線」",
+        "capital_metro_area L333「三區三線」",
+        "harbin_changchun L380「生态保护红线」",
+    ),
     levers=(
-        Lever("construction_land_cut", 0.02, 0.0, 0.5, "Yearly cut of construction-land headroom in optimised zones",
-              "优化开发区每年减少建设用地增量", "green_development L15「逐年减少建设用地增量」"),
-        Lever("optimised_housing_growth", 0.0, -0.1, 0.2, "Yearly growth of housing capacity in optimised zones",
-              "优化开发区住房容量年增长率", "capital_metro_area L43「控增量和疏存量相結合」"),
-        Lever("vacated_housing_converted", 1.0, 0.0, 1.0, "Share of homes vacated by planned moves that are converted, not re-let",
-              "计划疏解腾退住房转作他用的比例（存量置换）", "capital_metro_area L143「存量置換」"),
-        Lever("phase_out_rate", 0.05, 0.0, 1.0, "Yearly phase-out of negative-list sectors in restricted zones",
-              "限制开发区负面清单产业年退出比例", "green_development L15「产业准入负面清单」"),
+        Lever(
+            "construction_land_cut",
+            0.02,
+            0.0,
+            0.5,
+            "Yearly cut of construction-land headroom in optimised zones",
+            "优化开发区每年减少建设用地增量",
+            "green_development L15「逐年减少建设用地增量」",
+        ),
+        Lever(
+            "optimised_housing_growth",
+            0.0,
+            -0.1,
+            0.2,
+            "Yearly growth of housing capacity in optimised zones",
+            "优化开发区住房容量年增长率",
+            "capital_metro_area L43「控增量和疏存量相結合」",
+        ),
+        Lever(
+            "vacated_housing_converted",
+            1.0,
+            0.0,
+            1.0,
+            "Share of homes vacated by planned moves that are converted, not re-let",
+            "计划疏解腾退住房转作他用的比例（存量置换）",
+            "capital_metro_area L143「存量置換」",
+        ),
+        Lever(
+            "phase_out_rate",
+            0.05,
+            0.0,
+            1.0,
+            "Yearly phase-out of negative-list sectors in restricted zones",
+            "限制开发区负面清单产业年退出比例",
+            "green_development L15「产业准入负面清单」",
+        ),
     ),
     list_params={"forbidden_sectors": "zone_sectors"},
     list_defaults={"forbidden_sectors": DEFAULT_FORBIDDEN},
@@ -102,14 +143,28 @@ def apply(ctx: StepContext) -> None:
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:
-        return [f"{c} is a restricted zone: {x:,.1f} 亿元 of {', '.join(SECTORS[s] for s in np.nonzero(row > 0)[0])} "
-                f"phased out under the industry negative list"
-                for c, x, row in zip(en[closing].tolist(), total.tolist(), rows, strict=True)]
+        return [
+            f"{c} is a restricted zone: {x:,.1f} 亿元 of {', '.join(SECTORS[s] for s in np.nonzero(row > 0)[0])} "
+            f"phased out under the industry negative list"
+            for c, x, row in zip(en[closing].tolist(), total.tolist(), rows, strict=True)
+        ]
 
     def why_zh() -> list[str]:
-        return [f"{c}属限制开发区：按产业准入负面清单退出{x:,.1f}亿元产出"
-                for c, x in zip(zh[closing].tolist(), total.tolist(), strict=True)]
+        return [
+            f"{c}属限制开发区：按产业准入负面清单退出{x:,.1f}亿元产出" for c, x in zip(zh[closing].tolist(), total.tolist(), strict=True)
+        ]
 
     ids = state.labels("city_ids")
-    ctx.events.add_many(len(closing), ctx.year, "ZONING", "closure", ids[closing], ids[closing], amount=total,
-                        unit="100m yuan output", clause="green_development L15「产业准入负面清单」", why_en=why_en, why_zh=why_zh)
+    ctx.events.add_many(
+        len(closing),
+        ctx.year,
+        "ZONING",
+        "closure",
+        ids[closing],
+        ids[closing],
+        amount=total,
+        unit="100m yuan output",
+        clause="green_development L15「产业准入负面清单」",
+        why_en=why_en,
+        why_zh=why_zh,
+    )

@@ -21,5 +21,16 @@ from regionsim.model.sweeps.spec import LeverRange, SweepFileError, SweepSpec, l
 from regionsim.model.sweeps.store import open_results, read_info, read_runs, rerun
 from regionsim.model.sweeps.task import RunTask, run_one
 
-__all__ = ["LeverRange", "RunTask", "SweepFileError", "SweepSpec", "load_sweep", "open_results", "read_info", "read_runs", "rerun",
-           "run_one", "run_sweep"]
+__all__ = [
+    "LeverRange",
+    "RunTask",
+    "SweepFileError",
+    "SweepSpec",
+    "load_sweep",
+    "open_results",
+    "read_info",
+    "read_runs",
+    "rerun",
+    "run_one",
+    "run_sweep",
+]

@@ -86,18 +86,38 @@ def sobol_indices(points: pd.DataFrame, levers: list[str], outcomes: list[str], 
         if n >= 2 and np.std(blocks) > 0:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")  # SALib's notes on resample sizes
-                result = sobol.analyze(_problem(levers), blocks.ravel(), calc_second_order=False, num_resamples=RESAMPLES,
-                                       conf_level=CONF_LEVEL, print_to_console=False, seed=seed)
+                result = sobol.analyze(
+                    _problem(levers),
+                    blocks.ravel(),
+                    calc_second_order=False,
+                    num_resamples=RESAMPLES,
+                    conf_level=CONF_LEVEL,
+                    print_to_console=False,
+                    seed=seed,
+                )
             s1, s1_conf, st, st_conf = (np.asarray(result[key], dtype=float) for key in ("S1", "S1_conf", "ST", "ST_conf"))
         for i, lever in enumerate(levers):
-            rows.append({"outcome": outcome, "lever": lever, "s1": s1[i], "s1_conf": s1_conf[i], "s1_low": s1[i] - s1_conf[i],
-                         "s1_high": s1[i] + s1_conf[i], "st": st[i], "st_conf": st_conf[i], "st_low": st[i] - st_conf[i],
-                         "st_high": st[i] + st_conf[i], "base_samples": n})
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "lever": lever,
+                    "s1": s1[i],
+                    "s1_conf": s1_conf[i],
+                    "s1_low": s1[i] - s1_conf[i],
+                    "s1_high": s1[i] + s1_conf[i],
+                    "st": st[i],
+                    "st_conf": st_conf[i],
+                    "st_low": st[i] - st_conf[i],
+                    "st_high": st[i] + st_conf[i],
+                    "base_samples": n,
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def morris_effects(points: pd.DataFrame, unit: pd.DataFrame, levers: list[str], outcomes: list[str], num_levels: int,
-                   seed: int = ANALYSIS_SEED) -> pd.DataFrame:
+def morris_effects(
+    points: pd.DataFrame, unit: pd.DataFrame, levers: list[str], outcomes: list[str], num_levels: int, seed: int = ANALYSIS_SEED
+) -> pd.DataFrame:
     """Morris elementary effects by SALib: μ, μ* (with its bootstrap 95% interval) and σ per input and outcome.
 
     `unit` holds each point's unit-cube coordinates (columns = `levers`, indexed by point_id); point p
@@ -109,21 +129,42 @@ def morris_effects(points: pd.DataFrame, unit: pd.DataFrame, levers: list[str], 
     rows = []
     for outcome in outcomes:
         values = points[outcome]
-        kept = [t for t in range(int(values.index.max()) // (k + 1) + 1)
-                if all(np.isfinite(values.get(t * (k + 1) + j, np.nan)) for j in range(k + 1))]
+        kept = [
+            t
+            for t in range(int(values.index.max()) // (k + 1) + 1)
+            if all(np.isfinite(values.get(t * (k + 1) + j, np.nan)) for j in range(k + 1))
+        ]
         ids = np.array([t * (k + 1) + j for t in kept for j in range(k + 1)], dtype=np.int64)
         mu = mu_star = sigma = conf = np.full(k, np.nan)
         if len(kept) >= 2:
             x = unit.loc[ids, levers].to_numpy(dtype=float)
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                result = morris.analyze(_problem(levers), x, values.loc[ids].to_numpy(dtype=float), num_resamples=RESAMPLES,
-                                        conf_level=CONF_LEVEL, print_to_console=False, num_levels=num_levels, seed=seed)
+                result = morris.analyze(
+                    _problem(levers),
+                    x,
+                    values.loc[ids].to_numpy(dtype=float),
+                    num_resamples=RESAMPLES,
+                    conf_level=CONF_LEVEL,
+                    print_to_console=False,
+                    num_levels=num_levels,
+                    seed=seed,
+                )
             mu, mu_star, sigma, conf = (np.asarray(result[key], dtype=float) for key in ("mu", "mu_star", "sigma", "mu_star_conf"))
         for i, lever in enumerate(levers):
-            rows.append({"outcome": outcome, "lever": lever, "mu_star": mu_star[i], "mu_star_conf": conf[i],
-                         "mu_star_low": mu_star[i] - conf[i], "mu_star_high": mu_star[i] + conf[i], "mu": mu[i],
-                         "sigma": sigma[i], "trajectories": len(kept)})
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "lever": lever,
+                    "mu_star": mu_star[i],
+                    "mu_star_conf": conf[i],
+                    "mu_star_low": mu_star[i] - conf[i],
+                    "mu_star_high": mu_star[i] + conf[i],
+                    "mu": mu[i],
+                    "sigma": sigma[i],
+                    "trajectories": len(kept),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -175,7 +216,7 @@ def _sort_key(method: str) -> str:
 def _format_row(r: pd.Series, method: str, width: int) -> str:
     label = lever_label(r["lever"])
     if method == "sobol":
-        return (f"    {label:<{width}}  {r['s1']:>7.3f} ± {r['s1_conf']:<6.3f}  {r['st']:>7.3f} ± {r['st_conf']:<6.3f}")
+        return f"    {label:<{width}}  {r['s1']:>7.3f} ± {r['s1_conf']:<6.3f}  {r['st']:>7.3f} ± {r['st_conf']:<6.3f}"
     if method == "morris":
         return f"    {label:<{width}}  {r['mu_star']:>11.4g} ± {r['mu_star_conf']:<10.3g}  {r['mu']:>+11.4g}  {r['sigma']:>11.4g}"
     bar = "#" * int(round(min(abs(r["src"]), 1.0) * 20)) if math.isfinite(r["src"]) else ""
@@ -185,14 +226,20 @@ def _format_row(r: pd.Series, method: str, width: int) -> str:
 def _format_head(group: pd.DataFrame, method: str, width: int) -> list[str]:
     outcome = group["outcome"].iloc[0]
     if method == "sobol":
-        return [f"\n{outcome}  (Sobol indices by SALib, {int(group['base_samples'].iloc[0])} base samples, ± 95% confidence)",
-                f"    {'input':<{width}}  {'S1':>7}   {'':<6}  {'ST':>7}"]
+        return [
+            f"\n{outcome}  (Sobol indices by SALib, {int(group['base_samples'].iloc[0])} base samples, ± 95% confidence)",
+            f"    {'input':<{width}}  {'S1':>7}   {'':<6}  {'ST':>7}",
+        ]
     if method == "morris":
-        return [f"\n{outcome}  (Morris elementary effects by SALib, {int(group['trajectories'].iloc[0])} trajectories, "
-                "per whole range of the input, μ* ± 95% confidence)",
-                f"    {'input':<{width}}  {'mu*':>11}   {'':<10}  {'mu':>11}  {'sigma':>11}"]
-    return [f"\n{outcome}  (standardised regression, R² = {group['r2'].iloc[0]:.3f}, {int(group['points'].iloc[0])} points)",
-            f"    {'input':<{width}}  {'SRC':>7}"]
+        return [
+            f"\n{outcome}  (Morris elementary effects by SALib, {int(group['trajectories'].iloc[0])} trajectories, "
+            "per whole range of the input, μ* ± 95% confidence)",
+            f"    {'input':<{width}}  {'mu*':>11}   {'':<10}  {'mu':>11}  {'sigma':>11}",
+        ]
+    return [
+        f"\n{outcome}  (standardised regression, R² = {group['r2'].iloc[0]:.3f}, {int(group['points'].iloc[0])} points)",
+        f"    {'input':<{width}}  {'SRC':>7}",
+    ]
 
 
 def format_table(table: pd.DataFrame, method: str) -> str:
@@ -226,8 +273,7 @@ def plot(table: pd.DataFrame, method: str, path: Path, title: str, levers: list[
     levers = list(levers) if levers is not None else list(dict.fromkeys(table["lever"]))
     labels = [lever_label(lever) for lever in levers]
     roles = [lever_role(lever) for lever in levers]
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 0.45 * len(levers) * rows + 1.6 * rows), squeeze=False,
-                             sharey=True)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 0.45 * len(levers) * rows + 1.6 * rows), squeeze=False, sharey=True)
     y = np.arange(len(levers))
     for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
         group = table[table["outcome"] == outcome].set_index("lever").loc[levers]
@@ -243,7 +289,7 @@ def plot(table: pd.DataFrame, method: str, path: Path, title: str, levers: list[
     first = axes.ravel()[0]
     screen_y = {label: first.transData.transform((0.0, tick))[1] for label, tick in zip(labels, first.get_yticks(), strict=True)}
     drawn = sorted(labels, key=lambda label: -screen_y[label])  # top of the panel first
-    for ax in axes.ravel()[len(outcomes):]:
+    for ax in axes.ravel()[len(outcomes) :]:
         ax.set_visible(False)
     if method in ("sobol", "morris"):
         axes.ravel()[0].legend(fontsize=8, loc="lower right")
@@ -259,14 +305,28 @@ def _panel(ax: Any, group: pd.DataFrame, method: str, y: np.ndarray) -> None:
     """Bars of one outcome: S1 and ST, μ* (and σ), or SRC."""
     if method == "sobol":
         for offset, key, colour in ((-0.2, "s1", "#4c72b0"), (0.2, "st", "#dd8452")):
-            ax.barh(y + offset, group[key].fillna(0), height=0.4, color=colour, label=key.upper(),
-                    xerr=np.nan_to_num(group[f"{key}_conf"].to_numpy(dtype=float)), error_kw={"elinewidth": 0.8})
+            ax.barh(
+                y + offset,
+                group[key].fillna(0),
+                height=0.4,
+                color=colour,
+                label=key.upper(),
+                xerr=np.nan_to_num(group[f"{key}_conf"].to_numpy(dtype=float)),
+                error_kw={"elinewidth": 0.8},
+            )
         low = np.nanmin(group[["s1_low", "st_low"]].to_numpy(dtype=float), initial=0.0)
         high = np.nanmax(group[["s1_high", "st_high"]].to_numpy(dtype=float), initial=1.0)
         ax.set_xlim(min(0.0, float(low)) - 0.05, float(high) + 0.05)
     elif method == "morris":
-        ax.barh(y - 0.2, group["mu_star"].fillna(0), height=0.4, color="#4c72b0", label="μ*",
-                xerr=np.nan_to_num(group["mu_star_conf"].to_numpy(dtype=float)), error_kw={"elinewidth": 0.8})
+        ax.barh(
+            y - 0.2,
+            group["mu_star"].fillna(0),
+            height=0.4,
+            color="#4c72b0",
+            label="μ*",
+            xerr=np.nan_to_num(group["mu_star_conf"].to_numpy(dtype=float)),
+            error_kw={"elinewidth": 0.8},
+        )
         ax.barh(y + 0.2, group["sigma"].fillna(0), height=0.4, color="#8172b2", label="σ")
         ax.set_xlabel("elementary effect per whole input range")
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
@@ -303,8 +363,10 @@ def analyze(folder: Path, method: str | None = None) -> tuple[pd.DataFrame, str,
     if method not in METHODS:
         raise UserError(f"--method {method}: valid methods: {', '.join(METHODS)}")
     if method in ("sobol", "morris") and design != method:
-        raise UserError(f"--method {method}: needs a sweep with design = \"{method}\" (this one is {design}); "
-                        f"use --method regression, or run a {method} sweep")
+        raise UserError(
+            f'--method {method}: needs a sweep with design = "{method}" (this one is {design}); '
+            f"use --method regression, or run a {method} sweep"
+        )
     runs = read_runs(folder)
     ok = runs[runs["status"] == "ok"]
     facts = {"runs": int(info["runs"]), "rows": len(runs), "ok": len(ok), "failed": int((runs["status"] != "ok").sum())}
@@ -325,8 +387,11 @@ def analyze(folder: Path, method: str | None = None) -> tuple[pd.DataFrame, str,
     return with_roles(table), method, facts
 
 
-TITLES = {"sobol": "Sobol indices (SALib)", "morris": "Morris elementary effects (SALib)",
-          "regression": "standardised regression coefficients"}
+TITLES = {
+    "sobol": "Sobol indices (SALib)",
+    "morris": "Morris elementary effects (SALib)",
+    "regression": "standardised regression coefficients",
+}
 
 
 def analyze_folder(folder: Path, method: str | None = None) -> list[str]:
@@ -336,9 +401,11 @@ def analyze_folder(folder: Path, method: str | None = None) -> list[str]:
     folder = Path(folder)
     info = read_info(folder)
     table, method, facts = analyze(folder, method)
-    print(f"{info['name']}: {info['design']} design, {facts['ok']} successful runs of {facts['runs']} "
-          f"({facts['failed']} failed, {facts['runs'] - facts['rows']} not run), {facts['points']} points "
-          f"(outcomes averaged over replicate seeds)")
+    print(
+        f"{info['name']}: {info['design']} design, {facts['ok']} successful runs of {facts['runs']} "
+        f"({facts['failed']} failed, {facts['runs'] - facts['rows']} not run), {facts['points']} points "
+        f"(outcomes averaged over replicate seeds)"
+    )
     print(format_table(table, method))
     csv = folder / "sensitivity.csv"
     table.to_csv(csv, index=False)

@@ -126,8 +126,7 @@ def _retry_or_fail(task: RunTask, attempt: int, retry: deque, on_row: Any, why: 
         retry.append((task, attempt + 1))
 
 
-def run_dask(tasks: Iterator[RunTask], address: str, on_row: Any, runner: Any = None,
-             connect_timeout: float = 20.0) -> None:
+def run_dask(tasks: Iterator[RunTask], address: str, on_row: Any, runner: Any = None, connect_timeout: float = 20.0) -> None:
     """Run tasks on a Dask distributed cluster; resubmit a run lost with its worker."""
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
@@ -179,9 +178,18 @@ def run_dask(tasks: Iterator[RunTask], address: str, on_row: Any, runner: Any = 
 # --- the driver --------------------------------------------------------------------------------------
 
 
-def run_sweep(spec_or_file: SweepSpec | str | Path, out: Path, *, workers: int | None = None, scheduler: str | None = None,
-              progress: bool = True, part_rows: int = PART_ROWS, flush_seconds: float = FLUSH_SECONDS,
-              runner: Any = None, connect_timeout: float = 20.0) -> dict[str, Any]:
+def run_sweep(
+    spec_or_file: SweepSpec | str | Path,
+    out: Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = True,
+    part_rows: int = PART_ROWS,
+    flush_seconds: float = FLUSH_SECONDS,
+    runner: Any = None,
+    connect_timeout: float = 20.0,
+) -> dict[str, Any]:
     """Run (or finish) a sweep into folder `out`; return a summary (runs, new, failed, seconds)."""
     import duckdb  # noqa: F401 - imported now, not at the end, where a Ctrl-C inside its import aborts the process
     import pyarrow.parquet  # noqa: F401
@@ -227,5 +235,6 @@ def run_sweep(spec_or_file: SweepSpec | str | Path, out: Path, *, workers: int |
 def _progress_bar(total: int, initial: int, name: str, enabled: bool) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="run", desc=name, disable=not enabled, smoothing=0.1,
-                dynamic_ncols=True, file=sys.stderr)
+    return tqdm(
+        total=total, initial=initial, unit="run", desc=name, disable=not enabled, smoothing=0.1, dynamic_ncols=True, file=sys.stderr
+    )

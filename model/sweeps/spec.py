@@ -60,8 +60,14 @@ import numpy as np
 from regionsim.model.errors import Problem, ScenarioError, UserError
 
 DESIGNS = ("full_factorial", "latin_hypercube", "sobol", "morris")
-DESIGN_ALIASES = {"factorial": "full_factorial", "full-factorial": "full_factorial", "lhs": "latin_hypercube",
-                  "latin-hypercube": "latin_hypercube", "saltelli": "sobol", "elementary_effects": "morris"}
+DESIGN_ALIASES = {
+    "factorial": "full_factorial",
+    "full-factorial": "full_factorial",
+    "lhs": "latin_hypercube",
+    "latin-hypercube": "latin_hypercube",
+    "saltelli": "sobol",
+    "elementary_effects": "morris",
+}
 SWEEP_KEYS = ("name", "description", "scenario", "until", "design", "samples", "replicates", "seed", "seeds", "morris_levels")
 LEVER_KEYS = ("low", "high", "values", "levels")
 OUTCOME_KEYS = ("indicators", "years", "series")
@@ -82,7 +88,7 @@ class SweepFileError(ScenarioError):
 
 
 def lever_role(key: str) -> str:
-    """"policy" or "uncertainty" for a lever key path (dotted or `__` column form), read from the rule registry now.
+    """ "policy" or "uncertainty" for a lever key path (dotted or `__` column form), read from the rule registry now.
 
     A rule's `enabled` switch is a policy choice. A key the registry no longer knows is "unknown".
     """
@@ -117,7 +123,7 @@ class LeverRange:
 
     @property
     def role(self) -> str:
-        """"policy" (a choice) or "uncertainty" (a fact about the world), from the rule registry."""
+        """ "policy" (a choice) or "uncertainty" (a fact about the world), from the rule registry."""
         return lever_role(self.key)
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
@@ -149,8 +155,14 @@ class LeverRange:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able description (part of the fingerprint)."""
-        return {"key": self.key, "kind": self.kind, "low": self.low, "high": self.high,
-                "values": list(self.values) if self.values is not None else None, "levels": self.levels}
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "low": self.low,
+            "high": self.high,
+            "values": list(self.values) if self.values is not None else None,
+            "levels": self.levels,
+        }
 
 
 @dataclass
@@ -199,8 +211,7 @@ class SweepSpec:
 
     def salib_problem(self) -> dict[str, Any]:
         """The SALib problem: every input on the unit interval (mapped onto its range by `LeverRange.from_unit`)."""
-        return {"num_vars": len(self.levers), "names": [lever.column for lever in self.levers],
-                "bounds": [[0.0, 1.0]] * len(self.levers)}
+        return {"num_vars": len(self.levers), "names": [lever.column for lever in self.levers], "bounds": [[0.0, 1.0]] * len(self.levers)}
 
     def unit_points(self) -> np.ndarray | None:
         """The sampled designs' points on the unit cube, one row per point (None for a full factorial).
@@ -232,8 +243,10 @@ class SweepSpec:
         if self.design == "full_factorial":
             grids = [lever.grid() for lever in self.levers]
             mesh = np.meshgrid(*[np.arange(len(g)) for g in grids], indexing="ij")
-            return {lever.column: np.array([grid[i] for i in m.ravel()], dtype=lever.numpy_dtype)
-                    for lever, grid, m in zip(self.levers, grids, mesh, strict=True)}
+            return {
+                lever.column: np.array([grid[i] for i in m.ravel()], dtype=lever.numpy_dtype)
+                for lever, grid, m in zip(self.levers, grids, mesh, strict=True)
+            }
         unit = self.unit_points()
         assert unit is not None
         return {lever.column: lever.from_unit(unit[:, i]) for i, lever in enumerate(self.levers)}
@@ -246,8 +259,12 @@ class SweepSpec:
         n, r = self.n_points, self.replicates
         point_id = np.repeat(np.arange(n, dtype=np.int64), r)
         replicate = np.tile(np.arange(r, dtype=np.int64), n)
-        table = {"run_id": point_id * r + replicate, "point_id": point_id, "replicate": replicate,
-                 "seed": np.array(self.seeds, dtype=np.int64)[replicate]}
+        table = {
+            "run_id": point_id * r + replicate,
+            "point_id": point_id,
+            "replicate": replicate,
+            "seed": np.array(self.seeds, dtype=np.int64)[replicate],
+        }
         for column, values in points.items():
             table[column] = np.repeat(values, r)
         return pd.DataFrame(table)
@@ -303,8 +320,10 @@ class SweepSpec:
 
 def fixed_columns(fixed: dict[str, Any]) -> dict[str, Any]:
     """`[set]` key paths as column names; a list or table value is kept as its JSON text."""
-    return {key.replace(".", "__"): value if isinstance(value, (bool, int, float, str)) else json.dumps(value, sort_keys=True)
-            for key, value in fixed.items()}
+    return {
+        key.replace(".", "__"): value if isinstance(value, (bool, int, float, str)) else json.dumps(value, sort_keys=True)
+        for key, value in fixed.items()
+    }
 
 
 def outcome_column(indicator: str, year: int) -> str:
@@ -433,17 +452,32 @@ def load_sweep(path: str | Path) -> SweepSpec:
     morris_levels = _check_morris_levels(p, sweep, design)
 
     levers = _check_levers(p, document.get("levers"), design, set(fixed))
-    indicators, years, series = _check_outcomes(p, document.get("outcomes"), base_year, until, ref, context_fixed,
-                                                context is not None)
+    indicators, years, series = _check_outcomes(p, document.get("outcomes"), base_year, until, ref, context_fixed, context is not None)
     if p.problems:
         raise SweepFileError(p.problems)
     assert scenario is not None and until is not None and ref is not None
     name = str(sweep.get("name", path.stem))
-    return SweepSpec(path=path.resolve(), name=name, scenario=ref, until=until, base_year=scenario.base_year, design=design,
-                     samples=samples, replicates=replicates, seed=seed, seeds=tuple(seeds), levers=levers, fixed=fixed,
-                     indicators=indicators, years=years, series=series, description=str(sweep.get("description", "")),
-                     scenario_files=tuple(scenario.chain), scenario_digest=_data_sha256(scenario.data),
-                     morris_levels=morris_levels)
+    return SweepSpec(
+        path=path.resolve(),
+        name=name,
+        scenario=ref,
+        until=until,
+        base_year=scenario.base_year,
+        design=design,
+        samples=samples,
+        replicates=replicates,
+        seed=seed,
+        seeds=tuple(seeds),
+        levers=levers,
+        fixed=fixed,
+        indicators=indicators,
+        years=years,
+        series=series,
+        description=str(sweep.get("description", "")),
+        scenario_files=tuple(scenario.chain),
+        scenario_digest=_data_sha256(scenario.data),
+        morris_levels=morris_levels,
+    )
 
 
 def _check_scenario(p: _Problems, path: Path, sweep: dict[str, Any], fixed: dict[str, Any]) -> tuple[str | None, Any]:
@@ -452,7 +486,7 @@ def _check_scenario(p: _Problems, path: Path, sweep: dict[str, Any], fixed: dict
 
     ref = sweep.get("scenario")
     if not isinstance(ref, str) or not ref:
-        p.add("sweep.scenario", "name a scenario or variant (e.g. \"capital_region\") or a .toml path")
+        p.add("sweep.scenario", 'name a scenario or variant (e.g. "capital_region") or a .toml path')
         return None, None
     if ref.endswith(".toml") and not Path(ref).is_absolute():
         candidate = (path.parent / ref).resolve()
@@ -463,10 +497,9 @@ def _check_scenario(p: _Problems, path: Path, sweep: dict[str, Any], fixed: dict
     except ScenarioError as exc:
         for problem in exc.problems:
             if problem.file == "--set" or problem.key in fixed:  # a [set] entry of this sweep file
-                p.add(f"set.\"{problem.key}\"", problem.message, needle=problem.key)
+                p.add(f'set."{problem.key}"', problem.message, needle=problem.key)
             else:
-                p.problems.append(Problem(problem.file, problem.key, f"{problem.message} (scenario of this sweep: {ref})",
-                                          problem.line))
+                p.problems.append(Problem(problem.file, problem.key, f"{problem.message} (scenario of this sweep: {ref})", problem.line))
     except UserError as exc:
         p.add("sweep.scenario", f"= {ref!r}: {exc}")
     return ref, None
@@ -558,7 +591,7 @@ def _check_samples(p: _Problems, sweep: dict[str, Any], design: str) -> int:
 
 def _check_levers(p: _Problems, table: Any, design: str, fixed: set[str]) -> tuple[LeverRange, ...]:
     if not isinstance(table, dict) or not table:
-        p.add("levers", "[levers] is missing or empty; e.g. \"rules.relocate.annual_quota_share\" = { low = 0.05, high = 0.4 }")
+        p.add("levers", '[levers] is missing or empty; e.g. "rules.relocate.annual_quota_share" = { low = 0.05, high = 0.4 }')
         return ()
     levers = []
     for key, entry in _flatten_levers(table):
@@ -574,7 +607,7 @@ def _check_lever(p: _Problems, key: str, entry: Any, design: str, fixed: set[str
     """One `[levers]` entry, checked against the rule's declaration; None (and problems recorded) when it is wrong."""
     from regionsim.model.rules import REGISTRY
 
-    where = f"levers.\"{key}\""
+    where = f'levers."{key}"'
     parts = key.split(".")
     if len(parts) != 3 or parts[0] != "rules":
         p.add(where, "a lever is rules.<rule>.<lever>, e.g. rules.relocate.annual_quota_share", needle=key)
@@ -645,10 +678,11 @@ def _check_lever(p: _Problems, key: str, entry: Any, design: str, fixed: set[str
     return LeverRange(key, kind, low=as_kind(low), high=as_kind(high), levels=levels)
 
 
-def _check_outcomes(p: _Problems, table: Any, base_year: int | None, until: int | None, ref: str | None,
-                    fixed: dict[str, Any], scenario_ok: bool) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
+def _check_outcomes(
+    p: _Problems, table: Any, base_year: int | None, until: int | None, ref: str | None, fixed: dict[str, Any], scenario_ok: bool
+) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
     if not isinstance(table, dict):
-        p.add("outcomes", f"[outcomes] is missing; e.g. indicators = [\"pm25_population_weighted\"], years = [{until or 2035}]")
+        p.add("outcomes", f'[outcomes] is missing; e.g. indicators = ["pm25_population_weighted"], years = [{until or 2035}]')
         return (), (), ()
     valid = indicator_names(ref, fixed) if scenario_ok and ref else None
     for key in table:

@@ -53,8 +53,15 @@ def result_schema(spec: SweepSpec):
     arrow = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_()}
     fields += [pa.field(lever.column, arrow[lever.kind]) for lever in spec.levers]
     for column, value in spec.fixed_columns().items():
-        kind = pa.bool_() if isinstance(value, bool) else pa.int64() if isinstance(value, int) else \
-            pa.float64() if isinstance(value, float) else pa.string()
+        kind = (
+            pa.bool_()
+            if isinstance(value, bool)
+            else pa.int64()
+            if isinstance(value, int)
+            else pa.float64()
+            if isinstance(value, float)
+            else pa.string()
+        )
         fields.append(pa.field(column, kind))
     fields += [pa.field("status", pa.string()), pa.field("error", pa.string())]
     fields += [pa.field(column, pa.float64()) for column in spec.outcome_columns()]
@@ -99,14 +106,15 @@ class SweepFolder:
         old, new = info.get("describe", {}), self.spec.describe()
         changed = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
         if changed == ["scenario_sha256"]:
-            what = ("the scenario's data changed since this sweep started: "
-                    + ", ".join(str(p) for p in self.spec.scenario_files))
+            what = "the scenario's data changed since this sweep started: " + ", ".join(str(p) for p in self.spec.scenario_files)
         elif changed:
             what = "the sweep file now differs in " + ", ".join(changed)
         else:
             what = "the design computed from the sweep file differs (another scipy/numpy version?)"
-        return (f"{self.root}: holds a sweep with a different design ({what}); it was made from "
-                f"{info.get('sweep_file')}. Resume it with the unchanged file, or choose another --out.")
+        return (
+            f"{self.root}: holds a sweep with a different design ({what}); it was made from "
+            f"{info.get('sweep_file')}. Resume it with the unchanged file, or choose another --out."
+        )
 
     def _write_design(self, fingerprint: str) -> None:
         import pyarrow as pa
@@ -122,19 +130,32 @@ class SweepFolder:
             unit = spec.unit_points()
             for i, lever in enumerate(spec.levers):
                 table[f"{UNIT_PREFIX}{lever.column}"] = unit[:, i].repeat(spec.replicates)
-        _atomic_write(self.root / "design.parquet",
-                      lambda tmp: pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp))
+        _atomic_write(self.root / "design.parquet", lambda tmp: pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp))
         (self.root / "sweep.toml").write_bytes(spec.path.read_bytes())
         info = {
-            "format_version": FORMAT_VERSION, "name": spec.name, "sweep_file": str(spec.path),
-            "fingerprint": fingerprint, "describe": spec.describe(), "runs": spec.n_runs, "points": spec.n_points,
-            "levers": [lever.column for lever in spec.levers], "lever_keys": [lever.key for lever in spec.levers],
-            "outcomes": spec.outcome_columns(), "series": spec.series_columns(), "series_years": spec.series_years,
-            "fixed": spec.fixed_columns(), "scenario": spec.scenario, "until": spec.until, "design": spec.design,
-            "samples": spec.samples, "replicates": spec.replicates, "morris_levels": spec.morris_levels,
+            "format_version": FORMAT_VERSION,
+            "name": spec.name,
+            "sweep_file": str(spec.path),
+            "fingerprint": fingerprint,
+            "describe": spec.describe(),
+            "runs": spec.n_runs,
+            "points": spec.n_points,
+            "levers": [lever.column for lever in spec.levers],
+            "lever_keys": [lever.key for lever in spec.levers],
+            "outcomes": spec.outcome_columns(),
+            "series": spec.series_columns(),
+            "series_years": spec.series_years,
+            "fixed": spec.fixed_columns(),
+            "scenario": spec.scenario,
+            "until": spec.until,
+            "design": spec.design,
+            "samples": spec.samples,
+            "replicates": spec.replicates,
+            "morris_levels": spec.morris_levels,
         }
-        _atomic_write(self.root / "sweep.json",
-                      lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8"))
+        _atomic_write(
+            self.root / "sweep.json", lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
+        )
 
     def _lock(self) -> None:
         import fcntl
@@ -335,11 +356,18 @@ def rerun(folder: str | Path, run_id: int) -> dict[str, Any]:
         raise UserError(f"{folder}: no run {run_id} (the design has run ids 0…{table.num_rows - 1})")
     row = rows[0]
     described = info["describe"]
-    task = RunTask(run_id=int(row["run_id"]), point_id=int(row["point_id"]), replicate=int(row["replicate"]),
-                   seed=int(row["seed"]), scenario=row["scenario"], until=int(row["until"]),
-                   levers={column: row[column] for column in info["levers"]}, fixed=dict(described["set"]),
-                   indicators=tuple(described["indicators"]), years=tuple(described["years"]),
-                   series=tuple(described["series"]), series_years=tuple(info["series_years"]))
+    task = RunTask(
+        run_id=int(row["run_id"]),
+        point_id=int(row["point_id"]),
+        replicate=int(row["replicate"]),
+        seed=int(row["seed"]),
+        scenario=row["scenario"],
+        until=int(row["until"]),
+        levers={column: row[column] for column in info["levers"]},
+        fixed=dict(described["set"]),
+        indicators=tuple(described["indicators"]),
+        years=tuple(described["years"]),
+        series=tuple(described["series"]),
+        series_years=tuple(info["series_years"]),
+    )
     return run_one(task)
-
-

@@ -59,11 +59,20 @@ def plain(value: Any) -> Any:
 
 def make_task(spec: SweepSpec, row: dict[str, Any]) -> RunTask:
     """The task of one design row of `spec`."""
-    return RunTask(run_id=int(row["run_id"]), point_id=int(row["point_id"]), replicate=int(row["replicate"]),
-                   seed=int(row["seed"]), scenario=spec.scenario, until=spec.until,
-                   levers={lever.column: plain(row[lever.column]) for lever in spec.levers}, fixed=dict(spec.fixed),
-                   indicators=tuple(spec.indicators), years=tuple(spec.years), series=tuple(spec.series),
-                   series_years=tuple(spec.series_years))
+    return RunTask(
+        run_id=int(row["run_id"]),
+        point_id=int(row["point_id"]),
+        replicate=int(row["replicate"]),
+        seed=int(row["seed"]),
+        scenario=spec.scenario,
+        until=spec.until,
+        levers={lever.column: plain(row[lever.column]) for lever in spec.levers},
+        fixed=dict(spec.fixed),
+        indicators=tuple(spec.indicators),
+        years=tuple(spec.years),
+        series=tuple(spec.series),
+        series_years=tuple(spec.series_years),
+    )
 
 
 def run_one(task: RunTask) -> dict[str, Any]:
@@ -88,8 +97,9 @@ def simulate(task: RunTask) -> dict[str, Any]:
     wanted = [f"{indicator}@{year}" for indicator in task.indicators for year in task.years]
     wanted += [f"{indicator}@{year}" for indicator in task.series for year in task.series_years]
     values = run_model(task.scenario, seed=task.seed, until=task.until, outcomes=wanted, **task.fixed, **task.levers)
-    outcomes: dict[str, Any] = {outcome_column(indicator, year): float(values[f"{indicator}@{year}"])
-                                for indicator in task.indicators for year in task.years}
+    outcomes: dict[str, Any] = {
+        outcome_column(indicator, year): float(values[f"{indicator}@{year}"]) for indicator in task.indicators for year in task.years
+    }
     for indicator in task.series:
         outcomes[f"{indicator}_series"] = [float(values[f"{indicator}@{year}"]) for year in task.series_years]
     return outcomes

@@ -31,7 +31,8 @@ OUTCOMES = ("population_beijing", "pm25_population_weighted", "theil_gdp_per_cap
 def sweep_file(folder: Path, levels: int, seeds: list[int], until: int) -> Path:
     """Write the benchmark's sweep file."""
     path = folder / "bench.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [sweep]
 name = "bench"
 scenario = "capital_region"
@@ -46,7 +47,9 @@ seeds = {seeds}
 [outcomes]
 indicators = {json.dumps(list(OUTCOMES))}
 years = [{until}]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -70,9 +73,14 @@ def bench(levels: int = 5, n_seeds: int = 6, until: int = 2035, workers: int | N
 
         grids = {lever.column: lever.grid() for lever in spec.levers}
         started = time.perf_counter()
-        rows = mesa.batch_run(RegionModel, parameters={"scenario": "capital_region", "until": until, "record_functions": False,
-                                                       **grids},
-                              rng=seeds, number_processes=workers, data_collection_period=-1, display_progress=False)
+        rows = mesa.batch_run(
+            RegionModel,
+            parameters={"scenario": "capital_region", "until": until, "record_functions": False, **grids},
+            rng=seeds,
+            number_processes=workers,
+            data_collection_period=-1,
+            display_progress=False,
+        )
         mesa_s = time.perf_counter() - started
 
     # the same (levers, seed) must give the same outcome in both tables
@@ -80,20 +88,29 @@ def bench(levels: int = 5, n_seeds: int = 6, until: int = 2035, workers: int | N
     same = len(theirs) == runs == len(ours)
     for _, row in ours.iterrows():
         other = theirs.get((row[spec.levers[0].column], row[spec.levers[1].column], row["seed"]))
-        same = same and other is not None and all(
-            np.isclose(row[f"{name}_{until}"], other[name], rtol=0, atol=0) for name in OUTCOMES)
-    return {"runs": runs, "workers": workers, "until": until, "ours_s": ours_s, "mesa_s": mesa_s,
-            "ours_runs_per_s": runs / ours_s, "mesa_runs_per_s": runs / mesa_s, "ratio": (runs / ours_s) / (runs / mesa_s),
-            "same_outcomes": bool(same)}
+        same = same and other is not None and all(np.isclose(row[f"{name}_{until}"], other[name], rtol=0, atol=0) for name in OUTCOMES)
+    return {
+        "runs": runs,
+        "workers": workers,
+        "until": until,
+        "ours_s": ours_s,
+        "mesa_s": mesa_s,
+        "ours_runs_per_s": runs / ours_s,
+        "mesa_runs_per_s": runs / mesa_s,
+        "ratio": (runs / ours_s) / (runs / mesa_s),
+        "same_outcomes": bool(same),
+    }
 
 
 def report(result: dict[str, float]) -> str:
     """The figures as a few lines of text."""
-    return (f"sweep benchmark: {result['runs']} runs of capital_region to {result['until']}, {result['workers']} processes each\n"
-            f"  regionsim sweep : {result['ours_runs_per_s']:7.2f} runs/s ({result['ours_s']:.2f} s, incl. Parquet parts + DuckDB)\n"
-            f"  mesa.batch_run  : {result['mesa_runs_per_s']:7.2f} runs/s ({result['mesa_s']:.2f} s, in memory)\n"
-            f"  ratio (ours / batch_run): {result['ratio']:.2f}×; same outcomes for the same levers and seed: "
-            f"{'yes' if result['same_outcomes'] else 'NO'}")
+    return (
+        f"sweep benchmark: {result['runs']} runs of capital_region to {result['until']}, {result['workers']} processes each\n"
+        f"  regionsim sweep : {result['ours_runs_per_s']:7.2f} runs/s ({result['ours_s']:.2f} s, incl. Parquet parts + DuckDB)\n"
+        f"  mesa.batch_run  : {result['mesa_runs_per_s']:7.2f} runs/s ({result['mesa_s']:.2f} s, in memory)\n"
+        f"  ratio (ours / batch_run): {result['ratio']:.2f}×; same outcomes for the same levers and seed: "
+        f"{'yes' if result['same_outcomes'] else 'NO'}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,7 @@ STAGES = YEAR
 
 # --- helpers -----------------------------------------------------------------------------------------
 
+
 def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
     """Print an aligned plain-text table."""
     cells = [[_cell(v) for v in row] for row in rows]
@@ -69,7 +70,7 @@ def _cell(value: Any) -> str:
 
 
 def verdict(value: float, target: float) -> str:
-    """"met" or "MISSED" for a figure that should stay under its target."""
+    """ "met" or "MISSED" for a figure that should stay under its target."""
     return "met" if value <= target else "MISSED"
 
 
@@ -121,6 +122,7 @@ def synth_path(folder: Path, cities: int, functions: int, seed: int = 1) -> Path
 
 # --- benchmarks --------------------------------------------------------------------------------------
 
+
 def test_startup(results: dict[str, Any], tmp_path: Path) -> None:
     """Start-up of `regionsim --help` and `regionsim run classroom`, and what `import regionsim.model.cli` loads."""
 
@@ -136,18 +138,28 @@ def test_startup(results: dict[str, Any], tmp_path: Path) -> None:
 
     help_s = best_of(5, "--help")
     run_s = best_of(3, "run", "classroom", "--quiet", "--out")
-    probe = ("import sys, time; t = time.perf_counter(); import regionsim.model.cli; t = time.perf_counter() - t; "
-             "heavy = ('mesa', 'pandas', 'pyarrow', 'scipy', 'matplotlib', 'dask', 'distributed', 'solara', 'duckdb', 'networkx'); "
-             "print(t); print(','.join(m for m in heavy if m in sys.modules))")
+    probe = (
+        "import sys, time; t = time.perf_counter(); import regionsim.model.cli; t = time.perf_counter() - t; "
+        "heavy = ('mesa', 'pandas', 'pyarrow', 'scipy', 'matplotlib', 'dask', 'distributed', 'solara', 'duckdb', 'networkx'); "
+        "print(t); print(','.join(m for m in heavy if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60).stdout.split("\n")
     import_s, loaded = float(out[0]), out[1] or "none"
-    table("Start-up (best of several fresh processes)", ["command", "seconds", "target", ""], [
-        ["regionsim --help", help_s, "< 0.5", verdict(help_s, 0.5)],
-        ["regionsim run classroom (whole command)", run_s, "—", ""],
-        ["import regionsim.model.cli", import_s, "—", f"heavy modules loaded: {loaded}"],
-    ])
-    results["startup"] = {"help_s": help_s, "run_classroom_s": run_s, "import_model_cli_s": import_s,
-                          "heavy_modules_loaded_by_import_model_cli": loaded}
+    table(
+        "Start-up (best of several fresh processes)",
+        ["command", "seconds", "target", ""],
+        [
+            ["regionsim --help", help_s, "< 0.5", verdict(help_s, 0.5)],
+            ["regionsim run classroom (whole command)", run_s, "—", ""],
+            ["import regionsim.model.cli", import_s, "—", f"heavy modules loaded: {loaded}"],
+        ],
+    )
+    results["startup"] = {
+        "help_s": help_s,
+        "run_classroom_s": run_s,
+        "import_model_cli_s": import_s,
+        "heavy_modules_loaded_by_import_model_cli": loaded,
+    }
 
 
 def test_scenarios(results: dict[str, Any]) -> None:
@@ -166,14 +178,31 @@ def test_scenarios(results: dict[str, Any]) -> None:
         simulate = time.perf_counter() - started
         years = model.state.year - model.region.base_year
         note = f"target < 0.5 s: {verdict(simulate, 0.5)}" if name == "capital_region" else ""
-        rows.append([f"{name} ({model.state.n_cities} cities, {model.state.n_functions} functions, {years} years)",
-                     setup, simulate, simulate / years * 1000, len(model.events), note])
+        rows.append(
+            [
+                f"{name} ({model.state.n_cities} cities, {model.state.n_functions} functions, {years} years)",
+                setup,
+                simulate,
+                simulate / years * 1000,
+                len(model.events),
+                note,
+            ]
+        )
         shares = stage_shares(model, simulate)
         shares_rows.append([name, *(f"{k} {v:.0%}" for k, v in list(shares.items())[:4])])
-        out[name] = {"setup_s": setup, "simulate_s": simulate, "years": years, "ms_per_year": simulate / years * 1000,
-                     "events": len(model.events), "stage_shares": shares}
-    table("Shipped scenarios (seed 7; capital_region to 2035, the others to their horizon)",
-          ["scenario", "set-up s", "simulate s", "ms/year", "events", ""], rows)
+        out[name] = {
+            "setup_s": setup,
+            "simulate_s": simulate,
+            "years": years,
+            "ms_per_year": simulate / years * 1000,
+            "events": len(model.events),
+            "stage_shares": shares,
+        }
+    table(
+        "Shipped scenarios (seed 7; capital_region to 2035, the others to their horizon)",
+        ["scenario", "set-up s", "simulate s", "ms/year", "events", ""],
+        rows,
+    )
     table("Largest stages (share of the simulation time)", ["scenario", "1st", "2nd", "3rd", "4th"], shares_rows)
     results["scenarios"] = out
 
@@ -195,16 +224,37 @@ def test_agent_layer_overhead(results: dict[str, Any], synth_dir: Path) -> None:
             started = time.perf_counter()
             bare.step()
             bare_s += time.perf_counter() - started
-        same = bool(np.array_equal(model.state.population, bare.state.population)
-                    and np.array_equal(model.state.fn_host, bare.state.fn_host))
+        same = bool(
+            np.array_equal(model.state.population, bare.state.population) and np.array_equal(model.state.fn_host, bare.state.fn_host)
+        )
         ratio = model_s / bare_s
         record = model.stage_seconds.get("record", 0.0)
-        rows.append([label, years, model_s / years * 1000, bare_s / years * 1000, ratio, "≤ 1.5", verdict(ratio, 1.5),
-                     record / model_s, "yes" if same else "NO"])
-        out[label] = {"years": years, "model_ms_per_year": model_s / years * 1000, "bare_ms_per_year": bare_s / years * 1000,
-                      "ratio": ratio, "record_share": record / model_s, "same_state": same}
-    table("Mesa agent layer: model.step() against the bare array kernels, same years, interleaved",
-          ["case", "years", "model ms/yr", "kernels ms/yr", "ratio", "target", "", "record share", "same state"], rows)
+        rows.append(
+            [
+                label,
+                years,
+                model_s / years * 1000,
+                bare_s / years * 1000,
+                ratio,
+                "≤ 1.5",
+                verdict(ratio, 1.5),
+                record / model_s,
+                "yes" if same else "NO",
+            ]
+        )
+        out[label] = {
+            "years": years,
+            "model_ms_per_year": model_s / years * 1000,
+            "bare_ms_per_year": bare_s / years * 1000,
+            "ratio": ratio,
+            "record_share": record / model_s,
+            "same_state": same,
+        }
+    table(
+        "Mesa agent layer: model.step() against the bare array kernels, same years, interleaved",
+        ["case", "years", "model ms/yr", "kernels ms/yr", "ratio", "target", "", "record share", "same state"],
+        rows,
+    )
     results["agent_layer"] = out
 
 
@@ -230,15 +280,32 @@ def test_synthetic_scaling(results: dict[str, Any], sizes: tuple[list[int], list
             per_year = (time.perf_counter() - started) / years
             timings[cities, functions] = per_year
             target = {(1000, 100_000): 0.3, (3000, 100_000): 1.0}.get((cities, functions))
-            rows.append([f"{cities:,} × {functions:,}", setup, first, per_year,
-                         f"< {target}" if target else "", verdict(per_year, target) if target else ""])
+            rows.append(
+                [
+                    f"{cities:,} × {functions:,}",
+                    setup,
+                    first,
+                    per_year,
+                    f"< {target}" if target else "",
+                    verdict(per_year, target) if target else "",
+                ]
+            )
             shares = stage_shares(model, per_year * years)
             shares_rows.append([f"{cities:,} × {functions:,}", *(f"{k} {v:.0%}" for k, v in list(shares.items())[:5])])
-            out[f"{cities}x{functions}"] = {"cities": cities, "functions": functions, "setup_s": setup, "first_year_s": first,
-                                            "s_per_year": per_year, "stage_shares": shares}
+            out[f"{cities}x{functions}"] = {
+                "cities": cities,
+                "functions": functions,
+                "setup_s": setup,
+                "first_year_s": first,
+                "s_per_year": per_year,
+                "stage_shares": shares,
+            }
             del model
-    table("Synthetic regions: seconds per simulated year (after one warm-up year; set-up includes loading the file)",
-          ["cities × functions", "set-up s", "1st year s", "s/year", "target", ""], rows)
+    table(
+        "Synthetic regions: seconds per simulated year (after one warm-up year; set-up includes loading the file)",
+        ["cities × functions", "set-up s", "1st year s", "s/year", "target", ""],
+        rows,
+    )
     table("Largest stages (share of a year)", ["cities × functions", "1st", "2nd", "3rd", "4th", "5th"], shares_rows)
 
     exponents: dict[str, Any] = {"cities": {}, "functions": {}}
@@ -256,8 +323,11 @@ def test_synthetic_scaling(results: dict[str, Any], sizes: tuple[list[int], list
             slope = float(np.polyfit(np.log(xs), np.log([timings[cities, f] for f in xs]), 1)[0])
             exponents["functions"][str(cities)] = {"fit": slope}
             fit_rows.append([f"functions, at {cities:,} cities", slope, float("nan"), "≤ 1", verdict(slope, 1.0)])
-    table("Growth exponent of time per year (log–log slope; 'last step' between the two largest sizes)",
-          ["in", "fitted", "last step", "target", ""], fit_rows)
+    table(
+        "Growth exponent of time per year (log–log slope; 'last step' between the two largest sizes)",
+        ["in", "fitted", "last step", "target", ""],
+        fit_rows,
+    )
     results["synthetic"] = {"runs": out, "exponents": exponents}
 
 
@@ -279,8 +349,7 @@ def test_peak_memory(results: dict[str, Any], sizes: tuple[list[int], list[int]]
     few, many = min(function_counts), max(function_counts)
 
     def peak(path: str) -> int:
-        done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, path, "2"], capture_output=True, text=True, cwd=ROOT,
-                              timeout=1800)
+        done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, path, "2"], capture_output=True, text=True, cwd=ROOT, timeout=1800)
         assert done.returncode == 0, done.stderr
         return int(done.stdout.split()[-1])
 
@@ -294,12 +363,17 @@ def test_peak_memory(results: dict[str, Any], sizes: tuple[list[int], list[int]]
         rows.append([f"{cities:,} cities × {functions:,} functions", value / 2**20, per_city, float("nan")])
     per_function = (peaks[mid, many] - peaks[mid, few]) / (many - few)
     rows.append([f"per function (at {mid:,} cities, {few:,} → {many:,})", float("nan"), float("nan"), per_function / 1024])
-    table("Peak memory (MB) and its share per city and per function (KB), over the interpreter's own",
-          ["region", "peak MB", "KB per city", "KB per function"], rows)
-    results["memory"] = {"baseline_bytes": base,
-                         "peaks_bytes": {f"{c}x{f}": v for (c, f), v in peaks.items()},
-                         "bytes_per_city": {str(c): (peaks[c, few] - base) / c for c in city_counts},
-                         "bytes_per_function": per_function}
+    table(
+        "Peak memory (MB) and its share per city and per function (KB), over the interpreter's own",
+        ["region", "peak MB", "KB per city", "KB per function"],
+        rows,
+    )
+    results["memory"] = {
+        "baseline_bytes": base,
+        "peaks_bytes": {f"{c}x{f}": v for (c, f), v in peaks.items()},
+        "bytes_per_city": {str(c): (peaks[c, few] - base) / c for c in city_counts},
+        "bytes_per_function": per_function,
+    }
 
 
 def test_write_json_is_readable(results: dict[str, Any]) -> None:

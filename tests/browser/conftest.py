@@ -24,15 +24,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def chromium_path() -> str | None:
     """Debian's Chromium, if installed."""
-    for candidate in (os.environ.get("REGIONSIM_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
+    for candidate in (
+        os.environ.get("REGIONSIM_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and Path(candidate).is_file():
             return candidate
     return None
@@ -62,9 +73,25 @@ def running_dashboard(log_name: str, env: dict | None = None, ready_path: str = 
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / log_name, "w")
-    process = subprocess.Popen([sys.executable, "-m", "regionsim.model.cli", "dashboard", "capital_region", "--port", str(port),
-                                "--host", "127.0.0.1", "--no-open"], cwd=ROOT, stdout=subprocess.PIPE, stderr=log,
-                               text=True, env=env)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "regionsim.model.cli",
+            "dashboard",
+            "capital_region",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--no-open",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         printed = process.stdout.readline()

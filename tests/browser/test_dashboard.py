@@ -50,8 +50,11 @@ def pick(page, css: str, option: str) -> None:
 
 def wait_text(page, selector: str, text: str, timeout: float = 15.0) -> None:
     """Wait until the first element matching `selector` contains `text` (works inside SVG too)."""
-    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.textContent.includes(t); }",
-                           arg=[selector, text], timeout=timeout * 1000)
+    page.wait_for_function(
+        "([s, t]) => { const e = document.querySelector(s); return e && e.textContent.includes(t); }",
+        arg=[selector, text],
+        timeout=timeout * 1000,
+    )
 
 
 def boxes(page, selector: str) -> list[dict]:
@@ -63,7 +66,9 @@ def fitted(page) -> None:
     """Wait until the map has been redrawn for the size of its box (it measures the window first)."""
     page.wait_for_function(
         "() => { const s = document.querySelector('svg.rs-map'); const b = document.querySelector('.rs-map-view');"
-        " return s && b && Math.abs(s.getBoundingClientRect().width - b.clientWidth) < 3; }", timeout=20_000)
+        " return s && b && Math.abs(s.getBoundingClientRect().width - b.clientWidth) < 3; }",
+        timeout=20_000,
+    )
     page.wait_for_timeout(200)
 
 
@@ -321,8 +326,12 @@ def test_export_run_files_and_variant(offline, tmp_path):
     download.value.save_as(variant)
     assert variant.name == "dash_case.toml"
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "regionsim.model.cli", "run", str(variant), "--until", "2025", "--out", str(out),
-                           "--quiet"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "regionsim.model.cli", "run", str(variant), "--until", "2025", "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
 
@@ -360,15 +369,56 @@ def test_benchmark_step_to_year_on_page(offline):
         wait_year(page, now + 1)
         times.append(time.perf_counter() - started)
     median = statistics.median(times)
-    print(f"\nbenchmark: step click → year on page, capital_region, {len(times)} steps: "
-          f"median {median * 1000:.0f} ms (min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})")
+    print(
+        f"\nbenchmark: step click → year on page, capital_region, {len(times)} steps: "
+        f"median {median * 1000:.0f} ms (min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})"
+    )
     assert year(page) == BASE_YEAR + 10
 
 
-ENGLISH = ("Step", "Play", "Pause", "Reset", "Refused", "True", "False", "million", "billion", "Scenario", "Charts", "Compare",
-           "Export", "Lesson", "Population", "Year", "Levers", "City", "Zoom", "Arrows", "units", "Running", "changed",
-           "Full screen", "Colour", "Presenter", "Target", "Status", "met", "missed", "moved", "pays", "must be", "not",
-           "prediction", "whole region", "fixed over", "Random seed", "Money", "Payments", "press")
+ENGLISH = (
+    "Step",
+    "Play",
+    "Pause",
+    "Reset",
+    "Refused",
+    "True",
+    "False",
+    "million",
+    "billion",
+    "Scenario",
+    "Charts",
+    "Compare",
+    "Export",
+    "Lesson",
+    "Population",
+    "Year",
+    "Levers",
+    "City",
+    "Zoom",
+    "Arrows",
+    "units",
+    "Running",
+    "changed",
+    "Full screen",
+    "Colour",
+    "Presenter",
+    "Target",
+    "Status",
+    "met",
+    "missed",
+    "moved",
+    "pays",
+    "must be",
+    "not",
+    "prediction",
+    "whole region",
+    "fixed over",
+    "Random seed",
+    "Money",
+    "Payments",
+    "press",
+)
 """Words of the English interface that must not appear on the Chinese page (ids such as capital_region,
 rule ids such as RELOCATE and clause references such as capital_metro_area L109 may)."""
 

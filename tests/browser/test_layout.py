@@ -17,20 +17,30 @@ SIZES = [(1280, 720), (1920, 1080)]
 
 
 def _inside(box: dict, width: int, height: int, slack: float = 1.0) -> bool:
-    return (box["x"] >= -slack and box["y"] >= -slack and box["x"] + box["width"] <= width + slack
-            and box["y"] + box["height"] <= height + slack)
+    return (
+        box["x"] >= -slack
+        and box["y"] >= -slack
+        and box["x"] + box["width"] <= width + slack
+        and box["y"] + box["height"] <= height + slack
+    )
 
 
 def _overlap(a: dict, b: dict, slack: float = 1.0) -> bool:
-    return (a["x"] + slack < b["x"] + b["width"] and b["x"] + slack < a["x"] + a["width"]
-            and a["y"] + slack < b["y"] + b["height"] and b["y"] + slack < a["y"] + a["height"])
+    return (
+        a["x"] + slack < b["x"] + b["width"]
+        and b["x"] + slack < a["x"] + a["width"]
+        and a["y"] + slack < b["y"] + b["height"]
+        and b["y"] + slack < a["y"] + a["height"]
+    )
 
 
 def _fitted(page) -> None:
     """Wait until the map has been redrawn for the size of its box."""
     page.wait_for_function(
         "() => { const s = document.querySelector('svg.rs-map'); const b = document.querySelector('.rs-map-view');"
-        " return s && b && Math.abs(s.getBoundingClientRect().width - b.clientWidth) < 3; }", timeout=20_000)
+        " return s && b && Math.abs(s.getBoundingClientRect().width - b.clientWidth) < 3; }",
+        timeout=20_000,
+    )
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -56,14 +66,16 @@ def test_map_fills_the_window_labels_clicks_arrows(browser, dashboard_url, artif
         for key, box in labels.items():
             assert _inside(box, width, height), f"label of {key} is outside the window: {box}"
         names = list(labels)
-        clashes = [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if _overlap(labels[a], labels[b])]
+        clashes = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :] if _overlap(labels[a], labels[b])]
         assert clashes == [], f"labels overlap: {clashes}"
 
         step(page, 2)
         _fitted(page)
         pick(page, "rs-arrows", "cumulative")
-        page.wait_for_function("() => document.querySelectorAll('svg.rs-map path.rs-arrow').length >= 5"
-                               " && document.querySelector('svg.rs-map .rs-arrow-legend').textContent.includes('since')")
+        page.wait_for_function(
+            "() => document.querySelectorAll('svg.rs-map path.rs-arrow').length >= 5"
+            " && document.querySelector('svg.rs-map .rs-arrow-legend').textContent.includes('since')"
+        )
         order = page.evaluate("""() => {
             const kids = Array.from(document.querySelector('svg.rs-map').querySelectorAll('circle.rs-city, path.rs-arrow'));
             const lastCity = Math.max(...kids.map((e, i) => e.matches('circle.rs-city') ? i : -1));

@@ -57,8 +57,10 @@ def get_json(url: str) -> dict:
 @pytest.fixture(scope="module")
 def server():
     """A dashboard server of its own (so other tests' sessions do not count), with the debug endpoint."""
-    with running_dashboard("dashboard-load-server.log", env={**os.environ, "REGIONSIM_DEBUG_SESSIONS": "1"},
-                           ready_path=DEBUG_PATH) as (process, url):
+    with running_dashboard("dashboard-load-server.log", env={**os.environ, "REGIONSIM_DEBUG_SESSIONS": "1"}, ready_path=DEBUG_PATH) as (
+        process,
+        url,
+    ):
         yield process, url
 
 
@@ -146,9 +148,11 @@ def _record_external(session: OfflinePage, url: str) -> None:
 
 def plan(i: int) -> dict:
     """What session i does: how many steps, and which seed or lever value it sets (None: the default)."""
-    return {"steps": 0 if i % 5 == 0 else 1 + i % 3,
-            "seed": 100 + i if i % 4 == 1 else None,
-            "lever": round(0.05 + i / 100, 2) if i % 4 == 2 else None}
+    return {
+        "steps": 0 if i % 5 == 0 else 1 + i % 3,
+        "seed": 100 + i if i % 4 == 1 else None,
+        "lever": round(0.05 + i / 100, 2) if i % 4 == 2 else None,
+    }
 
 
 def year_of(page) -> int:
@@ -286,12 +290,15 @@ def test_twenty_sessions_at_once(clients, server):
     time.sleep(3)
     rss_after = rss_kb(process.pid)
     counts_after = get_json(debug)
-    print(f"\n{SESSIONS} sessions: opened in {opened:.1f} s; steps (waves of up to {SESSIONS} at once) in {stepping:.1f} s; "
-          f"{sum(p['steps'] for p in plans)} steps in all")
-    print(f"GET / while stepping: {len(times)} requests, median {statistics.median(times) * 1000:.0f} ms, "
-          f"max {max(times) * 1000:.0f} ms")
-    print(f"server RSS: before {rss_before / 1024:.0f} MB, with {SESSIONS} sessions {rss_with / 1024:.0f} MB, "
-          f"{freed_in + 3:.0f} s after closing {rss_after / 1024:.0f} MB")
+    print(
+        f"\n{SESSIONS} sessions: opened in {opened:.1f} s; steps (waves of up to {SESSIONS} at once) in {stepping:.1f} s; "
+        f"{sum(p['steps'] for p in plans)} steps in all"
+    )
+    print(f"GET / while stepping: {len(times)} requests, median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
+    print(
+        f"server RSS: before {rss_before / 1024:.0f} MB, with {SESSIONS} sessions {rss_with / 1024:.0f} MB, "
+        f"{freed_in + 3:.0f} s after closing {rss_after / 1024:.0f} MB"
+    )
     print(f"live in the server: before {before_counts}; with {SESSIONS} sessions {counts_with}; after closing {counts_after}")
     assert counts_with["region_models"] - before_counts["region_models"] >= SESSIONS
     assert counts_after["kernels_open"] == before_counts["kernels_open"], counts_after

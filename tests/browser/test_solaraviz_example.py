@@ -28,8 +28,7 @@ def solara_run(log_name: str):
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / log_name, "w")
-    solara = [sys.executable, "-m", "solara", "run", str(APP), "--host", "127.0.0.1", "--port", str(port), "--no-open",
-              "--production"]
+    solara = [sys.executable, "-m", "solara", "run", str(APP), "--host", "127.0.0.1", "--port", str(port), "--no-open", "--production"]
     process = subprocess.Popen(solara, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -78,9 +77,11 @@ def plot_images(page) -> list[dict]:
 
 
 def wait_plots(page, count: int, timeout: float = 60.0) -> None:
-    page.wait_for_function(f"""() => [...document.querySelectorAll('img')]
+    page.wait_for_function(
+        f"""() => [...document.querySelectorAll('img')]
         .filter(i => i.complete && i.naturalWidth > 100 && i.naturalHeight > 100).length >= {count}""",
-                           timeout=timeout * 1000)
+        timeout=timeout * 1000,
+    )
 
 
 def counter(page) -> str:
@@ -105,8 +106,12 @@ def test_solaraviz_example_renders_steps_and_resets_offline(browser, example_url
         page.get_by_role("button", name="Step").click()
         page.wait_for_function("() => document.body.innerText.includes('Time: 2.0')", timeout=30_000)
         old = [image["src"] for image in before]
-        page.wait_for_function("(old) => { const now = [...document.querySelectorAll('img')].map(i => i.src);"
-                               " return now.length >= 2 && !old.includes(now[0]) && !old.includes(now[1]); }", arg=old, timeout=30_000)
+        page.wait_for_function(
+            "(old) => { const now = [...document.querySelectorAll('img')].map(i => i.src);"
+            " return now.length >= 2 && !old.includes(now[0]) && !old.includes(now[1]); }",
+            arg=old,
+            timeout=30_000,
+        )
         page.screenshot(path=str(artifacts / "solaraviz-example-stepped.png"))
 
         page.get_by_role("button", name="Reset").click()
@@ -117,8 +122,12 @@ def test_solaraviz_example_renders_steps_and_resets_offline(browser, example_url
         after_reset = [image["src"] for image in plot_images(page)]
         page.get_by_role("button", name="Step").click()
         page.wait_for_function("() => document.body.innerText.includes('Time: 1.0')", timeout=30_000)
-        page.wait_for_function("(old) => { const now = [...document.querySelectorAll('img')].map(i => i.src);"
-                               " return now.length >= 2 && !old.includes(now[0]); }", arg=after_reset, timeout=30_000)
+        page.wait_for_function(
+            "(old) => { const now = [...document.querySelectorAll('img')].map(i => i.src);"
+            " return now.length >= 2 && !old.includes(now[0]); }",
+            arg=after_reset,
+            timeout=30_000,
+        )
         page.screenshot(path=str(artifacts / "solaraviz-example-reset.png"))
         text = page.inner_text("body")
         assert not [word for word in ERROR_WORDS if word in text], f"error text on the page: {text[:2000]}"

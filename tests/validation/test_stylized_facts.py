@@ -79,4 +79,4 @@ def test_services_bounded_under_top_fund_lever():
     m = _run("capital_region", 2028, **{"rules.fund.contribution_rate": 0.2, "rules.services.strength": 0.0})
     s = m.state
     ratio = s.service_level / s.service_base
-    assert ratio.min() >= 0.5 ** 0.5 - 1e-9 and ratio.max() <= 2.0 ** 0.5 + 1e-9
+    assert ratio.min() >= 0.5**0.5 - 1e-9 and ratio.max() <= 2.0**0.5 + 1e-9
