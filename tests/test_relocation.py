@@ -165,7 +165,7 @@ def test_a_cap_limits_inflow_but_does_not_hold_a_population():
     s = ctx.state
     s.population_cap[B] = s.population[B]
     s.relocation_followers[B, C] = 5e4
-    s.__dict__["_followers_at"] = np.array([B * s.n_cities + C])
+    s.followers_at = np.array([B * s.n_cities + C])
     migrate.apply(ctx)
     assert s.population[B] < s.population_cap[B] - 1e4
     assert s.population[B] <= s.population_cap[B] * (1 + 1e-9)
@@ -225,3 +225,24 @@ def test_resident_schedule_reaches_the_subcenter():
     assert s.planned_in_cum[sub] >= 3 * per_year * 0.99
     off = RegionModel("capital_region", rng=1, until=2026, record_functions=False, **{"rules.relocate.resident_schedule_scale": 0.0}).run()
     assert off.state.planned_in_cum[sub] < s.planned_in_cum[sub] - 2 * per_year
+
+
+def test_a_relocation_event_names_the_runner_up_and_why_it_lost():
+    # one university leaves A on the schedule and goes to B (role match); the only other receiver, C, is named
+    # with the part of the score in which it trails B most, and a score gap that is positive
+    import json
+
+    ctx = three_city_context({"rules.relocate.annual_quota_share": 0.0})
+    _schedule(ctx, A, UNIVERSITY, 1.0)
+    relocate.apply(ctx)
+    events = ctx.events.frame()
+    moves = events[events.rule == "RELOCATE"]
+    assert len(moves) == 1 and moves.iloc[0].target == ctx.state.city_ids[B]
+    detail = json.loads(moves.iloc[0].detail)
+    (runner,) = detail["runners_up"]
+    assert runner["city"] == ctx.state.city_ids[C]
+    assert runner["score_gap"] > 0
+    assert any(word in runner["why"] for word in ("fits less", "farther", "less room", "offers less"))
+    assert runner["why_zh"] and runner["why_zh"] != runner["why"]
+    ctx.params["relocate"]["weight_role"] = 0.0  # without role match, what remains decides: B still wins or C does
+    assert relocate.runners_up(ctx, *relocate.group_utilities(ctx, np.flatnonzero(ctx.state.fn_type == UNIVERSITY)[:1]), 0, B)

@@ -544,7 +544,8 @@ def explain(row: Any, lang: str, names: dict[str, str]) -> str:
         for item in runners[:3]:
             if isinstance(item, dict) and item.get("city"):
                 who = short_name(names.get(item["city"], item["city"]))
-                lost.append(f"{who}（{item.get('why', '')}）" if lang == "zh" else f"{who} ({item.get('why', '')})")
+                why = item.get("why_zh" if lang == "zh" else "why") or item.get("why", "")
+                lost.append(f"{who}（{why}）" if lang == "zh" else f"{who} ({why})")
         if lost:
             out += ("未选中：" + "、".join(lost) + "。") if lang == "zh" else (" Not chosen: " + "; ".join(lost) + ".")
     return out

@@ -611,7 +611,7 @@ def _match_and_move(ctx: StepContext, movers: np.ndarray, reason: np.ndarray, en
         state.fn_emission_factor[upgrade] *= 1.0 - ctx.params["joint_control"]["equipment_upgrade"]
     if ctx.on("tax_share"):
         tax_share.open_contracts(state, moved, origin, ctx.params["tax_share"])
-    _log_moves(ctx, movers, match, moved, origin, target, reason, parts)
+    _log_moves(ctx, movers, match, moved, origin, target, reason, parts, utility)
 
 
 REASONS = {
@@ -632,7 +632,52 @@ TYPE_CLAUSES = np.array([TYPE_CLAUSE[t] for t in FUNCTION_TYPE_NAMES], dtype=obj
 REASON_TEXT = [_reason_text(code) if code else ("", "") for code in range(16)]
 
 
-def _log_moves(ctx, movers, match, moved, origin, target, reason, parts) -> None:
+RUNNERS_UP = 2
+"""How many runner-up receivers a relocation event names (with the reason each lost)."""
+
+_LOST_EN = {
+    "role": "its role in the plan fits less ({a:.1f} vs {b:.1f})",
+    "time": "it is farther ({a:.0f} vs {b:.0f} min)",
+    "headroom": "it has less room ({a:.2f} vs {b:.2f})",
+    "incentive": "it offers less ({a:.1f} vs {b:.1f})",
+}
+_LOST_ZH = {
+    "role": "功能定位匹配较低（{a:.1f}对{b:.1f}）",
+    "time": "距离更远（{a:.0f}对{b:.0f}分钟）",
+    "headroom": "容量余量较小（{a:.2f}对{b:.2f}）",
+    "incentive": "激励较少（{a:.1f}对{b:.1f}）",
+}
+
+
+def runners_up(ctx: StepContext, utility: np.ndarray, parts: dict, row: int, chosen: int) -> list[dict]:
+    """The receivers that scored best after `chosen` for group `row`, each with the part of the score in which
+    it trails `chosen` most (or, when it scored higher, that it was full or lost the draw)."""
+    p, ids = ctx.params["relocate"], ctx.state.city_ids
+    scores = utility[row].copy()
+    scores[chosen] = -np.inf
+    out = []
+    for j in np.argsort(-scores, kind="stable")[:RUNNERS_UP]:
+        if not np.isfinite(scores[j]):
+            break
+        values = {key: (parts[key][row, j], parts[key][row, chosen]) for key in ("role", "headroom", "incentive")}
+        values["time"] = (parts["minutes"][row, j], parts["minutes"][row, chosen])
+        gap = {
+            "role": p["weight_role"] * (values["role"][0] - values["role"][1]),
+            "time": -p["weight_time"] * (values["time"][0] - values["time"][1]) / 60.0,
+            "headroom": p["weight_headroom"] * (values["headroom"][0] - values["headroom"][1]),
+            "incentive": p["weight_incentive"] * (values["incentive"][0] - values["incentive"][1]),
+        }
+        if scores[j] >= utility[row, chosen]:
+            why_en, why_zh = "it scored as well but had no room left this year or lost the draw", "得分相当，但今年已无接收容量或抽签落选"
+        else:
+            key = min(gap, key=gap.get)
+            a, b = values[key]
+            why_en, why_zh = _LOST_EN[key].format(a=a, b=b), _LOST_ZH[key].format(a=a, b=b)
+        out.append({"city": ids[int(j)], "score_gap": round(float(utility[row, chosen] - scores[j]), 3), "why": why_en, "why_zh": why_zh})
+    return out
+
+
+def _log_moves(ctx, movers, match, moved, origin, target, reason, parts, utility) -> None:
     """One event per move, and one per (city, type) whose ready movers found no receiver."""
     state = ctx.state
     rows = parts["group"][np.nonzero(match >= 0)[0]]  # each moved function's (host, type) row of the parts
@@ -691,11 +736,21 @@ def _log_moves(ctx, movers, match, moved, origin, target, reason, parts) -> None
                     "incentive": round(inc, 3),
                     "jobs": round(jb, 1),
                     "function": f,
+                    "runners_up": runners_up(ctx, utility, parts, row, chosen),
                 },
                 sort_keys=True,
+                ensure_ascii=False,
             )
-            for r, m, hr, inc, jb, f in zip(
-                role.tolist(), minutes.tolist(), headroom.tolist(), incentive.tolist(), jobs.tolist(), moved.tolist(), strict=True
+            for r, m, hr, inc, jb, f, row, chosen in zip(
+                role.tolist(),
+                minutes.tolist(),
+                headroom.tolist(),
+                incentive.tolist(),
+                jobs.tolist(),
+                moved.tolist(),
+                rows.tolist(),
+                target.tolist(),
+                strict=True,
             )
         ]
 
