@@ -315,7 +315,7 @@ def LeverPanel(scenario: str, pending: dict[str, Any], set_pending: Callable, la
         if section == "assumptions" and entries:
             solara.HTML(
                 tag="div",
-                unsafe_innerHTML="<b>Model assumptions / 模型假设</b>",
+                unsafe_innerHTML=f"<b>{esc(pick(('Model assumptions', '模型假设'), lang))}</b>",
                 classes=["rs-assumptions-heading"],
                 style="margin:12px 0 2px",
             )

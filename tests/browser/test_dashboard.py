@@ -418,6 +418,7 @@ ENGLISH = (
     "Money",
     "Payments",
     "press",
+    "Model assumptions",
 )
 """Words of the English interface that must not appear on the Chinese page (ids such as capital_region,
 rule ids such as RELOCATE and clause references such as capital_metro_area L109 may)."""
