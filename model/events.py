@@ -150,14 +150,19 @@ class EventLog:
     def __len__(self) -> int:
         return self._count + len(self.rows)
 
-    def frame(self) -> pd.DataFrame:
-        """All events so far, one row each, in the order they happened."""
+    def block_count(self) -> int:
+        """How many blocks of events the log holds (it only appends): `frame(start=…)` reads from one on."""
+        self._flush()
+        return len(self._blocks)
+
+    def frame(self, start: int = 0) -> pd.DataFrame:
+        """All events so far (or those of blocks `start` on), one row each, in the order they happened."""
         self._flush()
         dtypes = NUMERIC | {c: "object" for c in COLUMNS if c not in NUMERIC}
-        if not self._blocks:
+        if not self._blocks[start:]:
             return pd.DataFrame([], columns=list(COLUMNS)).astype(dtypes)
         parts: dict[str, list[np.ndarray]] = {name: [] for name in COLUMNS}
-        for block in self._blocks:
+        for block in self._blocks[start:]:
             if isinstance(block, list):
                 for name, values in zip(COLUMNS, zip(*block, strict=True), strict=True):
                     array = np.empty(len(block), dtype=NUMERIC.get(name, object))

@@ -248,3 +248,15 @@ def test_colour_scale_spans_the_whole_run_from_the_first_year():
     assert low == pytest.approx(min(v.min() for v in every_year)) and high == pytest.approx(max(v.max() for v in every_year))
     first = views.indicator_values(session.model, "pm25")
     assert low < first.min(), "the scale already covers later, cleaner years in the base year"
+
+
+def test_events_grown_step_by_step_equal_the_whole_log():
+    """The dashboard's incremental event frame (views.events_of, via EventLog.frame(start=…)) is the model's own."""
+    import pandas.testing
+    from regionsim.model.model import RegionModel
+
+    model = RegionModel("capital_region", rng=3, record_functions=False)
+    for _ in range(3):
+        model.step()
+        pandas.testing.assert_frame_equal(views.events_of(model), model.event_frame())
+    assert len(model.event_frame()) > 0

@@ -93,36 +93,15 @@ _EVENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def events_of(model: RegionModel) -> pd.DataFrame:
     """`model.event_frame()`, grown step by step: the event log only appends, so the frame of the
     events already seen is kept and only the new blocks are turned into rows (building the whole
-    frame again every year was the slowest part of a step in the dashboard). Falls back to
-    `model.event_frame()` if the log does not expose its blocks."""
-    from regionsim.model.events import COLUMNS, NUMERIC
-
+    frame again every year was the slowest part of a step in the dashboard)."""
     log = model.events
-    try:
-        log._flush()
-        blocks = log._blocks
-    except AttributeError:
-        return model.event_frame()
+    count = log.block_count()
     done, frame = _EVENTS.get(model, (0, None))
-    if frame is not None and done == len(blocks):
+    if frame is not None and done == count:
         return frame
-    dtypes = NUMERIC | {c: "object" for c in COLUMNS if c not in NUMERIC}
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in COLUMNS}
-    for block in blocks[done:]:
-        if isinstance(block, list):
-            for name, values in zip(COLUMNS, zip(*block, strict=True), strict=True):
-                array = np.empty(len(block), dtype=NUMERIC.get(name, object))
-                array[:] = values
-                parts[name].append(array)
-        else:
-            for name in COLUMNS:
-                parts[name].append(block.column(name))
-    if parts[COLUMNS[0]]:
-        new = pd.DataFrame({name: np.concatenate(parts[name]) for name in COLUMNS}).astype(dtypes)
-        frame = new if frame is None else pd.concat([frame, new], ignore_index=True)
-    elif frame is None:
-        frame = model.event_frame()
-    _EVENTS[model] = (len(blocks), frame)
+    new = log.frame(start=done)
+    frame = new if frame is None else (pd.concat([frame, new], ignore_index=True) if len(new) else frame)
+    _EVENTS[model] = (count, frame)
     return frame
 
 
