@@ -105,6 +105,7 @@ CITY_FIELDS: dict[str, tuple[str, bool, Any]] = {
     "density_cap_per_km2": ("num", False, (1.0, 1e6)),
     "water_capacity_10k": ("num", False, (0.0, 1e5)),
     "built_up_share": ("num", False, (0.0, 1.0)),
+    "built_up_growth_km2": ("num", False, (0.0, 1e4)),
     "water_source": ("bool", False, None),
     "service_level": ("num", False, (0.01, 100.0)),
     "cost_index": ("num", False, (0.01, 100.0)),

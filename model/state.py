@@ -51,6 +51,7 @@ class RegionState:
     lat: np.ndarray
     area_km2: np.ndarray
     built_up_share: np.ndarray
+    built_up_growth_km2: np.ndarray
     density_cap: np.ndarray
     population_cap: np.ndarray
     explicit_population_cap: np.ndarray
@@ -353,15 +354,11 @@ def build_state(scenario: Scenario) -> RegionState:
     link_corridor = np.array([bool(link.get("corridor")) for link in links], dtype=bool)
 
     lon, lat = col("lon"), col("lat")
-    # a density cap on built-up land is a population cap too (capital_metro_area L171「規劃建設區按1萬人/平方公里控制」)
-    # and so is the population the local water supply can serve (land, water, density)
-    explicit_cap = np.minimum.reduce(
-        [
-            col("population_cap_10k", np.inf) * PERSONS_PER_10K,
-            col("density_cap_per_km2", np.inf) * col("area_km2") * col("built_up_share", 1.0),
-            col("water_capacity_10k", np.inf) * PERSONS_PER_10K,
-        ]
-    )
+    # a stated population cap and the population the local water supply can serve; the density cap on built-up land
+    # (capital_metro_area L171「規劃建設區按1萬人/平方公里控制」) is a population cap too, applied by
+    # `zoning.population_caps` because built-up land can grow
+    explicit_cap = np.minimum(col("population_cap_10k", np.inf), col("water_capacity_10k", np.inf)) * PERSONS_PER_10K
+    land_cap = col("density_cap_per_km2", np.inf) * col("area_km2") * col("built_up_share", 1.0)
     k = len(fn_type_arr)
     tax_now = fn_output * tax_share[fn_sector] if k else np.zeros(0)
     state = RegionState(
@@ -374,8 +371,9 @@ def build_state(scenario: Scenario) -> RegionState:
         lat=lat,
         area_km2=col("area_km2"),
         built_up_share=col("built_up_share", 1.0),
+        built_up_growth_km2=col("built_up_growth_km2", 0.0),
         density_cap=col("density_cap_per_km2", np.inf),
-        population_cap=explicit_cap,
+        population_cap=np.minimum(explicit_cap, land_cap),
         explicit_population_cap=explicit_cap.copy(),
         zone=np.array([ZONES.index(c["zone"]) for c in cities], dtype=np.int64),
         circle=np.array([CIRCLES.index(c.get("circle", "outside")) for c in cities], dtype=np.int64),

@@ -149,10 +149,15 @@ _JOBS_FALL = Exemption(
 _NO_OPTIMISED = Exemption(
     "no city is an optimised zone (优化开发): the scenario makes every city a key or restricted zone", _no_optimised_zone
 )
+_NO_LAND_SUPPLY = Exemption(
+    "no city states a pace of new built-up land (built_up_growth_km2); only capital_region's Xiong'an does",
+    lambda m: not (m.state.built_up_growth_km2 > 0).any(),
+)
 
 EXEMPT: dict[str, dict[str, Exemption]] = {
     "capital_region": {},
     "bohai_rim": {
+        "zoning.new_town_land_supply": _NO_LAND_SUPPLY,
         "relocate.release_schedule_scale": Exemption(
             "no release schedule: bohai_rim_outline asks only 「有序疏解北京非首都功能」 (L271) with no functions named in batches "
             "and no pace; Beijing's candidates leave by its negative list and its near-cap push at the quota's pace",
@@ -165,6 +170,7 @@ EXEMPT: dict[str, dict[str, Exemption]] = {
         ),
     },
     "harbin_changchun": {
+        "zoning.new_town_land_supply": _NO_LAND_SUPPLY,
         "policy.abatement_relax": Exemption(
             "acts only below a province's PM2.5 target; both provinces stay above theirs to 2020", _pm_above_target_every_year
         ),
@@ -183,11 +189,11 @@ EXEMPT: dict[str, dict[str, Exemption]] = {
             "every city sets its own hukou friction (harbin_changchun L194), which overrides the lever", _hukou_set_by_every_city
         ),
         "fund.pairing_rate": _NO_PAIRING,
-        "growth.max_jobs_per_worker": _JOBS_FALL,
     },
     "classroom": {  # classroom.toml is being rewritten by its owner; these reasons are checked on whatever it holds
         "relocate.release_schedule_scale": _NO_RELEASE_SCHEDULE,
         "relocate.resident_schedule_scale": _NO_RESIDENT_SCHEDULE,
+        "zoning.new_town_land_supply": _NO_LAND_SUPPLY,
         "zoning.construction_land_cut": Exemption(
             "the land cut scales only an optimised city's headroom as a receiver (TRANSFER is off), and the one optimised "
             "city, the Capital, is where every function starts and none moves to",

@@ -187,7 +187,8 @@ def _run(until: int = 2028, seeds=(1, 2, 3), **overrides) -> list[RegionModel]:
 
 
 def test_xiongan_receives_named_functions_every_year_from_the_start():
-    for model in _run(until=2027):
+    # to the horizon, five seeds: Xiong'an's built-up land grows (ZONING), so its density cap does not shut it late
+    for model in _run(until=2035, seeds=(1, 2, 3, 4, 5)):
         events = model.event_frame()
         moves = events[
             (events.rule == "RELOCATE")
@@ -195,7 +196,7 @@ def test_xiongan_receives_named_functions_every_year_from_the_start():
             & (events.target == "xiongan")
             & events.function_type.isin([FUNCTION_TYPE_NAMES[t] for t in NAMED])
         ]
-        assert set(moves.year.unique()) >= set(range(2024, 2028))
+        assert set(moves.year.unique()) >= set(range(2024, 2036))
 
 
 def test_raising_xiongan_incentive_or_role_weight_sends_more_there():
@@ -246,3 +247,21 @@ def test_a_relocation_event_names_the_runner_up_and_why_it_lost():
     assert runner["why_zh"] and runner["why_zh"] != runner["why"]
     ctx.params["relocate"]["weight_role"] = 0.0  # without role match, what remains decides: B still wins or C does
     assert relocate.runners_up(ctx, *relocate.group_utilities(ctx, np.flatnonzero(ctx.state.fn_type == UNIVERSITY)[:1]), 0, B)
+
+
+def test_new_town_land_supply_raises_the_density_cap_by_the_land_built():
+    # B (New Town) gets a density cap on built-up land and a stated land-supply pace; hand calculation:
+    # share 0.1 of area a, +g km² a year ⇒ cap = density · (0.1 · a + g · supply)
+    def cap_after_one_year(supply: float) -> tuple[float, float]:
+        ctx = three_city_context({"rules.zoning.new_town_land_supply": supply})
+        s = ctx.state
+        s.density_cap[B], s.built_up_share[B], s.built_up_growth_km2[B] = 5000.0, 0.1, 4.0
+        zoning.apply(ctx)
+        return float(s.population_cap[B]), float(s.area_km2[B])
+
+    cap, area = cap_after_one_year(1.0)
+    assert cap == pytest.approx(5000.0 * (0.1 * area + 4.0), rel=1e-9)
+    doubled, _ = cap_after_one_year(2.0)
+    none, _ = cap_after_one_year(0.0)
+    assert doubled - none == pytest.approx(2 * (cap - none), rel=1e-9)
+    assert none == pytest.approx(5000.0 * 0.1 * area, rel=1e-9)

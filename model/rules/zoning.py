@@ -9,6 +9,10 @@ is on it; prohibited zones (禁止开发, red lines) admit almost nothing.
 Equations, each year:
 * land_index_c ← land_index_c · (1 − construction_land_cut) for optimised zones (green_development L15「逐年减少建设用地增量」);
   RELOCATE and TRANSFER scale a receiver's headroom by it.
+* New towns build land: built_up_share_c ← min(1, built_up_share_c + built_up_growth_km2_c · new_town_land_supply / area_c),
+  where the scenario states a pace (Xiong'an's start-up area, capital_metro_area L171「起步區」); a density cap
+  (persons per km² of built-up land, L171「規劃建設區按1萬人/平方公里控制」) then limits inflow to density_cap · built-up
+  land, which grows with it.
 * forbidden[c, s] = sector s is on the list of city c's zone type: no function or transferred
   output of sector s may enter city c (read by RELOCATE and TRANSFER).
 * In restricted and prohibited zones, base output of forbidden sectors shrinks by phase_out_rate
@@ -94,6 +98,15 @@ RULE = RuleSpec(
             "capital_metro_area L143「存量置換」",
         ),
         Lever(
+            "new_town_land_supply",
+            1.0,
+            0.0,
+            3.0,
+            "Pace of new built-up land where a city's land supply is stated (1 = as stated)",
+            "新城建设用地供应进度（1 = 按设定）",
+            "capital_metro_area L171「重點承接北京非首都功能疏解」",
+        ),
+        Lever(
             "phase_out_rate",
             0.05,
             0.0,
@@ -119,12 +132,22 @@ def forbidden_mask(state, params: dict) -> np.ndarray:
 
 
 def population_caps(state, p: dict) -> np.ndarray:
-    """Each city's population cap this year: the explicit cap, and in optimised zones also the housing
-    capacity (base population grown by `optimised_housing_growth`, less the homes converted so far)."""
+    """Each city's population cap this year: the explicit cap (stated cap, water), the density cap on this year's
+    built-up land, and in optimised zones also the housing capacity (base population grown by
+    `optimised_housing_growth`, less the homes converted so far)."""
     optimised = state.zone == ZONES.index("optimised")
     years = state.year - state.base_year
+    land = state.density_cap * state.area_km2 * state.built_up_share
+    cap = np.minimum(state.explicit_population_cap, land)
     housing = np.maximum(state.initial_population * (1.0 + p["optimised_housing_growth"]) ** years - state.housing_converted, 0.0)
-    return np.where(optimised, np.minimum(state.explicit_population_cap, housing), state.explicit_population_cap)
+    return np.where(optimised, np.minimum(cap, housing), cap)
+
+
+def build_land(state, p: dict) -> None:
+    """New built-up land where the scenario states a land-supply pace (`built_up_growth_km2` a year, e.g. Xiong'an's
+    start-up area), times the `new_town_land_supply` lever, up to the city's whole area."""
+    grow = state.built_up_growth_km2 * p["new_town_land_supply"]
+    state.built_up_share = np.minimum(1.0, state.built_up_share + grow / np.maximum(state.area_km2, 1e-9))
 
 
 def apply(ctx: StepContext) -> None:
@@ -132,6 +155,7 @@ def apply(ctx: StepContext) -> None:
     state, p = ctx.state, ctx.params["zoning"]
     optimised = state.zone == ZONES.index("optimised")
     state.land_index[optimised] *= 1.0 - p["construction_land_cut"]
+    build_land(state, p)
     state.population_cap = population_caps(state, p)
     protected = np.isin(state.zone, [ZONES.index("restricted"), ZONES.index("prohibited")])
     mask = forbidden_mask(state, ctx.params) & protected[:, None]

@@ -64,14 +64,7 @@ def test_pollution_haven_smaller_with_leakage_control(capital_on_off):
     assert so2[True] < 0.95 * so2[False]
 
 
-ABATEMENT_RAMP = pytest.mark.xfail(
-    strict=True,
-    reason="known: harbin_changchun's growth rises 2016–2020 (3.12 → 3.33%/yr) while its abatement costs ramp in from zero "
-    "(39 → 108亿元 a year; with AIR off it falls 3.71 → 3.51); the base year carries no abatement cost of its own. Open.",
-)
-
-
-@pytest.mark.parametrize("scenario", ["capital_region", "bohai_rim", pytest.param("harbin_changchun", marks=ABATEMENT_RAMP), "classroom"])
+@pytest.mark.parametrize("scenario", ["capital_region", "bohai_rim", "harbin_changchun", "classroom"])
 def test_no_accelerating_growth(scenario):
     """Under default levers, GDP growth never climbs by more than 0.15 points a year, and ends no higher
     than 0.1 point above its first two years (a short hump while abatement costs ramp in is allowed)."""
