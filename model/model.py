@@ -79,7 +79,6 @@ def close_books(state: RegionState) -> None:
     """The year's money, settled: transfers net into fiscal revenue, and this year's function taxes
     join their three-year history (TAX_SHARE reads it)."""
     net = state.transfers.net()
-    state.cumulative_transfers += net
     state.fiscal_revenue = state.tax_revenue() + net[: state.n_cities]
     state.fn_tax_history = np.concatenate([state.fn_tax_history[:, 1:], state.fn_tax()[:, None]], axis=1)
 

@@ -126,8 +126,6 @@ class RegionState:
     moved_this_year: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     base_year: int = 0
     initial_population: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    initial_fn_service_jobs: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    cumulative_transfers: np.ndarray = field(default_factory=lambda: np.zeros(0))
     notes: list[str] = field(default_factory=list)
     source_receptor: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     energy_coeff: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -440,7 +438,6 @@ def build_state(scenario: Scenario) -> RegionState:
     state.abatement_cost = np.zeros(n)
     state.moved_this_year = np.zeros(k, dtype=bool)
     state.initial_population = population.copy()
-    state.cumulative_transfers = np.zeros(n + 1)
     state.link_speedup = np.ones(len(link_minutes))
     state.foregone_output = np.zeros(n)
     state.province_near_cap = np.zeros(len(provinces), dtype=bool)
@@ -448,7 +445,6 @@ def build_state(scenario: Scenario) -> RegionState:
     state.planned_in_cum = np.zeros(n)
     state.planned_out_cum = np.zeros(n)
     state.travel_minutes = travel_times(state)
-    state.initial_fn_service_jobs = service_function_jobs(state)
     return state
 
 

@@ -78,7 +78,8 @@ def test_mill_town_pm25_rises_with_the_factories_without_joint_control(runs, see
 @pytest.mark.parametrize("seed", SEEDS)
 def test_joint_control_cleans_mill_town_and_its_moved_plants(runs, seed):
     """With joint control Mill Town's PM2.5 ends ≥ 5 µg/m³ below its base and ≥ 10 below the run without it;
-    every heavy plant that crossed into West Province runs at half its emission factor (clean equipment)."""
+    every heavy plant that crossed into West Province, and every other moved industrial plant, runs at half its
+    emission factor (clean equipment)."""
     on, off = _pm(runs["on", seed], "milltown"), _pm(runs["off", seed], "milltown")
     assert on.iloc[-1] <= BASE_PM["milltown"] - 5.0
     assert on.iloc[-1] <= off.iloc[-1] - 10.0
@@ -88,6 +89,11 @@ def test_joint_control_cleans_mill_town_and_its_moved_plants(runs, seed):
         heavy_moved = heavy & (s.fn_host == s.city_ids.index("milltown")) & (s.fn_host != s.fn_origin)
         assert heavy_moved.sum() >= 7  # bundles of 2 units
         np.testing.assert_allclose(s.fn_emission_factor[heavy_moved], factor)
+        # the entry threshold covers every moved industrial plant, wherever it went (general manufacturing too)
+        industrial = np.isin(s.fn_type, [FUNCTION_TYPE_INDEX[t] for t in ("heavy_industry_plant", "general_manufacturing_plant")])
+        moved = industrial & (s.fn_host != s.fn_origin)
+        assert (moved & ~heavy).sum() >= 1
+        np.testing.assert_allclose(s.fn_emission_factor[moved], factor)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -33,8 +33,8 @@ Leakage control (JOINT_CONTROL on, `leakage_ban`): new industrial capacity in a 
 arriving by TRANSFER or growing in place — must meet the raised entry threshold (bohai_rim_outline
 L806–808「统筹开展产业发展环境影响评价，…提高环境准入门槛」): it enters with intensity ·
 (1 − equipment_upgrade). clean_cs is the share of city c's sector-s capacity built that way
-(capacity that shrinks, shrinks pro rata). RELOCATE's moved plants get the same cut through their
-emission factor.
+(capacity that shrinks, shrinks pro rata). RELOCATE's moved industrial plants (energy, heavy industry,
+general manufacturing) get the same cut through their emission factor.
 
 Abatement and its cost:
   abatement_c = min(max_abatement, province goal (POLICY) + joint-control extra (JOINT_CONTROL)

@@ -34,7 +34,6 @@ class Lever:
     label_zh: str = ""
     clause: str = ""
     kind: str = "float"
-    help_en: str = ""
     role: str = "policy"
     """POLICY: a choice a plan or a government makes (a lever proper). UNCERTAINTY: a fact about the
     world we estimate (a response, a decay, an elasticity); calibrate these, never the policy levers."""

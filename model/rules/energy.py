@@ -141,7 +141,8 @@ def trade_factors(state, p: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def trade(state, p: dict) -> np.ndarray:
-    """flow[e, c]: energy (亿元 of value) delivered from exporter e to importer c this year."""
+    """flow[e, c]: energy (亿元 of value) delivered from exporter e to importer c this year (the whole matrix,
+    for reading and tests; `apply` works on the factors)."""
     a, k, b = trade_factors(state, p)
     return a[:, None] * k * b[None, :]
 

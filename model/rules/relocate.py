@@ -40,7 +40,10 @@ each feasible pair gets its own independent draw.) Units are conserved: a functi
 never created or destroyed. A share `follow_share` of its jobs' holders move home with it; they and
 the scheduled residents are handed to MIGRATE as planned moves (`relocation_followers`), and the homes
 they leave in an optimised zone are converted (存量置換, ZONING's `vacated_housing_converted`), so the
-source's housing cap falls with them. TAX_SHARE opens a contract between origin and host.
+source's housing cap falls with them. TAX_SHARE opens a contract between origin and host. With JOINT_CONTROL's
+leakage ban on, every moved industrial plant (energy, heavy industry, general manufacturing; within its province
+or across a border) enters with its emission factor cut by `equipment_upgrade`, as AIR treats all new industrial
+capacity (bohai_rim_outline L808「提高环境准入门槛」).
 
 Plan clauses: capital_metro_area L43「控增量和疏存量相結合」, L109「有序疏解北京非首都功能」,
 L139「疏解與提升」, L145「高校、醫療機構」, L171「北京非首都功能疏解集中承載地」, L173「40萬—50萬」,
@@ -604,14 +607,16 @@ def _match_and_move(ctx: StepContext, movers: np.ndarray, reason: np.ndarray, en
         np.add.at(state.schedule["moved"], entry[moved][scheduled], state.fn_units[moved][scheduled])
     np.add.at(state.relocation_followers, (origin, target), p["follow_share"] * state.fn_jobs[moved])
     _note_followers(state, origin, target)  # where MIGRATE finds them without scanning the whole n × n matrix
-    cross = state.city_province[origin] != state.city_province[target]
     if ctx.on("joint_control") and ctx.params["joint_control"]["leakage_ban"]:
-        heavy = state.fn_type[moved] == FUNCTION_TYPE_INDEX["heavy_industry_plant"]
-        upgrade = moved[heavy & cross]
+        upgrade = moved[np.isin(state.fn_sector[moved], INDUSTRIAL_SECTORS)]
         state.fn_emission_factor[upgrade] *= 1.0 - ctx.params["joint_control"]["equipment_upgrade"]
     if ctx.on("tax_share"):
         tax_share.open_contracts(state, moved, origin, ctx.params["tax_share"])
     _log_moves(ctx, movers, match, moved, origin, target, reason, parts, utility)
+
+
+INDUSTRIAL_SECTORS = np.array([SECTOR_INDEX[s] for s in ("energy", "heavy_industry", "general_manufacturing")])
+"""Sectors whose moved plants must meet the raised entry threshold (the same list as AIR's new capacity)."""
 
 
 REASONS = {
