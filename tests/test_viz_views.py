@@ -260,3 +260,20 @@ def test_events_grown_step_by_step_equal_the_whole_log():
         model.step()
         pandas.testing.assert_frame_equal(views.events_of(model), model.event_frame())
     assert len(model.event_frame()) > 0
+
+
+def test_rule_ids_are_shown_as_names_in_both_languages(run):
+    from regionsim.model.rules import BY_ID
+
+    assert set(BY_ID) <= set(i18n.RULE_NAMES), "every catalogued rule has a display name"
+    for rule_id in BY_ID:
+        english, chinese = i18n.rule_name(rule_id, "en"), i18n.rule_name(rule_id, "zh")
+        assert english != rule_id and not re.search(r"[A-Za-z]", chinese), (rule_id, english, chinese)
+    ids = re.compile(r"\b(" + "|".join(BY_ID) + r")\b")
+    for lang in ("en", "zh"):
+        panel = views.city_html(run.model, "bj_central", lang) + views.payments_html(run.model, lang)
+        visible = re.sub(r"<[^>]*>", " ", panel)  # text only: data-rule attributes keep the id for scripts
+        assert not ids.search(visible), (lang, ids.search(visible))
+        assert "data-rule='RELOCATE'" in panel
+    assert "[功能疏解]" in views.city_html(run.model, "bj_central", "zh")
+    assert "[Relocation]" in views.city_html(run.model, "bj_central", "en")

@@ -12,6 +12,7 @@ viz/svg.py and shown by a small Vue component, so the page needs no CDN (DASHBOA
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import os
 from collections.abc import Callable
@@ -43,6 +44,7 @@ from regionsim.viz.svg import esc, fmt_number
 HERE = Path(__file__).resolve().parent
 SPEEDS = ("0.5", "1", "2", "4")
 VIEWS = ("map", "charts", "scorecard", "compare", "export")
+ERROR_STYLE = "color:#b71c1c;background:#ffebee;padding:6px 10px;white-space:pre-wrap;font-size:13px;margin:4px"
 
 
 @solara.component_vue(str(HERE / "vue" / "svg_view.vue"))
@@ -53,10 +55,14 @@ def SvgView(
     fit: bool = False,
     fullscreen_label: str = "",
     event_resize: Callable[[Any], None] | None = None,
+    pan_key: str = "",
+    reset_label: str = "",
 ):
     """An SVG string; a click selects the city under it (nearest centre) as `event_click(key)`. With
-    `fit`, the box fills the window below it, reports its size as `event_resize([w, h])` and offers
-    a full-screen button."""
+    `fit`, the box fills the window below it, reports its size as `event_resize([w, h])`, offers a
+    full-screen button (a fixed full-window box where the browser refuses full screen), and the map
+    pans by dragging and zooms with the wheel, in the browser; a new `pan_key` (the zoom preset)
+    or the `reset_label` button puts it back."""
 
 
 @solara.component_vue(str(HERE / "vue" / "upload.vue"))
@@ -79,6 +85,20 @@ def DownloadButton(
     event_request: Callable[[Any], None] | None = None,
 ):
     """A button that saves bytes Python hands over on request."""
+
+
+@functools.lru_cache(maxsize=32)
+def scenario_levers(scenario: str) -> tuple[list, list, list[dict[str, Any]]]:
+    """A scenario's lever groups (`lever_groups`), per-city lever tables (`city_levers`) and cities
+    (id and names), read once per scenario in this server process and shared, read-only, by every
+    session: reading a scenario takes about 15 ms, and each session opened read it three times
+    (tests/browser/test_load.py opens 20 at once). A scenario file edited while the server runs is
+    seen after a restart."""
+    from regionsim.model.scenario import load_scenario
+
+    region = load_scenario(scenario)
+    cities = [{key: c.get(key) for key in ("id", "name_en", "name_zh")} for c in getattr(region, "data", {}).get("cities", []) if "id" in c]
+    return lever_groups(scenario), city_levers(scenario), cities
 
 
 def default_scenario() -> str:
@@ -209,20 +229,13 @@ def _plain_text(value: Any) -> str:
 def CityLeverTable(scenario: str, pending: dict[str, Any], set_pending: Callable, lang: str):
     """Per-city levers (e.g. each city's receiving incentive and yearly receiving capacity) as an
     editable table: one row per city, one column per lever; empty = the rule's default."""
-    from regionsim.model.scenario import load_scenario
-
-    tables = solara.use_memo(lambda: city_levers(scenario), [scenario])
-    region = solara.use_memo(lambda: load_scenario(scenario), [scenario])
+    _, tables, cities = scenario_levers(scenario)
     is_open, set_open = solara.use_state(False)
     error, set_error = solara.use_state("")
     if not tables:
         return
-    ids = [c["id"] for c in region.data["cities"]] if hasattr(region, "data") else []
-    if not ids:
-        ids = sorted({city for _, values in tables for city in values})
-    names = {
-        c["id"]: (c.get("name_zh") if lang == "zh" else c.get("name_en")) or c["id"] for c in getattr(region, "data", {}).get("cities", [])
-    }
+    ids = [c["id"] for c in cities] or sorted({city for _, values in tables for city in values})
+    names = {c["id"]: (c.get("name_zh") if lang == "zh" else c.get("name_en")) or c["id"] for c in cities}
     changed_here = sum(1 for key in pending if any(key.startswith(f"rules.{lev.rule.key}.{lev.name}.") for lev, _ in tables))
     solara.Button(
         f"{'▾' if is_open else '▸'} {t('city_levers', lang)}{f' ({changed_here})' if changed_here else ''}",
@@ -289,7 +302,7 @@ def CityLeverTable(scenario: str, pending: dict[str, Any], set_pending: Callable
 def LeverPanel(scenario: str, pending: dict[str, Any], set_pending: Callable, lang: str):
     """Every lever of the scenario, one collapsible group per rule: the policy levers first, then the
     model assumptions (uncertainties) under their own heading."""
-    groups = solara.use_memo(lambda: lever_groups(scenario), [scenario])
+    groups = scenario_levers(scenario)[0]
     open_rules, set_open_rules = solara.use_state(frozenset())
 
     def set_value(key: str, value: Any, scenario_value: Any) -> None:
@@ -336,7 +349,7 @@ def LeverPanel(scenario: str, pending: dict[str, Any], set_pending: Callable, la
                 set_open_rules(open_rules - {key} if key in open_rules else open_rules | {key})
 
             solara.Button(
-                f"{marker} {spec.id} · {title}{f' ({changed_here})' if changed_here else ''}",
+                f"{marker} {title}{f' ({changed_here})' if changed_here else ''}",
                 on_click=toggle,
                 text=True,
                 classes=["rs-rule", css, f"rs-{section}"],
@@ -360,13 +373,37 @@ def LeverPanel(scenario: str, pending: dict[str, Any], set_pending: Callable, la
                         ).key(row.key)
 
 
+def _start_run(name: str, overrides: dict[str, Any], seed: int | None, seed_text: str, lang: str) -> tuple[DashboardRun | None, str]:
+    """A new run of `name` with `overrides` and `seed` (None: the seed typed in the box), or (None,
+    why not, in the reader's language)."""
+    if seed is None:
+        seed, why = parse_seed(seed_text)
+        if why:
+            return None, f"{t('seed', lang)}: {reason(why, lang)}"
+    try:
+        return DashboardRun(name, seed=seed, overrides=overrides), ""
+    except UserError as exc:
+        return None, reason(str(exc), lang)
+
+
+def _read_payload(payload: dict, lang: str) -> tuple[tuple[str, dict[str, Any], int | None] | None, str]:
+    """A loaded variant file's (base, overrides, seed), or (None, why not, in the reader's language)."""
+    try:
+        return read_variant(str(payload.get("text", ""))), ""
+    except UserError as exc:
+        return None, reason(str(exc), lang)
+
+
 @solara.component
 def Page():
-    """The dashboard page: one per browser session."""
+    """The dashboard page: one per browser session. It holds the session's state and its actions;
+    the top bar, the left panel (scenario, seed, levers of A or B) and the views draw it."""
     lang, set_lang = solara.use_state("en")
-    initial = solara.use_memo(lambda: DashboardRun(default_scenario()), [])
-    run, set_run = solara.use_state(initial)
-    scenario, set_scenario = solara.use_state(initial.scenario)
+    # the first run is made once per session and handed to the state; the memo's holder then lets go
+    # of it, so a Reset frees the run it replaces
+    first = solara.use_memo(lambda: [DashboardRun(default_scenario())], [])
+    run, set_run = solara.use_state(first.pop() if first else None)
+    scenario, set_scenario = solara.use_state(run.scenario)
     tick, set_tick = solara.use_state(0)
     playing, set_playing = solara.use_state(False)
     speed, set_speed = solara.use_state("2")
@@ -390,7 +427,6 @@ def Page():
 
     choices = solara.use_memo(scenario_choices, [])
     lesson = solara.use_memo(lambda: load_lesson(scenario), [scenario])
-    model = run.model
     b_name = b_scenario if b_scenario in choices else run.scenario
 
     def step(_: Any = None) -> None:
@@ -399,22 +435,10 @@ def Page():
         else:
             set_playing(False)
 
-    def tick_step(_: Any = None) -> None:
-        # a tick sent just before Pause may arrive after it: this handler is the one of the latest
-        # render, so it knows the clock is stopped and ignores it
-        if playing:
-            step()
-
     def restart(name: str, overrides: dict[str, Any], seed: int | None = None) -> bool:
-        if seed is None:
-            seed, why = parse_seed(seed_text)
-            if why:
-                set_message(f"{t('seed', lang)}: {reason(why, lang)}")
-                return False
-        try:
-            new_run = DashboardRun(name, seed=seed, overrides=overrides)
-        except UserError as exc:
-            set_message(reason(str(exc), lang))
+        new_run, problem = _start_run(name, overrides, seed, seed_text, lang)
+        if new_run is None:
+            set_message(problem)
             return False
         set_playing(False)
         set_message("")
@@ -423,9 +447,6 @@ def Page():
         set_comparison(None)
         return True
 
-    def reset() -> None:
-        restart(scenario, pending)
-
     def choose_scenario(name: str) -> None:
         if name == scenario:
             return
@@ -433,30 +454,187 @@ def Page():
         set_scenario(name)
         set_notice("")
         set_lesson_state({"step": 0, "predictions": {}})
-        if selected is not None:
-            set_selected(None)  # the old scenario's city may not exist here; the panel shows the hint instead
+        set_selected(None)  # the old scenario's city may not exist here; the panel shows the hint instead
         restart(name, {})
 
-    def load_variant(payload: dict) -> None:
-        try:
-            base, overrides, seed = read_variant(str(payload.get("text", "")))
-        except UserError as exc:
-            set_message(reason(str(exc), lang))
-            set_notice("")
+    def load_into_a(payload: dict) -> None:
+        """A variant file becomes this run (A): its scenario, its levers and its seed, run at once."""
+        loaded, problem = _read_payload(payload, lang)
+        set_notice("")
+        if loaded is None:
+            set_message(problem)
             return
+        base, overrides, seed = loaded
         set_scenario(base)
         set_pending(overrides)
-        if seed is not None:
-            set_seed_text(str(seed))
-        if restart(base, overrides, seed=seed if seed is not None else None):
+        set_seed_text(seed_text if seed is None else str(seed))
+        if restart(base, overrides, seed=seed):
             set_notice(t("loaded_variant", lang, file=str(payload.get("name", "")), base=base, n=len(overrides)))
+
+    def load_into_b(payload: dict) -> None:
+        """A variant file becomes case B (its scenario and levers; the comparison uses A's seed)."""
+        loaded, problem = _read_payload(payload, lang)
+        set_notice("")
+        if loaded is None:
+            set_message(problem)
+            return
+        base, overrides, _ = loaded
+        set_message("")
+        set_b_scenario(base)
+        set_b_pending(overrides)
+        set_comparison(None)
+        set_editing("B")
+        set_notice(t("loaded_variant_b", lang, file=str(payload.get("name", "")), base=base, n=len(overrides), seed=run.seed))
 
     def setup_lesson_step(overrides: dict[str, Any]) -> None:
         set_pending(dict(overrides))
         restart(scenario, dict(overrides))
 
-    # --- top bar ---------------------------------------------------------------------------------------
-    Ticker(playing=playing, interval_ms=int(1000 / float(speed)), done=tick, event_tick=tick_step)
+    # a tick sent just before Pause may arrive after it: this handler is the one of the latest
+    # render, so it knows the clock is stopped and ignores it
+    Ticker(playing=playing, interval_ms=int(1000 / float(speed)), done=tick, event_tick=lambda _=None: step() if playing else None)
+    TopBar(
+        run=run,
+        tick=tick,
+        lang=lang,
+        set_lang=set_lang,
+        playing=playing,
+        set_playing=set_playing,
+        speed=speed,
+        set_speed=set_speed,
+        presenter=presenter,
+        set_presenter=set_presenter,
+        on_step=step,
+        on_reset=lambda: restart(scenario, pending),
+    )
+    _banner(message, "rs-message", "pre", ERROR_STYLE)
+    _banner(notice, "rs-notice", "div", "color:#1b5e20;background:#e8f5e9;padding:4px 10px;font-size:13px;margin:4px")
+    with solara.Row(style="padding:4px 6px;align-items:flex-start;flex-wrap:nowrap", gap="8px"):
+        if not presenter:
+            LeftPanel(
+                run=run,
+                lang=lang,
+                choices=choices,
+                scenario=scenario,
+                on_scenario=choose_scenario,
+                seed_text=seed_text,
+                set_seed_text=set_seed_text,
+                pending=pending,
+                set_pending=set_pending,
+                editing=editing,
+                set_editing=set_editing,
+                b_name=b_name,
+                set_b_scenario=set_b_scenario,
+                b_pending=b_pending,
+                set_b_pending=set_b_pending,
+            )
+        with solara.Column(gap="4px", style="flex:1 1 auto;min-width:0"):
+            shown = _view_tabs(["lesson"] if lesson is not None else [], view, set_view, lang, presenter)
+            _view_area(
+                shown,
+                run=run,
+                tick=tick,
+                lang=lang,
+                map_props={
+                    "indicator": indicator,
+                    "set_indicator": set_indicator,
+                    "selected": selected,
+                    "set_selected": set_selected,
+                    "options": map_options,
+                    "set_options": set_map_options,
+                    "presenter": presenter,
+                },
+                lesson_props={"lesson": lesson, "state": lesson_state, "set_state": set_lesson_state, "setup": setup_lesson_step},
+                compare_props={
+                    "b_name": b_name,
+                    "b_pending": b_pending,
+                    "comparison": comparison,
+                    "set_comparison": set_comparison,
+                    "mode": compare_mode,
+                    "set_mode": set_compare_mode,
+                    "year": compare_year,
+                    "set_year": set_compare_year,
+                    "indicator": indicator,
+                    "set_message": set_message,
+                    "set_editing": set_editing,
+                    "size": map_options["size"],
+                },
+                export_props={
+                    "scenario": scenario,
+                    "pending": pending,
+                    "variant_name": variant_name,
+                    "set_variant_name": set_variant_name,
+                    "on_load": load_into_a,
+                    "on_load_b": load_into_b,
+                },
+            )
+
+
+def _view_area(
+    shown: str,
+    *,
+    run: DashboardRun,
+    tick: int,
+    lang: str,
+    map_props: dict[str, Any],
+    lesson_props: dict[str, Any],
+    compare_props: dict[str, Any],
+    export_props: dict[str, Any],
+) -> None:
+    """The view picked by the tabs: each view gets the run, the year counter and the language, plus its own props."""
+    if shown == "map":
+        MapView(run=run, tick=tick, lang=lang, **map_props)
+    elif shown == "lesson":
+        LessonView(run=run, tick=tick, lang=lang, **lesson_props)
+    elif shown == "charts":
+        ChartsView(run=run, tick=tick, lang=lang)
+    elif shown == "scorecard":
+        solara.HTML(tag="div", unsafe_innerHTML=views.scorecard_html(run.model, lang), classes=["rs-scorecard-view"])
+    elif shown == "compare":
+        CompareView(run=run, lang=lang, **compare_props)
+    else:
+        ExportView(run=run, tick=tick, lang=lang, **export_props)
+
+
+def _banner(text: str, css: str, tag: str, style: str) -> None:
+    """A message line under the top bar (an error, or a notice), when there is one."""
+    if text:
+        solara.HTML(tag=tag, unsafe_innerHTML=esc(text), classes=[css], style=style)
+
+
+def _view_tabs(extra: list[str], view: str, set_view: Callable[[str], None], lang: str, presenter: bool) -> str:
+    """The view buttons (hidden in presenter mode); returns the view to show."""
+    names = extra + list(VIEWS)
+    if not presenter:
+        with solara.Row(gap="4px", style="flex-wrap:wrap"):
+            for name in names:
+                solara.Button(
+                    t(f"view_{name}", lang),
+                    on_click=lambda name=name: set_view(name),
+                    classes=[f"rs-view-{name}"],
+                    color="primary" if view == name else None,
+                    outlined=view != name,
+                )
+    return "map" if presenter else (view if view in names else "map")
+
+
+@solara.component
+def TopBar(
+    run: DashboardRun,
+    tick: int,
+    lang: str,
+    set_lang: Callable,
+    playing: bool,
+    set_playing: Callable,
+    speed: str,
+    set_speed: Callable,
+    presenter: bool,
+    set_presenter: Callable,
+    on_step: Callable,
+    on_reset: Callable,
+):
+    """Title, the current year, step / play-pause / speed / reset, language and presenter mode.
+    `tick` counts steps: the run steps in place, so the bar must see a prop change to redraw."""
     with solara.Row(
         style="align-items:center;flex-wrap:wrap;gap:8px;padding:4px 10px;background:#263238;color:#fff", classes=["rs-topbar"]
     ):
@@ -475,7 +653,7 @@ def Page():
             classes=["rs-year-box"],
             style="font-size:22px;font-weight:700;color:#ffeb3b;padding:0 8px",
         )
-        solara.Button(t("step", lang), on_click=step, disabled=not run.running, classes=["rs-step"], color="primary")
+        solara.Button(t("step", lang), on_click=on_step, disabled=not run.running, classes=["rs-step"], color="primary")
         solara.Button(
             t("pause", lang) if playing else t("play", lang),
             on_click=lambda: set_playing(not playing),
@@ -485,7 +663,7 @@ def Page():
         )
         with solara.Column(style="width:110px;background:#fff;border-radius:4px;padding:0 6px", gap="0px"):
             solara.Select(label=t("speed", lang), values=list(SPEEDS), value=speed, on_value=set_speed, dense=True, classes=["rs-speed"])
-        solara.Button(t("reset", lang), on_click=reset, classes=["rs-reset"], color="warning")
+        solara.Button(t("reset", lang), on_click=on_reset, classes=["rs-reset"], color="warning")
         solara.Button(
             t("language", lang),
             on_click=lambda: set_lang("zh" if lang == "en" else "en"),
@@ -504,137 +682,76 @@ def Page():
             solara.HTML(
                 tag="span", unsafe_innerHTML=esc(t("finished", lang)), classes=["rs-finished"], style="color:#ffcc80;font-size:13px"
             )
-    if message:
-        solara.HTML(
-            tag="pre",
-            unsafe_innerHTML=esc(message),
-            classes=["rs-message"],
-            style="color:#b71c1c;background:#ffebee;padding:6px 10px;white-space:pre-wrap;font-size:13px;margin:4px",
-        )
-    if notice:
-        solara.HTML(
-            tag="div",
-            unsafe_innerHTML=esc(notice),
-            classes=["rs-notice"],
-            style="color:#1b5e20;background:#e8f5e9;padding:4px 10px;font-size:13px;margin:4px",
-        )
 
-    with solara.Row(style="padding:4px 6px;align-items:flex-start;flex-wrap:nowrap", gap="8px"):
-        # --- left: scenario, seed, levers ---------------------------------------------------------------
-        if not presenter:
-            with solara.Column(
-                style="flex:0 0 270px;width:270px;max-height:calc(100vh - 70px);overflow-y:auto;padding-right:4px",
-                gap="4px",
-                classes=["rs-left"],
-            ):
-                solara.Select(label=t("scenario", lang), values=choices, value=scenario, on_value=choose_scenario, classes=["rs-scenario"])
-                seed_value, seed_why = parse_seed(seed_text)
-                solara.InputText(
-                    label=t("seed", lang),
-                    value=seed_text,
-                    on_value=lambda v: set_seed_text((v or "").strip()),
-                    error=bool(seed_why),
-                    classes=["rs-seed"],
-                    dense=True,
-                    hide_details=True,
-                )
-                if seed_why:
-                    solara.HTML(
-                        tag="div",
-                        unsafe_innerHTML=esc(f"{t('refused', lang)}: {reason(seed_why, lang)}"),
-                        classes=["rs-seed-error"],
-                        style="color:#b71c1c;font-size:12px",
-                    )
-                _run_state(run, pending, lang)
-                with solara.Row(gap="4px", style="align-items:center;font-size:13px;margin-top:4px"):
-                    solara.HTML(tag="span", unsafe_innerHTML=esc(t("edit_levers_of", lang)))
-                    for case in ("A", "B"):
-                        solara.Button(
-                            t(f"case_{case.lower()}", lang),
-                            on_click=lambda case=case: set_editing(case),
-                            classes=[f"rs-edit-{case}"],
-                            small=True,
-                            color="primary" if editing == case else None,
-                            outlined=editing != case,
-                            style="text-transform:none",
-                        )
-                if editing == "B":
-                    solara.Select(
-                        label=t("compare_b", lang),
-                        values=choices,
-                        value=b_name,
-                        on_value=lambda v: (set_b_scenario(v), set_b_pending({})),
-                        classes=["rs-compare-b"],
-                    )
-                    LeverPanel(scenario=b_name, pending=b_pending, set_pending=set_b_pending, lang=lang).key(f"B-{b_name}")
-                    CityLeverTable(scenario=b_name, pending=b_pending, set_pending=set_b_pending, lang=lang).key(f"Bc-{b_name}")
-                else:
-                    LeverPanel(scenario=scenario, pending=pending, set_pending=set_pending, lang=lang).key(f"A-{scenario}")
-                    CityLeverTable(scenario=scenario, pending=pending, set_pending=set_pending, lang=lang).key(f"Ac-{scenario}")
 
-        # --- right: the views ---------------------------------------------------------------------------
-        with solara.Column(gap="4px", style="flex:1 1 auto;min-width:0"):
-            names = (["lesson"] if lesson is not None else []) + list(VIEWS)
-            if not presenter:
-                with solara.Row(gap="4px", style="flex-wrap:wrap"):
-                    for name in names:
-                        solara.Button(
-                            t(f"view_{name}", lang),
-                            on_click=lambda name=name: set_view(name),
-                            classes=[f"rs-view-{name}"],
-                            color="primary" if view == name else None,
-                            outlined=view != name,
-                        )
-            shown = "map" if presenter else (view if view in names else "map")
-            if shown == "map":
-                MapView(
-                    run=run,
-                    tick=tick,
-                    lang=lang,
-                    indicator=indicator,
-                    set_indicator=set_indicator,
-                    selected=selected,
-                    set_selected=set_selected,
-                    options=map_options,
-                    set_options=set_map_options,
-                    presenter=presenter,
+@solara.component
+def LeftPanel(
+    run: DashboardRun,
+    lang: str,
+    choices: list[str],
+    scenario: str,
+    on_scenario: Callable[[str], None],
+    seed_text: str,
+    set_seed_text: Callable,
+    pending: dict[str, Any],
+    set_pending: Callable,
+    editing: str,
+    set_editing: Callable,
+    b_name: str,
+    set_b_scenario: Callable,
+    b_pending: dict[str, Any],
+    set_b_pending: Callable,
+):
+    """The scenario picker, the seed, what runs now, and the levers of case A (this run) or of case B."""
+    with solara.Column(
+        style="flex:0 0 270px;width:270px;max-height:calc(100vh - 70px);overflow-y:auto;padding-right:4px",
+        gap="4px",
+        classes=["rs-left"],
+    ):
+        solara.Select(label=t("scenario", lang), values=choices, value=scenario, on_value=on_scenario, classes=["rs-scenario"])
+        _, seed_why = parse_seed(seed_text)
+        solara.InputText(
+            label=t("seed", lang),
+            value=seed_text,
+            on_value=lambda v: set_seed_text((v or "").strip()),
+            error=bool(seed_why),
+            classes=["rs-seed"],
+            dense=True,
+            hide_details=True,
+        )
+        if seed_why:
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=esc(f"{t('refused', lang)}: {reason(seed_why, lang)}"),
+                classes=["rs-seed-error"],
+                style="color:#b71c1c;font-size:12px",
+            )
+        _run_state(run, pending, lang)
+        with solara.Row(gap="4px", style="align-items:center;font-size:13px;margin-top:4px"):
+            solara.HTML(tag="span", unsafe_innerHTML=esc(t("edit_levers_of", lang)))
+            for case in ("A", "B"):
+                solara.Button(
+                    t(f"case_{case.lower()}", lang),
+                    on_click=lambda case=case: set_editing(case),
+                    classes=[f"rs-edit-{case}"],
+                    small=True,
+                    color="primary" if editing == case else None,
+                    outlined=editing != case,
+                    style="text-transform:none",
                 )
-            elif shown == "lesson":
-                LessonView(
-                    lesson=lesson, run=run, tick=tick, lang=lang, state=lesson_state, set_state=set_lesson_state, setup=setup_lesson_step
-                )
-            elif shown == "charts":
-                ChartsView(run=run, tick=tick, lang=lang)
-            elif shown == "scorecard":
-                solara.HTML(tag="div", unsafe_innerHTML=views.scorecard_html(model, lang), classes=["rs-scorecard-view"])
-            elif shown == "compare":
-                CompareView(
-                    run=run,
-                    lang=lang,
-                    b_name=b_name,
-                    b_pending=b_pending,
-                    comparison=comparison,
-                    set_comparison=set_comparison,
-                    mode=compare_mode,
-                    set_mode=set_compare_mode,
-                    year=compare_year,
-                    set_year=set_compare_year,
-                    indicator=indicator,
-                    set_message=set_message,
-                    set_editing=set_editing,
-                    size=map_options["size"],
-                )
-            else:
-                ExportView(
-                    run=run,
-                    tick=tick,
-                    lang=lang,
-                    scenario=scenario,
-                    pending=pending,
-                    variant_name=variant_name,
-                    set_variant_name=set_variant_name,
-                    on_load=load_variant,
-                )
+        if editing == "B":
+            solara.Select(
+                label=t("compare_b", lang),
+                values=choices,
+                value=b_name,
+                on_value=lambda v: (set_b_scenario(v), set_b_pending({})),
+                classes=["rs-compare-b"],
+            )
+            LeverPanel(scenario=b_name, pending=b_pending, set_pending=set_b_pending, lang=lang).key(f"B-{b_name}")
+            CityLeverTable(scenario=b_name, pending=b_pending, set_pending=set_b_pending, lang=lang).key(f"Bc-{b_name}")
+        else:
+            LeverPanel(scenario=scenario, pending=pending, set_pending=set_pending, lang=lang).key(f"A-{scenario}")
+            CityLeverTable(scenario=scenario, pending=pending, set_pending=set_pending, lang=lang).key(f"Ac-{scenario}")
 
 
 def _run_state(run: DashboardRun, pending: dict[str, Any], lang: str) -> None:
@@ -769,6 +886,8 @@ def MapView(
                 fit=True,
                 event_resize=resized,
                 fullscreen_label=t("fullscreen", lang),
+                pan_key=str(zoom),
+                reset_label=t("pan_reset", lang),
             )
         if not presenter:
             with solara.Column(
@@ -992,8 +1111,10 @@ def ExportView(
     variant_name: str,
     set_variant_name: Callable,
     on_load: Callable[[dict], None],
+    on_load_b: Callable[[dict], None] | None = None,
 ):
-    """Download the run's files; save the lever settings as a variant file, and load one back."""
+    """Download the run's files; save the lever settings as a variant file, and load one back —
+    into A (this run: its scenario, levers and seed, run at once) or into B (the comparison case)."""
     solara.HTML(tag="p", unsafe_innerHTML=esc(t("export_run_help", lang)))
     Download(label=t("export_run", lang), filename=run.export_name(), make=run.export_zip, css="rs-export-run", mime_type="application/zip")
     name = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in (variant_name or "my_variant")) or "my_variant"
@@ -1010,7 +1131,10 @@ def ExportView(
             css="rs-export-variant",
             mime_type="application/toml",
         )
+    with solara.Row(gap="8px", style="flex-wrap:wrap;align-items:center;margin-top:6px"):
         Upload(label=t("load_variant", lang), extra_class="rs-load-variant", event_load=on_load)
+        if on_load_b is not None:
+            Upload(label=t("load_variant_b", lang), extra_class="rs-load-variant-b", event_load=on_load_b)
     solara.HTML(tag="p", unsafe_innerHTML=esc(t("export_variant_help", lang, file=f"{name}.toml")))
     solara.HTML(
         tag="pre", unsafe_innerHTML=esc(text), classes=["rs-variant-preview"], style="background:#f5f5f5;padding:8px;font-size:12px"

@@ -45,10 +45,16 @@ TEXT: dict[str, tuple[str, str]] = {
         "B's levers: {n} changed (edit them with “B (comparison)” above the levers)",
         "B的杠杆：已改{n}项（在杠杆上方选择“B（对比情景）”进行编辑）",
     ),
-    "load_variant": ("Load a variant file (.toml)", "载入变体文件（.toml）"),
+    "load_variant": ("Load a variant file (.toml) into A (this run)", "将变体文件（.toml）载入A（当前运行）"),
+    "load_variant_b": ("Load a variant file (.toml) into B (comparison)", "将变体文件（.toml）载入B（对比情景）"),
     "loaded_variant": (
         "Loaded {file}: {base} with {n} lever setting(s); running it now.",
         "已载入{file}：{base}，含{n}项杠杆设置，正在运行。",
+    ),
+    "loaded_variant_b": (
+        "Loaded {file} into B: {base} with {n} lever setting(s). Open Compare and press “Run comparison” "
+        "(both cases run with A's seed, {seed}).",
+        "已将{file}载入B：{base}，含{n}项杠杆设置。请打开“情景对比”并点击“运行对比”（两个情景均使用A的随机种子{seed}）。",
     ),
     "view_lesson": ("Lesson", "课堂"),
     "lesson_step": ("Step {k} of {n}", "第{k}步（共{n}步）"),
@@ -100,6 +106,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "presenter": ("Presenter mode", "演示模式"),
     "presenter_exit": ("Leave presenter mode", "退出演示模式"),
     "fullscreen": ("Full screen", "全屏"),
+    "pan_reset": ("Reset view", "复位视图"),
     "size_legend": ("population", "人口"),
     "click_city": (
         "Click a city on the map (or pick it below) to see why things happened there.",
@@ -243,6 +250,39 @@ def t(key: str, lang: str, **values: object) -> str:
 def pick(pair_en_zh: tuple[str, str], lang: str) -> str:
     """Choose from an (English, Chinese) pair."""
     return pair_en_zh[1] if lang == "zh" and pair_en_zh[1] else pair_en_zh[0]
+
+
+RULE_NAMES: dict[str, tuple[str, str]] = {
+    # rule id (as in the event log and the rule catalogue): (English, 中文) — short, for event lists
+    "POLICY": ("Provincial policy", "省级政策"),
+    "ZONING": ("Functional zones", "主体功能区"),
+    "RELOCATE": ("Relocation", "功能疏解"),
+    "TRANSFER": ("Industrial transfer", "产业转移"),
+    "GROWTH": ("Growth", "经济增长"),
+    "SERVICES": ("Public services", "公共服务"),
+    "MIGRATE": ("Migration", "人口迁移"),
+    "JOINT_CONTROL": ("Joint air control", "联防联控"),
+    "AIR": ("Air quality", "大气环境"),
+    "ENERGY": ("Energy", "能源调配"),
+    "TAX_SHARE": ("Tax sharing", "税收分享"),
+    "ECO_COMP": ("Eco-compensation", "生态补偿"),
+    "FUND": ("Cooperation fund", "合作基金"),
+}
+"""Short display names of the rules. A rule missing here falls back to its catalogue title
+(`RuleSpec.title_en` / `title_zh`); a unit test checks that every catalogued rule is listed."""
+
+
+def rule_name(rule_id: str, lang: str) -> str:
+    """A rule id (RELOCATE, TAX_SHARE, …) as the reader sees it: a short name in `lang`, never the raw id."""
+    rule_id = str(rule_id)
+    if rule_id in RULE_NAMES:
+        return pick(RULE_NAMES[rule_id], lang)
+    from regionsim.model.rules import BY_ID
+
+    spec = BY_ID.get(rule_id)
+    if spec is not None:
+        return pick((spec.title_en, spec.title_zh), lang)
+    return rule_id.replace("_", " ").capitalize() if lang != "zh" else "规则"
 
 
 def function_type_label(name: str, lang: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -240,19 +240,45 @@ def _free_spots(
     return ok
 
 
-def map_svg(spec: MapSpec) -> str:
-    """The map as an `<svg>` element: province outlines, cities (size = population, colour =
-    value, `data-key` = city id; the smallest drawn on top), relocation arrows on top of the cities
-    (they let clicks through to the page's nearest-centre hit test), labels that do not overlap
-    (with leader lines where a label had to move away), a colour legend, a size legend, an arrow
-    legend with units and a title."""
+@dataclass(frozen=True)
+class _MapFrame:
+    """Where a map is drawn: the picture's size, the plot box and the projection into it."""
+
+    width: int
+    height: int
+    legend_w: int
+    top: int
+    pad: int
+    plot_w: int
+    plot_h: int
+    lon0: float
+    lat1: float
+    shrink: float
+    scale: float
+    x_off: float
+    y_off: float
+
+    @property
+    def plot_x0(self) -> int:
+        return self.pad
+
+    @property
+    def plot_y0(self) -> int:
+        return self.top + self.pad
+
+    def project(self, lon: float, lat: float) -> tuple[float, float]:
+        """Longitude/latitude → pixels (equirectangular, x shrunk by cos(mean latitude))."""
+        return self.x_off + (lon - self.lon0) * self.shrink * self.scale, self.y_off + (self.lat1 - lat) * self.scale
+
+
+def _map_frame(spec: MapSpec) -> tuple[_MapFrame, list[MapCity]]:
+    """The map's frame, and the cities it draws (those inside `spec.focus` when zoomed)."""
     width, height = max(int(spec.width), 320), max(int(spec.height), 260)
     legend_w = 150 if width >= 520 else 120
     top, pad = 34, 14
-    focus = spec.focus
     cities = spec.cities
-    if focus is not None:
-        lon0, lon1, lat0, lat1 = focus
+    if spec.focus is not None:
+        lon0, lon1, lat0, lat1 = spec.focus
         cities = [c for c in cities if lon0 <= c.lon <= lon1 and lat0 <= c.lat <= lat1]
     else:
         lons = [c.lon for c in cities] + [p[0] for _, ring in spec.outlines for p in ring]
@@ -264,68 +290,106 @@ def map_svg(spec: MapSpec) -> str:
     scale = min(plot_w / max((lon1 - lon0) * shrink, 1e-6), plot_h / max(lat1 - lat0, 1e-6))
     x_off = plot_x0 + (plot_w - (lon1 - lon0) * shrink * scale) / 2
     y_off = plot_y0 + (plot_h - (lat1 - lat0) * scale) / 2
+    frame = _MapFrame(width, height, legend_w, top, pad, plot_w, plot_h, lon0, lat1, shrink, scale, x_off, y_off)
+    return frame, cities
 
-    def project(lon: float, lat: float) -> tuple[float, float]:
-        return x_off + (lon - lon0) * shrink * scale, y_off + (lat1 - lat) * scale
 
+def _colour_range(spec: MapSpec) -> tuple[float, float]:
+    """The colour scale's (low, high): the spec's, else the values' range (±the largest |value| when diverging)."""
     values = np.array([c.value for c in spec.cities], dtype=float)
     finite = values[np.isfinite(values)]
     if spec.diverging:
         bound = spec.vmax if spec.vmax is not None else (float(np.abs(finite).max()) if finite.size else 1.0)
         bound = abs(bound) or 1.0
-        vmin, vmax = -bound, bound
-    else:
-        vmin = spec.vmin if spec.vmin is not None else (float(finite.min()) if finite.size else 0.0)
-        vmax = spec.vmax if spec.vmax is not None else (float(finite.max()) if finite.size else 1.0)
-    colour = colour_scale(spec.colormap, vmin, vmax)
+        return -bound, bound
+    vmin = spec.vmin if spec.vmin is not None else (float(finite.min()) if finite.size else 0.0)
+    vmax = spec.vmax if spec.vmax is not None else (float(finite.max()) if finite.size else 1.0)
+    return vmin, vmax
+
+
+def _radius_of(spec: MapSpec, frame: _MapFrame) -> tuple[Callable[[float], float], float]:
+    """A city's circle radius as a function of its population (area ∝ population), and the population
+    the largest circle stands for."""
     max_pop = spec.max_population or max((c.population for c in spec.cities), default=1.0) or 1.0
-    zoom = 1.0 if focus is None else min(2.0, max(1.0, (plot_h / 300.0)))
-    big = min(max(min(plot_w, plot_h) / 22.0, 14.0), 34.0) * zoom
+    zoom = 1.0 if spec.focus is None else min(2.0, max(1.0, (frame.plot_h / 300.0)))
+    big = min(max(min(frame.plot_w, frame.plot_h) / 22.0, 14.0), 34.0) * zoom
 
     def radius(population: float) -> float:
         return 3.5 + big * math.sqrt(max(population, 0.0) / max_pop)
 
-    lang = spec.lang
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="rs-map" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" style="{FONT}; background:#f4f8fb; display:block">',
-        '<defs><marker id="rs-arrowhead" viewBox="0 0 10 10" refX="6" refY="5" markerWidth="1.8" markerHeight="1.8" '
-        'orient="auto-start-reverse" markerUnits="strokeWidth"><path d="M 0 0 L 10 5 L 0 10 z" fill="#0b3c8c"/></marker>'
-        f'<clipPath id="rs-plot-clip"><rect x="{plot_x0}" y="{plot_y0}" width="{plot_w}" height="{plot_h}"/></clipPath></defs>',
-        f'<text x="{pad}" y="22" font-size="15" font-weight="600" fill="#222">{esc(spec.title)}</text>',
-        '<g clip-path="url(#rs-plot-clip)">',
-    ]
-    fills = ("#e9eef2", "#eef0e6", "#f1ebe4", "#e6eef0", "#efe7ee", "#e8f0e6")
-    # largest first, so that a province drawn without holes (Hebei around Beijing and Tianjin) lies underneath
-    outlines = sorted(spec.outlines, key=lambda item: -_ring_area(item[1]))
-    for i, (name, ring) in enumerate(outlines):
-        if len(ring) < 3:
-            continue
-        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (project(p[0], p[1]) for p in ring))
-        out.append(
-            f'<polygon class="rs-province" points="{points}" fill="{fills[i % len(fills)]}" stroke="#8a99a6" '
-            f'stroke-width="1.2"><title>{esc(name)}</title></polygon>'
-        )
-    positions = {c.key: project(c.lon, c.lat) for c in cities}
-    radii = {c.key: radius(c.population) for c in cities}
-    # cities: largest first, so the smallest lie on top and each keeps a clickable disc
-    for c in sorted(cities, key=lambda c: -c.population):
-        x, y = positions[c.key]
-        selected = c.key == spec.selected
-        out.append(
-            f'<circle class="rs-city" data-key="{esc(c.key)}" cx="{x:.1f}" cy="{y:.1f}" r="{radii[c.key]:.1f}" '
-            f'fill="{colour(c.value)}" fill-opacity="0.88" stroke="{"#000" if selected else "#333"}" '
-            f'stroke-width="{3 if selected else 0.8}" style="cursor:pointer"><title>{esc(c.tooltip or c.label)}</title></circle>'
-        )
+    return radius, max_pop
 
-    # arrows on top of the cities; pointer-events only on the stroke, and the page's click handler
-    # hit-tests cities by nearest centre, so an arrow never takes a city's click
-    max_units = max((a.units for a in spec.arrows), default=1.0) or 1.0
+
+def _arrow_width_of(arrows: list[MapArrow]) -> tuple[Callable[[float], float], float]:
+    """An arrow's stroke width as a function of its units, and the most units one arrow carries."""
+    max_units = max((a.units for a in arrows), default=1.0) or 1.0
 
     def arrow_width(units: float) -> float:
         return 2.5 + 9.0 * math.sqrt(max(units, 0.0) / max_units)
 
-    for arrow in sorted(spec.arrows, key=lambda a: -a.units):
+    return arrow_width, max_units
+
+
+def _map_head(frame: _MapFrame, title: str) -> list[str]:
+    """The `<svg>` opening, the arrowhead and the plot's clip path, the title, and the clipped group's opening."""
+    width, height = frame.width, frame.height
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="rs-map" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" style="{FONT}; background:#f4f8fb; display:block">',
+        '<defs><marker id="rs-arrowhead" viewBox="0 0 10 10" refX="6" refY="5" markerWidth="1.8" markerHeight="1.8" '
+        'orient="auto-start-reverse" markerUnits="strokeWidth"><path d="M 0 0 L 10 5 L 0 10 z" fill="#0b3c8c"/></marker>'
+        f'<clipPath id="rs-plot-clip"><rect x="{frame.plot_x0}" y="{frame.plot_y0}" width="{frame.plot_w}" '
+        f'height="{frame.plot_h}"/></clipPath></defs>',
+        f'<text x="{frame.pad}" y="22" font-size="15" font-weight="600" fill="#222">{esc(title)}</text>',
+        '<g clip-path="url(#rs-plot-clip)">',
+    ]
+
+
+def _province_polygons(outlines: list[tuple[str, list[list[float]]]], frame: _MapFrame) -> list[str]:
+    """The provinces as filled polygons (in the order given: largest first)."""
+    fills = ("#e9eef2", "#eef0e6", "#f1ebe4", "#e6eef0", "#efe7ee", "#e8f0e6")
+    out = []
+    for i, (name, ring) in enumerate(outlines):
+        if len(ring) < 3:
+            continue
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (frame.project(p[0], p[1]) for p in ring))
+        out.append(
+            f'<polygon class="rs-province" points="{points}" fill="{fills[i % len(fills)]}" stroke="#8a99a6" '
+            f'stroke-width="1.2"><title>{esc(name)}</title></polygon>'
+        )
+    return out
+
+
+def _city_circles(
+    cities: list[MapCity],
+    positions: dict[str, tuple[float, float]],
+    radii: dict[str, float],
+    colour: Callable[[float], str],
+    selected: str | None,
+) -> list[str]:
+    """The cities, largest first, so the smallest lie on top and each keeps a clickable disc."""
+    out = []
+    for c in sorted(cities, key=lambda c: -c.population):
+        x, y = positions[c.key]
+        chosen = c.key == selected
+        out.append(
+            f'<circle class="rs-city" data-key="{esc(c.key)}" cx="{x:.1f}" cy="{y:.1f}" r="{radii[c.key]:.1f}" '
+            f'fill="{colour(c.value)}" fill-opacity="0.88" stroke="{"#000" if chosen else "#333"}" '
+            f'stroke-width="{3 if chosen else 0.8}" style="cursor:pointer"><title>{esc(c.tooltip or c.label)}</title></circle>'
+        )
+    return out
+
+
+def _arrow_paths(
+    arrows: list[MapArrow],
+    positions: dict[str, tuple[float, float]],
+    radii: dict[str, float],
+    arrow_width: Callable[[float], float],
+) -> list[str]:
+    """Flows as curved arrows, widest first; pointer-events only on the stroke, and the page's click
+    handler hit-tests cities by nearest centre, so an arrow never takes a city's click."""
+    out = []
+    for arrow in sorted(arrows, key=lambda a: -a.units):
         if arrow.source not in positions or arrow.target not in positions:
             continue
         (x0, y0), (x1, y1) = positions[arrow.source], positions[arrow.target]
@@ -343,13 +407,24 @@ def map_svg(spec: MapSpec) -> str:
             f'stroke-linecap="round" stroke-width="{w:.1f}" marker-end="url(#rs-arrowhead)" pointer-events="visibleStroke">'
             f"<title>{esc(arrow.tooltip)}</title></path>"
         )
+    return out
 
-    # labels: every city named; most important first; moved away with a leader line where needed
+
+def _city_labels(
+    cities: list[MapCity],
+    positions: dict[str, tuple[float, float]],
+    radii: dict[str, float],
+    selected: str | None,
+    frame: _MapFrame,
+) -> list[str]:
+    """Every city named, most important first, moved away with a leader line where needed: the
+    leader lines, then the labels."""
     font = 12.0
-    order = sorted(cities, key=lambda c: (c.key != spec.selected, -c.population))
+    order = sorted(cities, key=lambda c: (c.key != selected, -c.population))
     anchors = [(c.key, *positions[c.key], radii[c.key], text_width(c.label, font) + 4) for c in order]
     centres = [(x - 3, y - 3, x + 3, y + 3) for x, y in positions.values()]
-    spots = place_labels(anchors, centres, (plot_x0, plot_y0, plot_x0 + plot_w, plot_y0 + plot_h), height=font + 3)
+    bounds = (frame.plot_x0, frame.plot_y0, frame.plot_x0 + frame.plot_w, frame.plot_y0 + frame.plot_h)
+    spots = place_labels(anchors, centres, bounds, height=font + 3)
     leaders, texts = [], []
     for c in order:
         lx, ly, leader = spots[c.key]
@@ -364,63 +439,109 @@ def map_svg(spec: MapSpec) -> str:
                 f'y1="{y + (ty - y) / dist * radii[c.key]:.1f}" x2="{tx:.1f}" y2="{ty:.1f}" stroke="#555" '
                 f'stroke-width="0.8" pointer-events="none"/>'
             )
-        weight = "700" if c.key == spec.selected else "500"
+        weight = "700" if c.key == selected else "500"
         texts.append(
             f'<text class="rs-label" data-key="{esc(c.key)}" x="{lx + 2:.1f}" y="{ly:.1f}" font-size="{font:g}" '
             f'font-weight="{weight}" fill="#1b1b1b" stroke="#fff" stroke-width="3" paint-order="stroke" '
             f'style="cursor:pointer">{esc(c.label)}</text>'
         )
-    out.extend(leaders)
-    out.extend(texts)
-    out.append("</g>")
+    return leaders + texts
+
+
+def _province_names(outlines: list[tuple[str, list[list[float]]]], frame: _MapFrame) -> list[str]:
+    """Each province's name in its lower-left corner (whole-region map only)."""
+    out = []
     for name, ring in outlines:
-        if len(ring) < 3 or focus is not None:
+        if len(ring) < 3:
             continue
-        xs, ys = zip(*(project(p[0], p[1]) for p in ring), strict=True)
+        xs, ys = zip(*(frame.project(p[0], p[1]) for p in ring), strict=True)
         out.append(
             f'<text class="rs-province-name" x="{min(xs) + 6:.1f}" y="{max(ys) - 6:.1f}" font-size="12" fill="#7a8894" '
             f'font-style="italic" pointer-events="none">{esc(name)}</text>'
         )
+    return out
 
-    # colour legend
-    lx, ly, bar_h = width - legend_w + 10, top + 30, max(min(180, height - top - 300), 90)
+
+def _colour_legend(spec: MapSpec, frame: _MapFrame, vmin: float, vmax: float, colour: Callable[[float], str]) -> tuple[list[str], int]:
+    """The colour bar with round ticks (it opens the legend group); and its height."""
+    lx, ly, bar_h = frame.width - frame.legend_w + 10, frame.top + 30, max(min(180, frame.height - frame.top - 300), 90)
     stops = "".join(f'<stop offset="{k / 10:.1f}" stop-color="{colour(vmax - (vmax - vmin) * k / 10)}"/>' for k in range(11))
-    out.append(f'<defs><linearGradient id="rs-legend-gradient" x1="0" y1="0" x2="0" y2="1">{stops}</linearGradient></defs>')
-    out.append(
+    out = [
+        f'<defs><linearGradient id="rs-legend-gradient" x1="0" y1="0" x2="0" y2="1">{stops}</linearGradient></defs>',
         f'<g class="rs-legend" data-vmin="{vmin:.6g}" data-vmax="{vmax:.6g}"><text x="{lx}" y="{ly - 12}" font-size="12" '
-        f'font-weight="600">{_wrap_tspans(spec.legend_title, lx, 14)}</text>'
-    )
-    out.append(f'<rect x="{lx}" y="{ly + 10}" width="16" height="{bar_h}" fill="url(#rs-legend-gradient)" stroke="#555"/>')
+        f'font-weight="600">{_wrap_tspans(spec.legend_title, lx, 14)}</text>',
+        f'<rect x="{lx}" y="{ly + 10}" width="16" height="{bar_h}" fill="url(#rs-legend-gradient)" stroke="#555"/>',
+    ]
     for tick in nice_ticks(vmin, vmax, 5):
         if vmin - 1e-12 <= tick <= vmax + 1e-12 and vmax > vmin:
             ty = ly + 10 + bar_h * (vmax - tick) / (vmax - vmin)
             out.append(
                 f'<line x1="{lx + 16}" x2="{lx + 20}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#555"/>'
-                f'<text x="{lx + 23}" y="{ty + 4:.1f}" font-size="11">{esc(fmt_number(tick, 1, lang))}</text>'
+                f'<text x="{lx + 23}" y="{ty + 4:.1f}" font-size="11">{esc(fmt_number(tick, 1, spec.lang))}</text>'
             )
-    sy = ly + bar_h + 36
-    out.append(f'<text x="{lx}" y="{sy}" font-size="12" font-weight="600">{esc(spec.size_title)}</text>')
+    return out, bar_h
+
+
+def _size_legend(spec: MapSpec, lx: int, sy: int, radius: Callable[[float], float], max_pop: float) -> tuple[list[str], float]:
+    """Circles for 1 and 10 million people (those not far above the largest city); and where it ends."""
+    out = [f'<text x="{lx}" y="{sy}" font-size="12" font-weight="600">{esc(spec.size_title)}</text>']
     cy = sy + 10
     for population in (p for p in (1e6, 1e7) if p <= max_pop * 1.5):
         r = radius(population)
         out.append(
             f'<circle cx="{lx + 20}" cy="{cy + r:.1f}" r="{r:.1f}" fill="none" stroke="#555"/>'
-            f'<text x="{lx + 46}" y="{cy + r + 4:.1f}" font-size="11">{esc(fmt_number(population, 0, lang))}</text>'
+            f'<text x="{lx + 46}" y="{cy + r + 4:.1f}" font-size="11">{esc(fmt_number(population, 0, spec.lang))}</text>'
         )
         cy += 2 * r + 6
-    if spec.arrow_title:
-        ay = cy + 18
-        out.append(f'<text x="{lx}" y="{ay}" font-size="11" class="rs-arrow-legend">{_wrap_tspans(spec.arrow_title, lx, 13, 22)}</text>')
-        ay += 14 * max(1, math.ceil(text_width(spec.arrow_title, 11) / 125)) + 6
-        for units in sorted({max(1.0, round(max_units / 2)), max_units}) if spec.arrows else ():
-            w = arrow_width(units)
-            out.append(
-                f'<line x1="{lx}" x2="{lx + 34}" y1="{ay:.1f}" y2="{ay:.1f}" stroke="#0b3c8c" stroke-opacity="0.8" '
-                f'stroke-width="{w:.1f}" marker-end="url(#rs-arrowhead)"/>'
-                f'<text x="{lx + 52}" y="{ay + 4:.1f}" font-size="11">{esc(fmt_number(units, 0, lang))} '
-                f"{esc(spec.arrow_unit)}</text>"
-            )
-            ay += max(w, 12) + 8
+    return out, cy
+
+
+def _arrow_legend(spec: MapSpec, lx: int, cy: float, arrow_width: Callable[[float], float], max_units: float) -> list[str]:
+    """What the arrows mean, with sample widths and their units (when there are arrows)."""
+    if not spec.arrow_title:
+        return []
+    ay = cy + 18
+    out = [f'<text x="{lx}" y="{ay}" font-size="11" class="rs-arrow-legend">{_wrap_tspans(spec.arrow_title, lx, 13, 22)}</text>']
+    ay += 14 * max(1, math.ceil(text_width(spec.arrow_title, 11) / 125)) + 6
+    for units in sorted({max(1.0, round(max_units / 2)), max_units}) if spec.arrows else ():
+        w = arrow_width(units)
+        out.append(
+            f'<line x1="{lx}" x2="{lx + 34}" y1="{ay:.1f}" y2="{ay:.1f}" stroke="#0b3c8c" stroke-opacity="0.8" '
+            f'stroke-width="{w:.1f}" marker-end="url(#rs-arrowhead)"/>'
+            f'<text x="{lx + 52}" y="{ay + 4:.1f}" font-size="11">{esc(fmt_number(units, 0, spec.lang))} '
+            f"{esc(spec.arrow_unit)}</text>"
+        )
+        ay += max(w, 12) + 8
+    return out
+
+
+def map_svg(spec: MapSpec) -> str:
+    """The map as an `<svg>` element: province outlines, cities (size = population, colour =
+    value, `data-key` = city id; the smallest drawn on top), relocation arrows on top of the cities
+    (they let clicks through to the page's nearest-centre hit test), labels that do not overlap
+    (with leader lines where a label had to move away), a colour legend, a size legend, an arrow
+    legend with units and a title."""
+    frame, cities = _map_frame(spec)
+    vmin, vmax = _colour_range(spec)
+    colour = colour_scale(spec.colormap, vmin, vmax)
+    radius, max_pop = _radius_of(spec, frame)
+    arrow_width, max_units = _arrow_width_of(spec.arrows)
+    # largest first, so that a province drawn without holes (Hebei around Beijing and Tianjin) lies underneath
+    outlines = sorted(spec.outlines, key=lambda item: -_ring_area(item[1]))
+    positions = {c.key: frame.project(c.lon, c.lat) for c in cities}
+    radii = {c.key: radius(c.population) for c in cities}
+    out = _map_head(frame, spec.title)
+    out += _province_polygons(outlines, frame)
+    out += _city_circles(cities, positions, radii, colour, spec.selected)
+    out += _arrow_paths(spec.arrows, positions, radii, arrow_width)  # on top of the cities
+    out += _city_labels(cities, positions, radii, spec.selected, frame)
+    out.append("</g>")
+    if spec.focus is None:
+        out += _province_names(outlines, frame)
+    legend, bar_h = _colour_legend(spec, frame, vmin, vmax, colour)
+    lx, ly = frame.width - frame.legend_w + 10, frame.top + 30
+    sizes, cy = _size_legend(spec, lx, ly + bar_h + 36, radius, max_pop)
+    out += legend + sizes + _arrow_legend(spec, lx, cy, arrow_width, max_units)
     out.append("</g></svg>")
     return "".join(out)
 
@@ -481,6 +602,148 @@ class Series:
     in_legend: bool = True
 
 
+def _y_range(series: list[Series], zero_line: bool) -> tuple[float, float, list[float]]:
+    """The chart's y range (widened to round ticks, to zero when `zero_line`, and off a flat line) and its ticks."""
+    ys_all = [y for s in series for y in s.ys if y is not None and math.isfinite(y)]
+    y_low, y_high = (min(ys_all), max(ys_all)) if ys_all else (0.0, 1.0)
+    if zero_line:
+        y_low, y_high = min(y_low, 0.0), max(y_high, 0.0)
+    if y_high - y_low < 1e-12 * max(abs(y_high), 1.0):
+        y_low, y_high = y_low - (abs(y_low) * 0.05 or 1.0), y_high + (abs(y_high) * 0.05 or 1.0)
+    ticks = nice_ticks(y_low, y_high, 5)
+    return min(ticks[0], y_low), max(ticks[-1], y_high), ticks
+
+
+def _x_range(series: list[Series], x_range: tuple[float, float] | None) -> tuple[float, float]:
+    """The chart's x range: the one given, else the series' years; never empty."""
+    xs_all = [x for s in series for x in s.xs]
+    x0, x1 = x_range if x_range else ((min(xs_all), max(xs_all)) if xs_all else (0, 1))
+    if x1 <= x0:
+        x1 = x0 + 1
+    return x0, x1
+
+
+def _tick_decimals(ticks: list[float]) -> int:
+    """Decimals that tell the y ticks apart."""
+    tick_step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    if tick_step <= 0:
+        return 2
+    return max(0, -math.floor(math.log10(tick_step)) + (0 if float(f"{tick_step:.3g}").is_integer() else 1))
+
+
+@dataclass(frozen=True)
+class _ChartFrame:
+    """A chart's plot box in pixels and its data ranges."""
+
+    left: int
+    top: int
+    pw: float
+    ph: float
+    x0: float
+    x1: float
+    y_low: float
+    y_high: float
+
+    def px(self, x: float) -> float:
+        return self.left + (x - self.x0) / (self.x1 - self.x0) * self.pw
+
+    def py(self, y: float) -> float:
+        return self.top + (self.y_high - y) / (self.y_high - self.y_low) * self.ph
+
+
+def _chart_axes(f: _ChartFrame, ticks: list[float], zero_line: bool, lang: str) -> list[str]:
+    """Y grid lines with their values, the zero line, year ticks along the bottom and the plot's frame."""
+    decimals = _tick_decimals(ticks)
+
+    def tick_text(value: float) -> str:
+        return fmt_number(value, 1, lang) if abs(value) >= 1e4 else f"{value:,.{min(decimals, 6)}f}"
+
+    out = []
+    for tick in ticks:
+        y = f.py(tick)
+        out.append(
+            f'<line x1="{f.left}" x2="{f.left + f.pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>'
+            f'<text x="{f.left - 6}" y="{y + 4:.1f}" font-size="10.5" text-anchor="end" fill="#444">'
+            f"{esc(tick_text(tick))}</text>"
+        )
+    if zero_line and f.y_low < 0 < f.y_high:
+        out.append(f'<line x1="{f.left}" x2="{f.left + f.pw}" y1="{f.py(0):.1f}" y2="{f.py(0):.1f}" stroke="#888"/>')
+    for year in nice_ticks(f.x0, f.x1, max(3, min(7, int(f.pw // 55)))):
+        if f.x0 <= year <= f.x1 and float(year).is_integer():
+            x = f.px(year)
+            out.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.top + f.ph}" y2="{f.top + f.ph + 4}" stroke="#444"/>'
+                f'<text x="{x:.1f}" y="{f.top + f.ph + 16}" font-size="10.5" text-anchor="middle" fill="#444">{int(year)}</text>'
+            )
+    out.append(f'<rect x="{f.left}" y="{f.top}" width="{f.pw}" height="{f.ph}" fill="none" stroke="#999"/>')
+    return out
+
+
+def _chart_lines(f: _ChartFrame, series: list[Series]) -> list[str]:
+    """Each series as a polyline (a dot when it has one value); missing values are skipped."""
+    out = []
+    for s in series:
+        points = [(f.px(x), f.py(y)) for x, y in zip(s.xs, s.ys, strict=True) if y is not None and math.isfinite(y)]
+        if not points:
+            continue
+        dash = ' stroke-dasharray="6 4"' if s.dashed else ""
+        if len(points) == 1:
+            out.append(f'<circle cx="{points[0][0]:.1f}" cy="{points[0][1]:.1f}" r="3" fill="{s.colour}"/>')
+        else:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+            out.append(
+                f'<polyline class="rs-line" points="{path}" fill="none" stroke="{s.colour}" stroke-width="2"{dash}>'
+                f"<title>{esc(s.label)}</title></polyline>"
+            )
+    return out
+
+
+def _year_marker(f: _ChartFrame, marker_x: float | None) -> list[str]:
+    """The current year as a dashed vertical line, when it lies on the chart."""
+    if marker_x is None or not f.x0 <= marker_x <= f.x1:
+        return []
+    mx = f.px(marker_x)
+    return [
+        f'<line class="rs-year-marker" x1="{mx:.1f}" x2="{mx:.1f}" y1="{f.top}" y2="{f.top + f.ph}" stroke="#e65100" '
+        f'stroke-width="1.5" stroke-dasharray="3 2"/>'
+        f'<text x="{mx + 3:.1f}" y="{f.top + 10}" font-size="10" fill="#e65100">{int(marker_x)}</text>'
+    ]
+
+
+def _hover_bands(f: _ChartFrame, series: list[Series], unit: str, lang: str) -> list[str]:
+    """One invisible band per year whose tooltip lists every series' value that year."""
+    years = sorted({float(x) for s in series for x in s.xs})
+    band = f.pw / max(len(years), 1)
+    out = []
+    for year in years:
+        lines = [f"{int(year)}"]
+        for s in series:
+            lines += [
+                f"{s.label}: {fmt_number(float(y), 2, lang)}{(' ' + unit) if unit else ''}"
+                for x, y in zip(s.xs, s.ys, strict=True)
+                if float(x) == year and y is not None and math.isfinite(y)
+            ]
+        out.append(
+            f'<rect class="rs-hover" data-year="{int(year)}" x="{f.px(year) - band / 2:.1f}" y="{f.top}" width="{band:.1f}" '
+            f'height="{f.ph}" fill="#000" fill-opacity="0"><title>{esc(chr(10).join(lines))}</title></rect>'
+        )
+    return out
+
+
+def _chart_legend(f: _ChartFrame, listed: list[Series], width: int) -> list[str]:
+    """The legend below the plot, two entries a row."""
+    out = []
+    for i, s in enumerate(listed):
+        lx = 10 + (i % 2) * (width / 2)
+        ly = f.top + f.ph + 34 + 16 * (i // 2)
+        dash = ' stroke-dasharray="5 3"' if s.dashed else ""
+        out.append(
+            f'<line x1="{lx:.0f}" x2="{lx + 22:.0f}" y1="{ly - 4}" y2="{ly - 4}" stroke="{s.colour}" stroke-width="2.5"{dash}/>'
+            f'<text x="{lx + 27:.0f}" y="{ly}" font-size="11" fill="#333">{esc(_clip(s.label, 34))}</text>'
+        )
+    return out
+
+
 def line_chart_svg(
     title: str,
     series: list[Series],
@@ -499,99 +762,24 @@ def line_chart_svg(
     chart grows by one line per two legend entries, so the plot keeps its height). `marker_x` draws
     the current year as a vertical line; every year has a hover band (`rect.rs-hover`) whose
     tooltip lists each series' value that year (with `unit`)."""
-    ys_all = [y for s in series for y in s.ys if y is not None and math.isfinite(y)]
-    xs_all = [x for s in series for x in s.xs]
-    x0, x1 = x_range if x_range else ((min(xs_all), max(xs_all)) if xs_all else (0, 1))
-    if x1 <= x0:
-        x1 = x0 + 1
-    y_low, y_high = (min(ys_all), max(ys_all)) if ys_all else (0.0, 1.0)
-    if zero_line:
-        y_low, y_high = min(y_low, 0.0), max(y_high, 0.0)
-    if y_high - y_low < 1e-12 * max(abs(y_high), 1.0):
-        y_low, y_high = y_low - (abs(y_low) * 0.05 or 1.0), y_high + (abs(y_high) * 0.05 or 1.0)
-    ticks = nice_ticks(y_low, y_high, 5)
-    y_low, y_high = min(ticks[0], y_low), max(ticks[-1], y_high)
+    x0, x1 = _x_range(series, x_range)
+    y_low, y_high, ticks = _y_range(series, zero_line)
     listed = [s for s in series if s.in_legend]
     legend_rows = math.ceil(len(listed) / 2) if legend and listed else 0
     height += 16 * legend_rows
     left, right, top, bottom = 58, 14, 30, 28 + 16 * legend_rows
-    tick_step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    decimals = max(0, -math.floor(math.log10(tick_step)) + (0 if float(f"{tick_step:.3g}").is_integer() else 1)) if tick_step > 0 else 2
-
-    def tick_text(value: float) -> str:
-        return fmt_number(value, 1, lang) if abs(value) >= 1e4 else f"{value:,.{min(decimals, 6)}f}"
-
-    pw, ph = width - left - right, height - top - bottom
-
-    def px(x: float) -> float:
-        return left + (x - x0) / (x1 - x0) * pw
-
-    def py(y: float) -> float:
-        return top + (y_high - y) / (y_high - y_low) * ph
-
+    frame = _ChartFrame(left, top, width - left - right, height - top - bottom, x0, x1, y_low, y_high)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" style="{FONT}; background:#fff">',
         f'<text x="8" y="18" font-size="13" font-weight="600" fill="#222">{esc(title)}</text>',
     ]
-    for tick in ticks:
-        y = py(tick)
-        out.append(
-            f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10.5" text-anchor="end" fill="#444">'
-            f"{esc(tick_text(tick))}</text>"
-        )
-    if zero_line and y_low < 0 < y_high:
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(0):.1f}" y2="{py(0):.1f}" stroke="#888"/>')
-    for year in nice_ticks(x0, x1, max(3, min(7, int(pw // 55)))):
-        if x0 <= year <= x1 and float(year).is_integer():
-            x = px(year)
-            out.append(
-                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + ph}" y2="{top + ph + 4}" stroke="#444"/>'
-                f'<text x="{x:.1f}" y="{top + ph + 16}" font-size="10.5" text-anchor="middle" fill="#444">{int(year)}</text>'
-            )
-    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>')
-    for s in series:
-        points = [(px(x), py(y)) for x, y in zip(s.xs, s.ys, strict=True) if y is not None and math.isfinite(y)]
-        if not points:
-            continue
-        dash = ' stroke-dasharray="6 4"' if s.dashed else ""
-        if len(points) == 1:
-            out.append(f'<circle cx="{points[0][0]:.1f}" cy="{points[0][1]:.1f}" r="3" fill="{s.colour}"/>')
-        else:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            out.append(
-                f'<polyline class="rs-line" points="{path}" fill="none" stroke="{s.colour}" stroke-width="2"{dash}>'
-                f"<title>{esc(s.label)}</title></polyline>"
-            )
-    if marker_x is not None and x0 <= marker_x <= x1:
-        mx = px(marker_x)
-        out.append(
-            f'<line class="rs-year-marker" x1="{mx:.1f}" x2="{mx:.1f}" y1="{top}" y2="{top + ph}" stroke="#e65100" '
-            f'stroke-width="1.5" stroke-dasharray="3 2"/>'
-            f'<text x="{mx + 3:.1f}" y="{top + 10}" font-size="10" fill="#e65100">{int(marker_x)}</text>'
-        )
-    years = sorted({float(x) for s in series for x in s.xs})
-    band = pw / max(len(years), 1)
-    for year in years:
-        lines = [f"{int(year)}"]
-        for s in series:
-            for x, y in zip(s.xs, s.ys, strict=True):
-                if float(x) == year and y is not None and math.isfinite(y):
-                    lines.append(f"{s.label}: {fmt_number(float(y), 2, lang)}{(' ' + unit) if unit else ''}")
-        out.append(
-            f'<rect class="rs-hover" data-year="{int(year)}" x="{px(year) - band / 2:.1f}" y="{top}" width="{band:.1f}" '
-            f'height="{ph}" fill="#000" fill-opacity="0"><title>{esc(chr(10).join(lines))}</title></rect>'
-        )
+    out += _chart_axes(frame, ticks, zero_line, lang)
+    out += _chart_lines(frame, series)
+    out += _year_marker(frame, marker_x)
+    out += _hover_bands(frame, series, unit, lang)
     if legend:
-        for i, s in enumerate(listed):
-            lx = 10 + (i % 2) * (width / 2)
-            ly = top + ph + 34 + 16 * (i // 2)
-            dash = ' stroke-dasharray="5 3"' if s.dashed else ""
-            out.append(
-                f'<line x1="{lx:.0f}" x2="{lx + 22:.0f}" y1="{ly - 4}" y2="{ly - 4}" stroke="{s.colour}" stroke-width="2.5"{dash}/>'
-                f'<text x="{lx + 27:.0f}" y="{ly}" font-size="11" fill="#333">{esc(_clip(s.label, 34))}</text>'
-            )
+        out += _chart_legend(frame, listed, width)
     out.append("</svg>")
     return "".join(out)
 

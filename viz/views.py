@@ -22,7 +22,7 @@ import pandas as pd
 from regionsim.model.model import RegionModel
 from regionsim.model.outputs import MONEY_RULES
 from regionsim.model.sectors import FUNCTION_TYPE_NAMES
-from regionsim.viz.i18n import circle_label, function_type_label, short_name, t, zone_label
+from regionsim.viz.i18n import circle_label, function_type_label, rule_name, short_name, t, zone_label
 from regionsim.viz.svg import PALETTE, MapArrow, MapCity, MapSpec, Series, esc, fmt_number, line_chart_svg, map_svg
 
 INDICATORS = ("pm25", "gdp_per_capita", "population_change", "net_migration", "service_level", "transfers_net")
@@ -646,7 +646,8 @@ def city_html(model: RegionModel, key: str, lang: str, max_events: int = 60) -> 
             direction = "⬅" if row.target == key and row.source != key else ("➡" if row.source == key and row.target != key else "•")
             items.append(
                 f"<li class='{css}' data-rule='{esc(row.rule)}' style='margin:3px 0' title='{esc(detail)}'>"
-                f"<b>{int(row.year)}</b> <span style='color:#37474f;font-size:12px'>[{esc(row.rule)}]</span> {direction} "
+                f"<b>{int(row.year)}</b> <span class='rs-rule-name' style='color:#37474f;font-size:12px'>"
+                f"[{esc(rule_name(row.rule, lang))}]</span> {direction} "
                 f"{esc(sentence)}{f' <b>×{count}</b>' if count > 1 else ''} "
                 f"<span style='color:#888;font-size:12px'>({esc(row.clause)})</span></li>"
             )
@@ -676,8 +677,10 @@ def payments_html(model: RegionModel, lang: str, limit: int = 40) -> str:
         return ""
     now = now.sort_values("amount", ascending=False)
     items = "".join(
-        f"<li class='rs-payment' data-rule='{esc(r.rule)}' style='margin:2px 0'><span style='color:#37474f;font-size:12px'>"
-        f"[{esc(r.rule)}]</span> {esc(_event_text(r, lang))} <span style='color:#888;font-size:12px'>({esc(r.clause)})</span></li>"
+        f"<li class='rs-payment' data-rule='{esc(r.rule)}' style='margin:2px 0'>"
+        f"<span class='rs-rule-name' style='color:#37474f;font-size:12px'>"
+        f"[{esc(rule_name(r.rule, lang))}]</span> {esc(_event_text(r, lang))} "
+        f"<span style='color:#888;font-size:12px'>({esc(r.clause)})</span></li>"
         for r in now.head(limit).itertuples(index=False)
     )
     more = len(now) - limit

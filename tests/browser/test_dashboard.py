@@ -201,6 +201,8 @@ def test_city_click_explains_events(offline, artifacts):
     assert payments.count() > 0
     assert page.locator(".rs-city-panel li.rs-payment[data-rule='TAX_SHARE']").count() > 0
     assert "taxes" in page.locator(".rs-city-payments").inner_text()
+    assert "[Tax sharing]" in page.locator(".rs-city-payments").inner_text()
+    assert "TAX_SHARE" not in page.locator(".rs-city-panel").inner_text(), "rule ids are shown as readable names"
     assert page.locator(".rs-city-panel svg.rs-spark").count() == 3
     page.screenshot(path=str(artifacts / "city_panel.png"))
 
@@ -282,6 +284,53 @@ def test_exported_variant_loads_back_and_reproduces_the_run(browser, dashboard_u
             run = json.loads(archive.read("run.json"))
         assert run["overrides"] == {"rules.relocate.annual_quota_share": 0.4}
         pd.testing.assert_frame_equal(before, after)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_variant_file_loads_into_b_and_the_comparison_differs(browser, dashboard_url, tmp_path):
+    """Export a variant with one lever changed (joint air-pollution control off), load it into B in
+    another session whose A is the plain scenario: Compare shows a real B − A difference."""
+    from tests.browser.conftest import OfflinePage
+
+    first, second = OfflinePage(browser, dashboard_url), OfflinePage(browser, dashboard_url)
+    try:
+        page = first.open()
+        page.locator(".rs-rule-joint_control").click()
+        page.locator(".rs-lever-joint_control-enabled-input .v-input--selection-controls__ripple").click()
+        page.wait_for_selector(".rs-pending")
+        page.locator(".rs-view-export").click()
+        page.wait_for_selector(".rs-variant-preview:has-text('rules.joint_control.enabled')")
+        with page.expect_download() as download:
+            page.locator(".rs-export-variant").click()
+        variant = tmp_path / "no_joint_control.toml"
+        download.value.save_as(variant)
+        assert '"rules.joint_control.enabled" = false' in variant.read_text()
+
+        other = second.open()
+        other.locator(".rs-view-export").click()
+        other.locator(".rs-load-variant-b input[type=file]").set_input_files(str(variant))
+        other.wait_for_selector(".rs-notice:has-text('into B')")
+        assert other.locator(".rs-running").count() == 1 and other.locator(".rs-pending").count() == 0, "A is untouched"
+        other.wait_for_selector(".rs-compare-b", timeout=10_000)  # the left panel now edits B's levers
+        assert "(1)" in other.locator(".rs-rule-joint_control").inner_text(), "B's panel shows the loaded lever as changed"
+        other.locator(".rs-view-compare").click()
+        other.wait_for_selector(".rs-compare-b-desc:has-text('capital_region + 1')")
+        other.locator(".rs-compare-run").click()
+        other.wait_for_selector(".rs-compare-map-B svg.rs-map", timeout=60_000)
+        fills = other.evaluate("""() => ['A', 'B'].map(c => Object.fromEntries(Array.from(
+            document.querySelectorAll(`.rs-compare-map-${c} circle.rs-city`)).map(e => [e.dataset.key, e.getAttribute('fill')])))""")
+        assert [k for k in fills[0] if fills[0][k] != fills[1][k]], "B's map differs from A's somewhere"
+        pick(other, "rs-compare-mode", "difference B − A")
+        wait_text(other, ".rs-compare-map svg.rs-map", "B − A")
+        high = float(other.locator(".rs-compare-map .rs-legend").get_attribute("data-vmax"))
+        assert high > 0.5, f"switching joint control off changes PM2.5 by more than 0.5 µg/m³ somewhere (max |B − A| {high})"
+        with other.expect_download() as download:
+            other.locator(".rs-view-export").click()
+            other.locator(".rs-export-run").click()
+        with zipfile.ZipFile(download.value.path()) as archive:
+            assert json.loads(archive.read("run.json"))["overrides"] == {}, "loading into B left A's run alone"
     finally:
         first.close()
         second.close()
@@ -419,9 +468,29 @@ ENGLISH = (
     "Payments",
     "press",
     "Model assumptions",
+    # rule ids: event lists and the lever panel name rules in the reader's language (viz/i18n.py RULE_NAMES)
+    "POLICY",
+    "ZONING",
+    "RELOCATE",
+    "TRANSFER",
+    "GROWTH",
+    "SERVICES",
+    "MIGRATE",
+    "JOINT_CONTROL",
+    "AIR",
+    "ENERGY",
+    "TAX_SHARE",
+    "ECO_COMP",
+    "FUND",
 )
-"""Words of the English interface that must not appear on the Chinese page (ids such as capital_region,
-rule ids such as RELOCATE and clause references such as capital_metro_area L109 may)."""
+"""Words of the English interface that must not appear on the Chinese page (ids such as capital_region
+and clause references such as capital_metro_area L109 may; rule ids such as RELOCATE may not)."""
+
+
+def test_rule_id_list_covers_the_catalogue():
+    from regionsim.model.rules import BY_ID
+
+    assert set(BY_ID) <= set(ENGLISH), "every rule id is checked for on the Chinese page"
 
 
 def _english_left(page) -> list[str]:
@@ -447,6 +516,8 @@ def test_chinese_page_has_no_english(offline, artifacts):
     assert "开" in page.locator(".rs-lever-joint_control-enabled-input").inner_text()
     page.locator("circle.rs-city[data-key='bj_central']").click(force=True)
     page.wait_for_selector(".rs-city-panel")
+    shown_rules = page.locator(".rs-city-panel .rs-rule-name").all_inner_texts()
+    assert "[功能疏解]" in shown_rules, shown_rules
     assert _english_left(page) == [], "map view"
     assert "万" in page.locator(".rs-city-panel").inner_text()
     page.screenshot(path=str(artifacts / "chinese_map.png"))

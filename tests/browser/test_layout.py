@@ -118,3 +118,130 @@ def test_zoom_and_presenter_mode(browser, dashboard_url, artifacts):
         page.wait_for_selector(".rs-left")
     finally:
         session.close()
+
+
+def _pan(page) -> dict:
+    """The pan group's transform (as the page applied it) and where xiongan's circle is on screen."""
+    return page.evaluate("""() => {
+        const g = document.querySelector('svg.rs-map g.rs-pan');
+        const c = document.querySelector("svg.rs-map circle.rs-city[data-key='xiongan']").getBoundingClientRect();
+        return {transform: g ? g.getAttribute('transform') : null, x: c.x + c.width / 2, y: c.y + c.height / 2};
+    }""")
+
+
+def test_drag_pans_the_map_and_a_city_stays_clickable(browser, dashboard_url, artifacts):
+    session = OfflinePage(browser, dashboard_url, viewport=(1280, 720))
+    try:
+        page = session.open()
+        _fitted(page)
+        page.wait_for_timeout(300)
+        before = _pan(page)
+        assert before["transform"] in (None, "translate(0.0 0.0) scale(1.0000)"), before
+        area = page.locator("svg.rs-map").bounding_box()
+        # drag from empty sea/land in the plot's lower-left part by (+120, -80) in small moves
+        x0, y0 = area["x"] + 40, area["y"] + area["height"] - 60
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        for k in range(1, 11):
+            page.mouse.move(x0 + 12 * k, y0 - 8 * k)
+        page.mouse.up()
+        after = _pan(page)
+        assert after["transform"] == "translate(120.0 -80.0) scale(1.0000)", after
+        assert after["x"] - before["x"] == pytest.approx(120, abs=2) and after["y"] - before["y"] == pytest.approx(-80, abs=2)
+        page.wait_for_timeout(300)
+        assert page.locator(".rs-city-panel").count() == 0, "the click that ends a drag selects no city"
+        assert page.locator(".rs-pan-reset").count() == 1, "a moved map offers 'reset view'"
+        page.screenshot(path=str(artifacts / "map_panned.png"))
+
+        # a city is clickable where it now is; the redraw that selection causes keeps the pan
+        page.mouse.click(after["x"], after["y"])
+        page.wait_for_selector(".rs-city-panel[data-key='xiongan']", timeout=10_000)
+        page.wait_for_function(
+            "() => document.querySelector(\"svg.rs-map circle.rs-city[data-key='xiongan']\").getAttribute('stroke') === '#000'"
+        )
+        assert _pan(page)["transform"] == after["transform"], "the pan survives Python's redraw"
+        step(page, 1)
+        assert _pan(page)["transform"] == after["transform"], "the pan survives a new year"
+
+        # the wheel zooms about the pointer (the point under it stays put); the reset button undoes both
+        page.mouse.move(after["x"], after["y"])
+        page.mouse.wheel(0, -400)
+        page.wait_for_function("() => !document.querySelector('svg.rs-map g.rs-pan').getAttribute('transform').endsWith('scale(1.0000)')")
+        zoomed = _pan(page)
+        assert zoomed["x"] == pytest.approx(after["x"], abs=3) and zoomed["y"] == pytest.approx(after["y"], abs=3), zoomed
+        page.locator(".rs-pan-reset").click()
+        page.wait_for_function(
+            "() => document.querySelector('svg.rs-map g.rs-pan').getAttribute('transform') === 'translate(0.0 0.0) scale(1.0000)'"
+        )
+        back = _pan(page)
+        assert back["x"] == pytest.approx(before["x"], abs=2) and back["y"] == pytest.approx(before["y"], abs=2)
+
+        # a zoom preset still works, and choosing one starts from an unmoved map
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move(x0 + 30, y0 + 5, steps=5)
+        page.mouse.up()
+        assert _pan(page)["transform"] != back["transform"]
+        pick(page, "rs-zoom", "around")
+        page.wait_for_function("() => document.querySelectorAll('svg.rs-map circle.rs-city').length < 22")
+        page.wait_for_function(
+            "() => document.querySelector('svg.rs-map g.rs-pan').getAttribute('transform') === 'translate(0.0 0.0) scale(1.0000)'"
+        )
+        assert session.external == []
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["browser_decides", "api_refused"])
+def test_full_screen_button_fills_the_viewport(browser, dashboard_url, artifacts, refused):
+    """The map's full-screen button: the map box then covers the whole viewport and the map is
+    redrawn for that size. Headless Chromium may refuse the Fullscreen API (it then rejects
+    requestFullscreen); the page's fallback then fixes the box over the whole window (class
+    rs-presenter-full), and Escape leaves it. Whichever path the browser takes is asserted; the
+    Debian Chromium here grants the API, so `api_refused` makes requestFullscreen reject (as a
+    refusing browser does) to check the fallback too."""
+    width, height = 1280, 720
+    session = OfflinePage(browser, dashboard_url, viewport=(width, height))
+    try:
+        page = session.open()
+        _fitted(page)
+        if refused:
+            page.evaluate("() => { Element.prototype.requestFullscreen = () => Promise.reject(new TypeError('refused')); }")
+        normal = page.locator("svg.rs-map").bounding_box()
+        assert normal["width"] < width - 100, "before: the map shares the window with the side panels"
+        page.locator(".rs-fullscreen").click()
+        page.wait_for_function(
+            "() => { const b = document.querySelector('.rs-map-view');"
+            " return document.fullscreenElement === b || b.classList.contains('rs-presenter-full'); }",
+            timeout=10_000,
+        )
+        api = page.evaluate("() => document.fullscreenElement === document.querySelector('.rs-map-view')")
+        assert not (refused and api)
+        view = page.evaluate("() => [window.innerWidth, window.innerHeight]")
+        # the map is redrawn for the full box: its svg then spans the viewport
+        page.wait_for_function(
+            "([w, h]) => { const s = document.querySelector('svg.rs-map').getBoundingClientRect();"
+            " return Math.abs(s.width - w) < 3 && Math.abs(s.height - h) < 3; }",
+            arg=view,
+            timeout=20_000,
+        )
+        box = page.locator(".rs-map-view").bounding_box()
+        svg = page.locator("svg.rs-map").bounding_box()
+        for rect in (box, svg):
+            assert rect["x"] == pytest.approx(0, abs=1) and rect["y"] == pytest.approx(0, abs=1), (api, rect)
+            assert rect["width"] == pytest.approx(view[0], abs=2) and rect["height"] == pytest.approx(view[1], abs=2), (api, rect)
+        top = page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('.rs-map-view') !== null", [view[0] // 2, view[1] // 2])
+        assert top, "nothing covers the map in full screen"
+        page.screenshot(path=str(artifacts / f"fullscreen_{'api' if api else 'fallback'}.png"))
+        print(f"\nfull screen via {'the Fullscreen API' if api else 'the presenter fallback (API refused)'}")
+        if api:
+            page.evaluate("() => document.exitFullscreen()")
+        else:
+            page.keyboard.press("Escape")
+        page.wait_for_function(
+            "() => { const b = document.querySelector('.rs-map-view');"
+            " return !document.fullscreenElement && !b.classList.contains('rs-presenter-full'); }"
+        )
+        page.wait_for_function(f"() => document.querySelector('svg.rs-map').getBoundingClientRect().width < {width - 100}", timeout=20_000)
+    finally:
+        session.close()
