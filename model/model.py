@@ -245,7 +245,7 @@ class RegionModel(mesa.Model):
         super().__init__(scenario=RegionScenario(rng=rng, name=shown, until=until, **run_levers))
         self.region = region
         self.params = self.region.params
-        self.state: RegionState = build_state(self.region)
+        self.state: RegionState = self._initial_state()
         self.events = EventLog()
         self.ctx = StepContext(self.state, self.params, self.rng, self.events)
         self.until = int(until) if until is not None else self.region.horizon
@@ -254,9 +254,7 @@ class RegionModel(mesa.Model):
         for module in INITIALISED:
             module.initialise(self.state, self.params)
 
-        self.provinces = [Province(self, i) for i in range(self.state.n_provinces)]
-        self.cities = [City(self, i) for i in range(self.state.n_cities)]
-        self.functions = [Function(self, i) for i in range(self.state.n_functions)]
+        self._make_agents()
 
         self.agent_frames: list[dict[str, np.ndarray]] = []
         self.scorecard_rows: list[dict[str, Any]] = []
@@ -264,6 +262,16 @@ class RegionModel(mesa.Model):
         self.setup_seconds = time.perf_counter() - started
         self._record()
         self.running = self.state.year < self.until
+
+    def _initial_state(self) -> RegionState:
+        """The base year's state arrays (a sweep's worker copies a template instead of building them again)."""
+        return build_state(self.region)
+
+    def _make_agents(self) -> None:
+        """The Mesa agents (views over the state arrays); a sweep's outcome-only run needs none."""
+        self.provinces = [Province(self, i) for i in range(self.state.n_provinces)]
+        self.cities = [City(self, i) for i in range(self.state.n_cities)]
+        self.functions = [Function(self, i) for i in range(self.state.n_functions)]
 
     # --- the yearly step -------------------------------------------------------------------------
     def step(self) -> None:

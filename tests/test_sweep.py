@@ -107,11 +107,12 @@ def kill_worker_once(marker_dir: str, run_ids: tuple[int, ...], task: RunTask) -
 
 
 def break_run(run_id: int, task: RunTask) -> dict:
-    """Run `run_id` against a scenario that does not exist, so the model raises inside the worker."""
+    """Run `run_id` with a lever value outside the rule's range, so the model refuses it inside the worker
+    (through the worker's installed scenario: the task names its digest)."""
     from regionsim.model.sweeps.task import run_one
 
     if task.run_id == run_id:
-        task = dataclasses.replace(task, scenario="no_such_scenario")
+        task = dataclasses.replace(task, levers={**task.levers, "rules__relocate__annual_quota_share": 7.5})
     return run_one(task)
 
 
@@ -418,7 +419,8 @@ def test_a_run_that_raises_is_a_failed_row_and_the_sweep_goes_on(tmp_path):
     summary = run_sweep(path, tmp_path / "out", workers=2, progress=False, runner=runner)
     runs = read_runs(tmp_path / "out").set_index("run_id")
     assert summary["new"] == 8 and summary["failed_new"] == 1 and len(runs) == 8
-    assert runs.loc[5, "status"] == "failed" and "no_such_scenario" in runs.loc[5, "error"]
+    assert runs.loc[5, "status"] == "failed" and "rules.relocate.annual_quota_share" in runs.loc[5, "error"]
+    assert "ScenarioError" in runs.loc[5, "error"]
     assert np.isnan(runs.loc[5, "pm25_population_weighted_2026"])
     assert (runs.drop(index=5)["status"] == "ok").all() and runs.drop(index=5)["error"].isna().all()
     # its levers and seed are still in the row, so it can be investigated alone

@@ -190,6 +190,10 @@ class SweepSpec:
     scenario_digest: str = ""
     """SHA-256 of the resolved scenario (base + variants + [set]) as data: comments and layout do not count."""
     morris_levels: int = DEFAULT_MORRIS_LEVELS
+    scenario_name: str = ""
+    """The resolved scenario's name (its file's stem)."""
+    scenario_data: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The resolved scenario document itself (hashed as `scenario_digest`): what workers receive instead of a path."""
 
     # --- the design -----------------------------------------------------------------------------
     @property
@@ -331,7 +335,8 @@ def outcome_column(indicator: str, year: int) -> str:
     return f"{indicator}_{year}"
 
 
-def _data_sha256(data: dict[str, Any]) -> str:
+def data_sha256(data: dict[str, Any]) -> str:
+    """SHA-256 of a resolved scenario document as data (key order, comments and layout do not count)."""
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -475,8 +480,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
         series=series,
         description=str(sweep.get("description", "")),
         scenario_files=tuple(scenario.chain),
-        scenario_digest=_data_sha256(scenario.data),
+        scenario_digest=data_sha256(scenario.data),
         morris_levels=morris_levels,
+        scenario_name=scenario.name,
+        scenario_data=scenario.data,
     )
 
 
