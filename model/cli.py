@@ -9,6 +9,8 @@
     regionsim analyze DIR [--method sobol|morris|regression]
     regionsim synth --cities N --functions M --seed S --out FILE
     regionsim dashboard [SCENARIO] [--port N] [--host H]   (--host 0.0.0.0: students on the network connect)
+    regionsim game SCENARIO [--host H] [--port N] [--resume FOLDER]   (the classroom game: students play the provinces)
+    regionsim game --replay GAME.toml --out DIR             (re-run an exported game's decisions)
 
 `regionsim --plans DIR COMMAND …` names the folder of plan texts the clause references cite (the
 dashboard quotes them in tooltips); default `$REGIONSIM_PLANS_DIR`, else ../shared/plans.
@@ -121,6 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
         "same network connect, and prints the address they type",
     )
     dashboard.add_argument("--no-open", action="store_true", help="do not open a browser window")
+
+    game = sub.add_parser("game", help="the classroom game: students play the provinces from their own browsers")
+    game.add_argument("scenario", nargs="?", default=None, help="scenario or variant (e.g. classroom)")
+    game.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: students on the same network connect)")
+    game.add_argument("--port", type=int, default=8766)
+    game.add_argument("--resume", type=Path, default=None, metavar="FOLDER", help="continue the game saved in FOLDER")
+    game.add_argument("--folder", type=Path, default=None, help="where the game is saved (default games/SCENARIO-TIME)")
+    game.add_argument("--seed", type=int, default=0)
+    game.add_argument("--years-per-round", type=int, default=2)
+    game.add_argument("--round-seconds", type=float, default=180.0, help="countdown of a round (0: no countdown)")
+    game.add_argument("--replay", type=Path, default=None, metavar="GAME_TOML", help="re-run an exported game.toml (with --out)")
+    game.add_argument("--out", type=Path, default=None, help="output folder of --replay")
     return parser
 
 
@@ -251,6 +265,33 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return serve(args.scenario, host=args.host, port=args.port, open_browser=not args.no_open)
 
 
+def cmd_game(args: argparse.Namespace) -> int:
+    """Serve the classroom game (viz/game_server.py), or re-run an exported game's decisions."""
+    if args.replay is not None:
+        from regionsim.model import io
+        from regionsim.model.game import replay
+        from regionsim.model.run import write_results
+
+        if args.out is None:
+            raise UserError("--replay needs --out DIR")
+        model = replay(args.replay)
+        io.atomic_directory(args.out, lambda folder: write_results(model, folder, seed=model.scenario.rng or 0, timings={}))
+        print(f"regionsim game: replayed {args.replay} into {args.out}/")
+        return 0
+    from regionsim.viz.game_server import serve
+
+    return serve(
+        args.scenario,
+        host=args.host,
+        port=args.port,
+        resume=args.resume,
+        folder=args.folder,
+        seed=args.seed,
+        years_per_round=args.years_per_round,
+        round_seconds=args.round_seconds,
+    )
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """`regionsim sweep FILE --out DIR [--workers N] [--scheduler ADDRESS] [--quiet]` (model/sweeps/)."""
     from regionsim.model.sweeps import load_sweep, open_results, run_sweep
@@ -325,6 +366,7 @@ COMMANDS = {
     "analyze": cmd_analyze,
     "synth": cmd_synth,
     "dashboard": cmd_dashboard,
+    "game": cmd_game,
 }
 
 

@@ -910,6 +910,19 @@ def _check_city_numbers(c: _Checker, path: str, kind: str, value: Any) -> None:
             c.add(f"{path}.{city}", f"must be a number from 0 to 1e9, not {_show(number)}")
 
 
+def _check_province_shares(c: _Checker, path: str, kind: str, value: Any) -> None:
+    """A table: province id = share from 0 to 1 (POLICY's abatement_floor)."""
+    if not isinstance(value, dict):
+        c.add(path, "must be a table: province id = share from 0 to 1")
+        return
+    provinces = c.ids("provinces")
+    for province, share in value.items():
+        if province not in provinces:
+            c.add(f"{path}.{province}", _unknown(province, sorted(provinces), what="province id"))
+        elif isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            c.add(f"{path}.{province}", f"must be a share from 0 to 1, not {_show(share)}")
+
+
 def _check_schedule(c: _Checker, path: str, kind: str, value: Any) -> None:
     """Kinds "release_schedule", "resident_schedule": a list of entries with the fields of `SCHEDULE_FIELDS[kind]`."""
     if not isinstance(value, list):
@@ -949,6 +962,7 @@ _LIST_PARAM_CHECKS: dict[str, Callable[[_Checker, str, str, Any], None]] = {
     "city": _check_id_list,
     "zone_sectors": _check_zone_sectors,
     "city_numbers": _check_city_numbers,
+    "province_shares": _check_province_shares,
     "release_schedule": _check_schedule,
     "resident_schedule": _check_schedule,
     "display_number": _check_display_number,

@@ -10,6 +10,14 @@ place — must meet the raised entry threshold instead of carrying old furnaces 
 Switched off, each province acts alone (POLICY's own-target feedback only), nobody pays anyone,
 and new capacity keeps its sector's emission intensity.
 
+Who sits at the table: `members` lists the provinces that joined (empty: every province, as before;
+FUND's `members` works the same way). Only member cities get the coordinated extra abatement (a
+non-member's extra is 0, as when the rule is off); payments flow only from member beneficiaries to member
+upwind cities, and the denominator still counts every beneficiary, so a non-member's share of the benefit
+is simply not paid (it free-rides). The raised entry threshold stays region-wide while the rule is on
+(AIR and RELOCATE read one switch). The plan asks for joint control between named provinces
+(bohai_rim_outline L804「强化京津冀及周边地区大气污染防治」); the classroom game lets each province choose.
+
   R        = Σ_c pop_c PM_c / Σ_c pop_c                         (regional exposure)
   impact_j = Σ_c pop_c · k_c · SR_cj · P_j                       (exposure caused by city j)
   extra_j ← min(max_abatement, extra_j + response · max(0, R/target − 1) · impact_j / max impact)
@@ -91,6 +99,8 @@ RULE = RuleSpec(
             "estimate: size of the entry threshold (bohai_rim_outline L808「提高环境准入门槛」 gives none)",
         ),
     ),
+    list_params={"members": "province"},
+    list_defaults={"members": []},
 )
 
 
@@ -119,6 +129,11 @@ def kernels(state) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return derived(state, "joint_control.kernels", (state.source_receptor, state.city_province.tobytes()), build)
 
 
+def member_cities(state, members: list[str]) -> np.ndarray:
+    """1.0 for the cities of the `members` provinces, 0.0 for the others."""
+    return np.isin(state.city_province, [state.province_ids.index(x) for x in members]).astype(float)
+
+
 def coordinate(ctx: StepContext) -> None:
     """Raise abatement where it cuts regional exposure most, when the shared target is missed."""
     state, p = ctx.state, ctx.params["joint_control"]
@@ -129,6 +144,8 @@ def coordinate(ctx: StepContext) -> None:
     gap = max(0.0, regional / p["regional_target_ugm3"] - 1.0)
     impact = vecmat(state.population * state.pm25_scale, state.source_receptor) * air.load(state, ctx.params["air"], state.emissions)
     share = impact / max(impact.max(), 1e-12)
+    if p["members"]:
+        share = share * member_cities(state, p["members"])  # only provinces at the table abate more
     before = state.jc_abatement.copy()
     state.jc_abatement = np.minimum(ctx.params["policy"]["max_abatement"], before + p["response"] * gap * share)
     if gap > 0:
@@ -166,6 +183,9 @@ def pay(ctx: StepContext) -> None:
     left = state.population * state.pm25_scale
     column = vecmat(left, cross) + same.T @ left  # Σ_{r ≠ j} benefit_rj
     right = p["payment_rate"] * cost / np.maximum(column, 1e-300)
+    if p["members"]:  # only members pay, only members are paid; a non-member's share goes unpaid
+        member = member_cities(state, p["members"])
+        left, right = left * member, right * member
     state.transfers.pay_outer("JOINT_CONTROL", left, cross, right)
     r_idx, j_idx, paid = entries_above(left, cross, right, EVENT_MIN, row_max=row_max)
     share = left[r_idx] * cross[r_idx, j_idx] / np.maximum(column[j_idx], 1e-300)

@@ -6,7 +6,10 @@ presses harder on relocation. Two simple, stated feedback rules:
 
 * abatement goal_p ← clip(goal_p + response · max(0, PM_p / target_p − 1)
                               − relax · max(0, 1 − PM_p / target_p), 0, max_abatement)
-  where PM_p is the population-weighted PM2.5 of province p's cities;
+  where PM_p is the population-weighted PM2.5 of province p's cities; a province that commits to its
+  own effort (`abatement_floor`, province id = share; empty: none, as before) keeps at least that share:
+  goal_p ← max(goal_p, min(floor_p, max_abatement)) (bohai_rim_outline L802「贯彻落实大气污染防治行动计划」:
+  each province carries out the action plan; the classroom game lets a province set its own effort);
 * near_cap_p ← population_p ≥ cap_p · (1 − cap_warning_share): a government acts before its cap
   binds (RELOCATE then pushes out functions its cities are not positioned for);
   relocation pressure_p ← 1 + tightening · max(0, population_p / cap_p − (1 − cap_warning_share)),
@@ -86,6 +89,8 @@ RULE = RuleSpec(
             role=UNCERTAINTY,
         ),
     ),
+    list_params={"abatement_floor": "province_shares"},
+    list_defaults={"abatement_floor": {}},
 )
 
 
@@ -98,12 +103,33 @@ def apply(ctx: StepContext) -> None:
     before = state.province_abatement_goal.copy()
     goal = before + p["abatement_response"] * np.maximum(0.0, ratio - 1.0) - p["abatement_relax"] * np.maximum(0.0, 1.0 - ratio)
     state.province_abatement_goal = np.clip(goal, 0.0, p["max_abatement"])
+    committed = np.zeros(len(before), dtype=bool)
+    if p["abatement_floor"]:
+        floor = np.zeros(len(before))
+        for province, share in p["abatement_floor"].items():
+            floor[state.province_ids.index(province)] = min(float(share), p["max_abatement"])
+        committed = floor > state.province_abatement_goal
+        state.province_abatement_goal = np.maximum(state.province_abatement_goal, floor)
     warning = float(p["cap_warning_share"])
     excess = np.where(np.isfinite(state.province_population_cap), pop_by_province / state.province_population_cap - (1.0 - warning), -1.0)
     state.province_near_cap = excess >= 0.0
     state.relocation_pressure = 1.0 + p["quota_tightening"] * np.maximum(0.0, excess)
 
-    for i in np.nonzero(np.abs(state.province_abatement_goal - before) >= 0.005)[0]:
+    for i in np.nonzero(committed & (np.abs(state.province_abatement_goal - before) >= 0.005))[0]:
+        goal_i = float(state.province_abatement_goal[i])
+        ctx.events.add(
+            ctx.year,
+            "POLICY",
+            "policy",
+            state.province_ids[i],
+            state.province_ids[i],
+            amount=goal_i,
+            unit="abatement share",
+            clause="bohai_rim_outline L802「贯彻落实大气污染防治行动计划」",
+            why_en=f"{state.province_names_en[i]} holds end-of-pipe abatement at its own commitment of {goal_i:.0%}",
+            why_zh=f"{state.province_names_zh[i]}按自身承诺将末端减排保持在{goal_i:.0%}",
+        )
+    for i in np.nonzero(~committed & (np.abs(state.province_abatement_goal - before) >= 0.005))[0]:
         up = state.province_abatement_goal[i] > before[i]
         name_en, name_zh = state.province_names_en[i], state.province_names_zh[i]
         ctx.events.add(

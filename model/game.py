@@ -1,0 +1,868 @@
+"""The classroom game: students play the provinces of one shared region, round by round.
+
+Two layers, both plain Python (no server, no browser):
+
+* **Decisions** — what one province (a *role*) may choose, and how the class's choices map onto the
+  model's rule parameters before each round (`resolve`, `apply_decisions`):
+
+  - `joint_control` (join joint air-pollution control): JOINT_CONTROL's `members`; nobody at the
+    table switches the rule off (bohai_rim_outline L802–804「强化区域大气污染联防联控」);
+  - `abatement_floor` (own end-of-pipe abatement effort, a share): POLICY's `abatement_floor`
+    (bohai_rim_outline L802「贯彻落实大气污染防治行动计划」);
+  - `incentives` (receiving incentive of each of the role's cities): RELOCATE's `incentives`
+    (capital_metro_area L607「不低於在京水準」);
+  - `fund` (contribute to the cooperation fund): FUND's `members`; nobody contributing sets the
+    contribution rate to 0, and the fund stays on while it still holds money
+    (bohai_rim_outline L1228「联合建立环渤海地区合作发展基金」);
+  - `eco_comp_payer` (pay ecological compensation to the water-source areas): ECO_COMP's
+    `payer_provinces`; nobody paying sets both payment rates to 0, while the water-source areas keep
+    restricting polluting industry (bohai_rim_outline L790–792「横向生态补偿」).
+
+  Every decision's default is what the scenario already sets, so a class that changes nothing follows
+  the scenario exactly (`plan_as_written`). A role that does not submit in a round keeps its previous
+  round's decisions.
+
+* **The game** (`Game`) — one room for one scenario: a join code, one role per province, per-session
+  tokens (a student acts only for the role the server gave their token; anything else is refused and
+  logged), rounds that step the one shared model `years_per_round` years with the class's decisions,
+  every submission and every applied decision written to the run's event log (rule `GAME`, the role as
+  source, the round in `detail`), the whole game saved atomically to its folder after every
+  submission and every round, `Game.resume(folder)` that rebuilds the model by replaying the completed
+  rounds (the model is deterministic for a seed and the same decisions, so it continues identically),
+  a debrief against `no_coordination` and `plan_as_written` runs of the same scenario, and an export
+  as a run folder like `regionsim run` writes plus `game.toml` (the rounds' decisions, which
+  `regionsim game --replay` re-runs) and `variant.toml` (the final decisions as a variant file).
+
+Score of a role (a teaching score, not a statistic; weights are estimates chosen so a province starts
+at 100): 40 × GDP per head ÷ its base-year value + 40 × base-year PM2.5 ÷ PM2.5 + 20 × (1 + money
+received net since the start ÷ base-year tax revenue).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from regionsim.model.errors import UserError
+
+LOG = logging.getLogger("regionsim.game")
+
+FORMAT = 1
+"""Version of `game.json`."""
+STATE_FILE = "game.json"
+LOG_FILE = "game.log"
+MAX_NAME = 24
+"""Longest player name kept (characters)."""
+INCENTIVE_MAX = 3.0
+"""Largest receiving incentive a role may offer in the game (RELOCATE's own check allows any number
+from 0; 3 is a teaching bound: three times New Town's incentive in classroom)."""
+SCORE_WEIGHTS = {"gdp_per_head": 40.0, "clean_air": 40.0, "budget": 20.0}
+"""Teaching weights of the score (estimate: chosen so every role starts at 100)."""
+
+
+class Refused(Exception):
+    """A request the game will not carry out (forged role, wrong join code, closed round, bad value)."""
+
+
+# --- decisions ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One decision a role makes each round."""
+
+    key: str
+    kind: str  # "bool", "share" or "incentives"
+    label_en: str
+    label_zh: str
+    explain_en: str
+    explain_zh: str
+    clause: str
+    high: float = 1.0
+
+
+CHOICES: dict[str, Choice] = {
+    c.key: c
+    for c in (
+        Choice(
+            "joint_control",
+            "bool",
+            "Join joint air-pollution control",
+            "加入大气污染联防联控",
+            "At the table, your cities clean up more whenever the region misses its shared PM2.5 target; you help pay "
+            "for clean-up upwind that clears your air, and are paid for your clean-up that clears others'. Outside, "
+            "you neither pay nor get paid.",
+            "加入后，区域PM2.5未达共同目标时你的城市要多减排；上风向的治理让你受益，你要分担费用；你的治理让别人受益，别人付钱给你。"
+            "不加入则既不付钱也拿不到钱。",
+            "bohai_rim_outline L802–804「强化区域大气污染联防联控」",
+        ),
+        Choice(
+            "abatement_floor",
+            "share",
+            "Own abatement effort (share of smoke removed at least)",
+            "自身减排力度（至少削减的排放比例）",
+            "Your province removes at least this share of its cities' smoke every year, whatever its own target says. "
+            "Cleaner air for you and your neighbours downwind; the cost is lost output in your industry.",
+            "无论本省目标如何，每年至少削减这一比例的排放。你和下风向邻居的空气更好；代价是本省工业产出减少。",
+            "bohai_rim_outline L802「贯彻落实大气污染防治行动计划」",
+        ),
+        Choice(
+            "incentives",
+            "incentives",
+            "Receiving incentives for relocated functions",
+            "承接迁移功能的激励",
+            "How much each of your cities offers firms and institutions that move (subsidies, pay parity). More brings "
+            "jobs and taxes, and also their smoke.",
+            "你的每座城市给迁入企业和机构的优惠（补贴、待遇不低于原地）。越高越能吸引就业和税收，也会带来排放。",
+            "capital_metro_area L607「不低於在京水準」",
+            high=INCENTIVE_MAX,
+        ),
+        Choice(
+            "fund",
+            "bool",
+            "Contribute to the cooperation fund",
+            "向合作发展基金出资",
+            "Members put a share of their tax revenue into a common purse that pays for roads and rail in lagging "
+            "members, ecological compensation and clean-up where the air is worst.",
+            "成员按税收的一定比例出资；基金用于较落后成员的交通基础设施、生态补偿和空气最差地区的治理。",
+            "bohai_rim_outline L1228「联合建立环渤海地区合作发展基金」",
+        ),
+        Choice(
+            "eco_comp_payer",
+            "bool",
+            "Pay ecological compensation to water-source areas",
+            "向水源地支付生态补偿",
+            "The water-source counties keep polluting industry out to protect the water you drink. Paying them "
+            "compensates the output they give up; if nobody pays, they still protect the water but get nothing.",
+            "水源地为保护你喝的水而限制污染产业。付费是补偿它们放弃的产出；如果没人付费，它们照样保护水源但得不到补偿。",
+            "bohai_rim_outline L790–792「横向生态补偿」",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    """A province the class plays."""
+
+    id: str
+    name_en: str
+    name_zh: str
+    cities: tuple[str, ...]
+    city_names_en: tuple[str, ...]
+    city_names_zh: tuple[str, ...]
+
+
+def roles_of(model) -> dict[str, Role]:
+    """One role per province of the model, in the scenario's order."""
+    s = model.state
+    roles = {}
+    for i, pid in enumerate(s.province_ids):
+        idx = [c for c in range(s.n_cities) if s.city_province[c] == i]
+        roles[pid] = Role(
+            pid,
+            s.province_names_en[i],
+            s.province_names_zh[i],
+            tuple(s.city_ids[c] for c in idx),
+            tuple(s.city_names_en[c] for c in idx),
+            tuple(s.city_names_zh[c] for c in idx),
+        )
+    return roles
+
+
+def choices_for(params: dict[str, Any], model) -> list[str]:
+    """The decisions this scenario offers (a rule a decision could not touch is left out)."""
+    keys = ["joint_control"]
+    if params["policy"]["enabled"]:
+        keys.append("abatement_floor")
+    if params["relocate"]["enabled"]:
+        keys.append("incentives")
+    keys.append("fund")
+    if bool(np.any(model.state.water_source)):
+        keys.append("eco_comp_payer")
+    return keys
+
+
+def default_decisions(params: dict[str, Any], roles: dict[str, Role], offered: list[str]) -> dict[str, dict[str, Any]]:
+    """Each role's decisions as the scenario already sets them."""
+    jc, fund, eco = params["joint_control"], params["fund"], params["eco_comp"]
+    out: dict[str, dict[str, Any]] = {}
+    for rid, role in roles.items():
+        d: dict[str, Any] = {
+            "joint_control": bool(jc["enabled"]) and (not jc["members"] or rid in jc["members"]),
+            "fund": bool(fund["enabled"]) and (not fund["members"] or rid in fund["members"]),
+            "eco_comp_payer": bool(eco["enabled"]) and (not eco["payer_provinces"] or rid in eco["payer_provinces"]),
+            "abatement_floor": float((params["policy"].get("abatement_floor") or {}).get(rid, 0.0)),
+            "incentives": {c: float((params["relocate"]["incentives"] or {}).get(c, 0.0)) for c in role.cities},
+        }
+        out[rid] = {k: v for k, v in d.items() if k in offered}
+    return out
+
+
+def check_decisions(raw: Any, role: Role, offered: list[str], max_abatement: float) -> dict[str, Any]:
+    """The decisions in `raw` (from a browser), checked; raise Refused naming what is wrong."""
+    if not isinstance(raw, dict):
+        raise Refused("decisions must be a table of choice = value")
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in offered:
+            raise Refused(f"unknown decision {str(key)[:40]!r}; valid: {', '.join(offered)}")
+        kind = CHOICES[key].kind
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise Refused(f"{key}: must be true or false")
+            out[key] = value
+        elif kind == "share":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= max_abatement:
+                raise Refused(f"{key}: must be a share from 0 to {max_abatement:g}")
+            out[key] = float(value)
+        else:
+            if not isinstance(value, dict):
+                raise Refused(f"{key}: must be a table of city = incentive")
+            table = {}
+            for city, number in value.items():
+                if city not in role.cities:
+                    raise Refused(f"{key}: {str(city)[:40]!r} is not one of your cities ({', '.join(role.cities)})")
+                if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0.0 <= float(number) <= INCENTIVE_MAX:
+                    raise Refused(f"{key}.{city}: must be a number from 0 to {INCENTIVE_MAX:g}")
+                table[city] = float(number)
+            out[key] = table
+    return out
+
+
+def resolve(decisions: dict[str, dict[str, Any]], base: dict[str, Any], fund_balance: float = 0.0) -> dict[tuple[str, str], Any]:
+    """The rule parameters (rule key, name) → value that carry out the class's `decisions`, given the
+    scenario's parameters `base` (and the fund's balance, which keeps a fund with money spending)."""
+    everyone = set(decisions)
+    out: dict[tuple[str, str], Any] = {}
+
+    def members(key: str) -> list[str]:
+        return sorted(r for r, d in decisions.items() if d.get(key))
+
+    if any("joint_control" in d for d in decisions.values()):
+        joined = members("joint_control")
+        out["joint_control", "enabled"] = bool(joined)
+        out["joint_control", "members"] = [] if set(joined) == everyone else joined
+    if any("abatement_floor" in d for d in decisions.values()):
+        floor = dict(base["policy"].get("abatement_floor") or {})
+        for r, d in decisions.items():
+            if d.get("abatement_floor", 0.0) > 0:
+                floor[r] = float(d["abatement_floor"])
+            else:
+                floor.pop(r, None)
+        out["policy", "abatement_floor"] = floor
+    if any("incentives" in d for d in decisions.values()):
+        incentives = dict(base["relocate"]["incentives"] or {})
+        for d in decisions.values():
+            for city, value in (d.get("incentives") or {}).items():
+                if value or city in incentives:
+                    incentives[city] = float(value)
+        out["relocate", "incentives"] = incentives
+    if any("fund" in d for d in decisions.values()):
+        payers = members("fund")
+        b = base["fund"]
+        out["fund", "enabled"] = bool(b["enabled"]) or bool(payers) or fund_balance > 1e-9
+        out["fund", "members"] = ([] if set(payers) == everyone else payers) if payers else list(b["members"] or [])
+        out["fund", "contribution_rate"] = b["contribution_rate"] if payers else 0.0
+    if any("eco_comp_payer" in d for d in decisions.values()):
+        payers = members("eco_comp_payer")
+        b = base["eco_comp"]
+        out["eco_comp", "enabled"] = bool(b["enabled"]) or bool(payers)
+        listed = list(b["payer_provinces"] or [])
+        if not payers or (set(payers) == everyone and not listed):
+            out["eco_comp", "payer_provinces"] = listed  # nobody: rates 0 below; everyone: [] means every province
+        else:
+            out["eco_comp", "payer_provinces"] = payers
+        out["eco_comp", "payment_10k_yuan_per_km2"] = b["payment_10k_yuan_per_km2"] if payers else 0.0
+        out["eco_comp", "compensation_share"] = b["compensation_share"] if payers else 0.0
+    return out
+
+
+def apply_decisions(model, decisions: dict[str, dict[str, Any]], base: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """Set the model's rule parameters to carry out `decisions` from its next step on; return them."""
+    values = resolve(decisions, base, float(model.state.fund_balance))
+    for (rule, name), value in values.items():
+        model.params[rule][name] = copy.deepcopy(value)
+    return values
+
+
+def as_overrides(values: dict[tuple[str, str], Any]) -> dict[str, Any]:
+    """`resolve`'s result as `--set` key paths (rules.KEY.NAME = value)."""
+    return {f"rules.{rule}.{name}": value for (rule, name), value in sorted(values.items())}
+
+
+# --- indicators and score ---------------------------------------------------------------------------
+
+
+def province_indicators(model) -> dict[str, dict[str, float]]:
+    """This year's population (万), GDP (亿元), population-weighted PM2.5 (µg/m³), tax revenue and net
+    money received this year (亿元) of each province."""
+    s = model.state
+    pop = s.province_sum(s.population)
+    gdp = s.province_sum(s.gdp())
+    pm = s.province_sum(s.population * s.pm25) / np.maximum(pop, 1e-9)
+    tax = s.province_sum(s.tax_revenue())
+    net = s.province_sum(s.transfers.net()[: s.n_cities]) if s.year > model.region.base_year else np.zeros(s.n_provinces)
+    return {
+        pid: {
+            "population_10k": float(pop[i]) / 1e4,  # the state counts persons
+            "gdp_100m_yuan": float(gdp[i]),
+            "pm25_ugm3": float(pm[i]),
+            "tax_100m_yuan": float(tax[i]),
+            "net_received_100m_yuan": float(net[i]),
+        }
+        for i, pid in enumerate(s.province_ids)
+    }
+
+
+def money_moved(model) -> float:
+    """Money moved between cities (and the fund) this year (亿元)."""
+    return float(model.state.transfers.total()) if model.state.year > model.region.base_year else 0.0
+
+
+class Path_:
+    """A run's yearly province indicators, cumulative money and scores (the class's, or a comparison run's)."""
+
+    def __init__(self, model) -> None:
+        self.years: list[int] = []
+        self.rows: list[dict[str, dict[str, float]]] = []
+        self.cumulative: dict[str, float] = {}
+        self.moved = 0.0
+        self.base: dict[str, dict[str, float]] = {}
+        self.record(model)
+
+    def record(self, model) -> None:
+        """Add the model's current year."""
+        row = province_indicators(model)
+        if not self.base:
+            self.base = copy.deepcopy(row)
+            self.cumulative = {p: 0.0 for p in row}
+        for p, v in row.items():
+            self.cumulative[p] += v["net_received_100m_yuan"]
+            v["net_received_cumulative_100m_yuan"] = self.cumulative[p]
+            v["score"] = score(v, self.base[p])
+        self.moved += money_moved(model)
+        region = region_row(row)
+        region["money_moved_cumulative_100m_yuan"] = self.moved
+        row["region"] = region
+        self.years.append(int(model.state.year))
+        self.rows.append(row)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"years": self.years, "rows": self.rows}
+
+
+def score(now: dict[str, float], base: dict[str, float]) -> float:
+    """A role's teaching score (module docstring): 100 in the base year."""
+    w = SCORE_WEIGHTS
+    gdp_pc = now["gdp_100m_yuan"] / max(now["population_10k"], 1e-9)
+    gdp_pc0 = base["gdp_100m_yuan"] / max(base["population_10k"], 1e-9)
+    return (
+        w["gdp_per_head"] * gdp_pc / max(gdp_pc0, 1e-12)
+        + w["clean_air"] * base["pm25_ugm3"] / max(now["pm25_ugm3"], 1e-9)
+        + w["budget"] * (1.0 + now.get("net_received_cumulative_100m_yuan", 0.0) / max(base["tax_100m_yuan"], 1e-9))
+    )
+
+
+def region_row(row: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The region's totals (population-weighted PM2.5; mean score weighted by population)."""
+    pop = sum(v["population_10k"] for v in row.values())
+    return {
+        "population_10k": pop,
+        "gdp_100m_yuan": sum(v["gdp_100m_yuan"] for v in row.values()),
+        "pm25_ugm3": sum(v["pm25_ugm3"] * v["population_10k"] for v in row.values()) / max(pop, 1e-9),
+        "score": sum(v.get("score", 100.0) * v["population_10k"] for v in row.values()) / max(pop, 1e-9),
+    }
+
+
+# --- comparison runs ---------------------------------------------------------------------------------
+
+NO_COORDINATION = {
+    "rules.joint_control.enabled": False,
+    "rules.eco_comp.enabled": False,
+    "rules.tax_share.enabled": False,
+    "rules.fund.enabled": False,
+}
+"""Each province for itself, as the shipped `…-no_coordination` variants set it (used when the scenario
+ships no such variant, e.g. classroom)."""
+
+
+def comparison_cases(scenario: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """name → (scenario or variant to run, overrides) for the debrief's two comparison runs."""
+    from regionsim.model.scenario import list_scenarios
+
+    shipped = set(list_scenarios())
+    cases = {}
+    for name, fallback in (("no_coordination", NO_COORDINATION), ("plan_as_written", {})):
+        variant = f"{scenario}-{name}"
+        cases[name] = (variant, {}) if variant in shipped else (scenario, dict(fallback))
+    return cases
+
+
+# --- the game ----------------------------------------------------------------------------------------
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def clean_name(name: Any) -> str:
+    """A player's name: printable characters only, white space collapsed, at most MAX_NAME characters."""
+    text = "".join(ch for ch in str(name or "") if ch.isprintable() and ch not in "<>&\"'`\\")
+    text = re.sub(r"\s+", " ", text).strip()[:MAX_NAME]
+    return text or "student"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all (temporary sibling, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Game:
+    """One game room: a scenario, its roles, players, rounds, and the shared model (module docstring)."""
+
+    def __init__(
+        self,
+        scenario: str,
+        folder: Path,
+        *,
+        seed: int = 0,
+        years_per_round: int = 2,
+        round_seconds: float = 180.0,
+        join_code: str | None = None,
+        teacher_key: str | None = None,
+        _saved: dict[str, Any] | None = None,
+    ) -> None:
+        from regionsim.model.model import RegionModel
+
+        self.lock = threading.RLock()
+        self.folder = Path(folder)
+        self.scenario = scenario
+        self.seed = int(seed)
+        if int(years_per_round) < 1:
+            raise UserError(f"years per round must be 1 or more, not {years_per_round}")
+        self.years_per_round = int(years_per_round)
+        self.round_seconds = float(round_seconds)
+        self.model = RegionModel(scenario, rng=self.seed)
+        self.base_params = copy.deepcopy(self.model.params)
+        self.roles = roles_of(self.model)
+        self.offered = choices_for(self.base_params, self.model)
+        self.max_abatement = float(self.base_params["policy"]["max_abatement"])
+        self.defaults = default_decisions(self.base_params, self.roles, self.offered)
+        self.current = copy.deepcopy(self.defaults)
+        """Each role's decisions in force (the last applied, or the scenario's)."""
+        self.join_code = join_code or "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(6))
+        self.teacher_key = teacher_key or secrets.token_urlsafe(16)
+        self.players: dict[str, dict[str, Any]] = {}  # token hash → {name, role}
+        self.rounds: list[dict[str, Any]] = []
+        self.pending: list[dict[str, Any]] = []
+        self.refusals: list[dict[str, Any]] = []
+        self.seq = 0
+        self.ended = False
+        self.version = 0
+        """Increases with every change a screen should show."""
+        self.path = Path_(self.model)
+        self.deadline = time.time() + self.round_seconds if self.round_seconds > 0 else None
+        self._debrief: dict[str, Any] | None = None
+        if _saved is not None:
+            self._restore(_saved)
+        self.save()
+
+    # --- persistence -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Everything needed to resume (tokens only as hashes)."""
+        return {
+            "format": FORMAT,
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "years_per_round": self.years_per_round,
+            "round_seconds": self.round_seconds,
+            "join_code": self.join_code,
+            "teacher_key": self.teacher_key,
+            "players": self.players,
+            "rounds": self.rounds,
+            "pending": self.pending,
+            "refusals": self.refusals,
+            "seq": self.seq,
+            "ended": self.ended,
+        }
+
+    def save(self) -> None:
+        """Write game.json atomically."""
+        with self.lock:
+            atomic_write(self.folder / STATE_FILE, json.dumps(self.to_dict(), indent=1, ensure_ascii=False, sort_keys=True))
+
+    @classmethod
+    def resume(cls, folder: Path) -> Game:
+        """The game saved in `folder`, continued from its last completed round (pending submissions kept)."""
+        path = Path(folder) / STATE_FILE
+        if not path.is_file():
+            raise UserError(f"--resume {folder}: no {STATE_FILE} there (not a game folder)")
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"--resume {folder}: {STATE_FILE} cannot be read: {exc}") from None
+        if saved.get("format") != FORMAT:
+            raise UserError(f"--resume {folder}: {STATE_FILE} has format {saved.get('format')!r}, this regionsim reads {FORMAT}")
+        return cls(
+            saved["scenario"],
+            folder,
+            seed=saved["seed"],
+            years_per_round=saved["years_per_round"],
+            round_seconds=saved["round_seconds"],
+            join_code=saved["join_code"],
+            teacher_key=saved["teacher_key"],
+            _saved=saved,
+        )
+
+    def _restore(self, saved: dict[str, Any]) -> None:
+        self.players = saved["players"]
+        self.refusals = saved["refusals"]
+        self.seq = saved["seq"]
+        for record in saved["rounds"]:
+            self._play(record)
+        self.pending = saved["pending"]
+        self.ended = saved["ended"] or not self.model.running
+
+    # --- players ---------------------------------------------------------------------------------
+    def check_code(self, code: Any) -> None:
+        """Refuse a wrong join code."""
+        if not isinstance(code, str) or not secrets.compare_digest(code.strip().upper(), self.join_code):
+            raise Refused("wrong join code")
+
+    def join(self, code: Any, name: Any, role: str | None = None) -> tuple[str, str]:
+        """A new player: (token, role). Without a role, the role with fewest players."""
+        with self.lock:
+            self.check_code(code)
+            if role is not None and role not in self.roles:
+                raise Refused(f"no role {str(role)[:40]!r}; roles: {', '.join(self.roles)}")
+            if role is None:
+                counts = {r: 0 for r in self.roles}
+                for p in self.players.values():
+                    counts[p["role"]] += 1
+                role = min(counts, key=lambda r: (counts[r], list(self.roles).index(r)))
+            token = secrets.token_urlsafe(18)
+            self.players[_hash(token)] = {"name": clean_name(name), "role": role}
+            self.version += 1
+            self.save()
+            return token, role
+
+    def player(self, token: Any) -> dict[str, Any] | None:
+        """The player holding `token` (name, role), or None."""
+        if not isinstance(token, str):
+            return None
+        return self.players.get(_hash(token))
+
+    def reassign(self, teacher_key: Any, token_hash: str, role: str) -> None:
+        """The teacher moves a player to another role."""
+        with self.lock:
+            self.check_teacher(teacher_key)
+            if token_hash not in self.players or role not in self.roles:
+                raise Refused("no such player or role")
+            self.players[token_hash]["role"] = role
+            self.version += 1
+            self.save()
+
+    def check_teacher(self, key: Any) -> None:
+        """Refuse anyone but the teacher."""
+        if not isinstance(key, str) or not secrets.compare_digest(key, self.teacher_key):
+            self._refuse("teacher", None, "not the teacher's key")
+            raise Refused("only the teacher may do this")
+
+    def _refuse(self, who: str, role: Any, why: str) -> None:
+        entry = {"at": time.time(), "round": self.round, "who": who, "role": str(role)[:40], "why": why}
+        self.refusals.append(entry)
+        LOG.warning("refused: %s", entry)
+        with open(self.folder / LOG_FILE, "a", encoding="utf-8") as log:
+            log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.save()
+
+    # --- rounds ----------------------------------------------------------------------------------
+    @property
+    def round(self) -> int:
+        """The round being played (1-based)."""
+        return len(self.rounds) + 1
+
+    @property
+    def year(self) -> int:
+        return int(self.model.state.year)
+
+    def submit(self, token: Any, role: Any, decisions: Any, round_no: int | None = None) -> int:
+        """Record a player's decisions for their role in this round; return its sequence number.
+        Refused (and logged) for an unknown token, a role that is not the token's, a closed round,
+        or a bad value."""
+        with self.lock:
+            player = self.player(token)
+            if player is None:
+                self._refuse("unknown session", role, "no player holds this token")
+                raise Refused("unknown session: join the game first")
+            if role != player["role"]:
+                self._refuse(player["name"], role, f"forged: a player of {player['role']} acted for {role}")
+                raise Refused(f"you play {player['role']}, not {str(role)[:40]}")
+            if self.ended:
+                raise Refused("the game has ended")
+            if round_no is not None and round_no != self.round:
+                raise Refused(f"round {round_no} is closed; this is round {self.round}")
+            checked = check_decisions(decisions, self.roles[role], self.offered, self.max_abatement)
+            self.seq += 1
+            self.pending.append(
+                {"seq": self.seq, "round": self.round, "role": role, "name": player["name"], "player": _hash(token), "decisions": checked}
+            )
+            self.version += 1
+            self.save()
+            return self.seq
+
+    def submitted(self) -> set[str]:
+        """Roles with a submission in this round."""
+        return {s["role"] for s in self.pending}
+
+    def due(self) -> bool:
+        """Whether the round should close now: every player has submitted, or time is up."""
+        with self.lock:
+            if self.ended or not self.model.running:
+                return False
+            if self.players and set(self.players) <= {s.get("player") for s in self.pending}:
+                return True
+            return self.deadline is not None and time.time() >= self.deadline
+
+    def seconds_left(self) -> float | None:
+        return None if self.deadline is None else max(0.0, self.deadline - time.time())
+
+    def step_round(self) -> dict[str, Any]:
+        """Close this round: merge the submissions (the last per role wins; missing roles keep their
+        decisions), log them, apply them, step the model, save. Return the round's record."""
+        with self.lock:
+            if self.ended or not self.model.running:
+                raise Refused("the game has ended")
+            decisions = copy.deepcopy(self.current)
+            for s in sorted(self.pending, key=lambda s: s["seq"]):
+                decisions[s["role"]].update(copy.deepcopy(s["decisions"]))
+            record = {"round": self.round, "year_from": self.year, "decisions": decisions, "submissions": self.pending}
+            self._play(record)
+            self.pending = []
+            self.deadline = time.time() + self.round_seconds if self.round_seconds > 0 else None
+            if not self.model.running:
+                self.ended = True
+            self.version += 1
+            self.save()
+            return record
+
+    def _play(self, record: dict[str, Any]) -> None:
+        """Log, apply and step one round (also how `resume` replays the saved rounds)."""
+        model, round_no = self.model, record["round"]
+        first_year = self.year + 1
+        for s in record["submissions"]:
+            shown = json.dumps(s["decisions"], sort_keys=True)
+            model.events.add(
+                first_year,
+                "GAME",
+                "submission",
+                s["role"],
+                s["role"],
+                units=int(s["seq"]),
+                unit="submission no.",
+                clause=CHOICES["joint_control"].clause,
+                why_en=f"Round {round_no}: {s['name']} submits for {self.roles[s['role']].name_en}: {shown}",
+                why_zh=(
+                    f"第{round_no}轮：{s['name']}代表{self.roles[s['role']].name_zh}提交："
+                    f"{json.dumps(s['decisions'], sort_keys=True, ensure_ascii=False)}"
+                ),
+                detail=json.dumps({"round": round_no, "role": s["role"], "seq": s["seq"], "decisions": s["decisions"]}, sort_keys=True),
+            )
+        submitted = {s["role"] for s in record["submissions"]}
+        for rid, d in record["decisions"].items():
+            for key, value in sorted(d.items()):
+                choice = CHOICES[key]
+                shown = json.dumps(value, sort_keys=True)
+                how_en = "" if rid in submitted else " (no submission: kept)"
+                how_zh = "" if rid in submitted else "（未提交：沿用）"
+                model.events.add(
+                    first_year,
+                    "GAME",
+                    "decision",
+                    rid,
+                    "region",
+                    amount=float(value) if isinstance(value, (bool, int, float)) else float(sum(value.values())),
+                    unit=key,
+                    clause=choice.clause,
+                    why_en=f"Round {round_no}: {self.roles[rid].name_en} — {choice.label_en}: {shown}{how_en}",
+                    why_zh=f"第{round_no}轮：{self.roles[rid].name_zh}——{choice.label_zh}：{shown}{how_zh}",
+                    detail=json.dumps({"round": round_no, "role": rid, "decision": key, "value": value}, sort_keys=True),
+                )
+        apply_decisions(model, record["decisions"], self.base_params)
+        for _ in range(self.years_per_round):
+            if not model.running:
+                break
+            model.step()
+            self.path.record(model)
+        record["year_to"] = self.year
+        self.current = copy.deepcopy(record["decisions"])
+        self.rounds.append(record)
+        self._debrief = None
+        self.version += 1
+
+    def end(self, teacher_key: Any) -> None:
+        """The teacher ends the game (no more rounds)."""
+        with self.lock:
+            self.check_teacher(teacher_key)
+            self.ended = True
+            self.version += 1
+            self.save()
+
+    # --- what screens show -----------------------------------------------------------------------
+    def role_view(self, role: str) -> dict[str, Any]:
+        """A role's indicators now and at the start, its decisions in force, and whether it submitted."""
+        with self.lock:
+            now = self.path.rows[-1][role]
+            return {
+                "role": role,
+                "year": self.year,
+                "round": self.round,
+                "now": dict(now),
+                "base": dict(self.path.base[role]),
+                "decisions": copy.deepcopy(self.current[role]),
+                "submitted": role in self.submitted(),
+            }
+
+    def status(self) -> dict[str, Any]:
+        """Teacher's overview: round, year, who submitted, players per role, time left."""
+        with self.lock:
+            players: dict[str, list[str]] = {r: [] for r in self.roles}
+            for p in self.players.values():
+                players[p["role"]].append(p["name"])
+            return {
+                "round": self.round,
+                "year": self.year,
+                "horizon": self.model.until,
+                "submitted": sorted(self.submitted()),
+                "players": players,
+                "seconds_left": self.seconds_left(),
+                "ended": self.ended or not self.model.running,
+                "refusals": len(self.refusals),
+            }
+
+    def debrief(self) -> dict[str, Any]:
+        """The class's path against no_coordination and plan_as_written runs of the same scenario, seed
+        and years (the runs stop where the class stopped): per role and region, each year."""
+        from regionsim.model.model import RegionModel
+
+        with self.lock:
+            if self._debrief is not None:
+                return self._debrief
+            paths = {"class": self.path.to_dict()}
+            for name, (scenario, overrides) in comparison_cases(self.scenario).items():
+                model = RegionModel(scenario, rng=self.seed, **overrides)
+                path = Path_(model)
+                while model.running and model.state.year < self.year:
+                    model.step()
+                    path.record(model)
+                paths[name] = path.to_dict()
+            self._debrief = {"roles": list(self.roles), "paths": paths}
+            return self._debrief
+
+    # --- export ----------------------------------------------------------------------------------
+    def game_toml(self) -> str:
+        """The rounds' decisions as TOML (what `replay` re-runs)."""
+        import tomlkit
+
+        doc = tomlkit.document()
+        doc.add(
+            tomlkit.comment("A classroom game's decisions, round by round. Re-run it with: regionsim game --replay game.toml --out DIR")
+        )
+        doc["game"] = {"scenario": self.scenario, "seed": self.seed, "years_per_round": self.years_per_round}
+        rounds = tomlkit.aot()
+        for r in self.rounds:
+            rounds.append(
+                {
+                    "round": r["round"],
+                    "year_from": r["year_from"],
+                    "year_to": r["year_to"],
+                    "decisions": r["decisions"],
+                    "submissions": r["submissions"],
+                }
+            )
+        doc["rounds"] = rounds
+        return tomlkit.dumps(doc)
+
+    def variant_toml(self) -> str:
+        """The class's final decisions as a variant file of the scenario (`regionsim run variant.toml`)."""
+        import tomlkit
+
+        values = as_overrides(resolve(self.current, self.base_params))
+        doc = tomlkit.document()
+        doc.add(tomlkit.comment("The classroom game's FINAL decisions, held from the base year: regionsim run variant.toml --seed"))
+        doc.add(tomlkit.comment(f"{self.seed} --out DIR. It replays the game exactly only if the class never changed its decisions;"))
+        doc.add(tomlkit.comment("game.toml holds every round (regionsim game --replay game.toml --out DIR)."))
+        doc["variant"] = {
+            "base": self.scenario,
+            "name": f"{self.scenario}-game",
+            "title_en": f"{self.scenario}: the class's final decisions in the game",
+            "title_zh": f"{self.scenario}：课堂博弈中全班的最终决定",
+        }
+        doc["set"] = {key: value for key, value in values.items()}
+        return tomlkit.dumps(doc)
+
+    def export(self, out: Path) -> Path:
+        """Write the game as a run folder (the files `regionsim run` writes) plus game.toml, variant.toml
+        and game.json without the teacher's key; whole or not at all."""
+        from regionsim.model import io
+        from regionsim.model.run import write_results
+
+        with self.lock:
+            state = self.to_dict()
+            state.pop("teacher_key")
+            timings = {"years": self.year - self.model.region.base_year, "stages_s": dict(sorted(self.model.stage_seconds.items()))}
+
+            def fill(folder: Path) -> None:
+                write_results(self.model, folder, seed=self.seed, timings=timings)
+                (folder / "game.toml").write_text(self.game_toml(), encoding="utf-8")
+                (folder / "variant.toml").write_text(self.variant_toml(), encoding="utf-8")
+                (folder / STATE_FILE).write_text(json.dumps(state, indent=1, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+
+            io.atomic_directory(Path(out), fill)
+            return Path(out).resolve()
+
+
+def replay(game_file: Path) -> Any:
+    """Re-run the decisions of an exported `game.toml` from the base year; return the model."""
+    import tomllib
+
+    try:
+        doc = tomllib.loads(Path(game_file).read_text(encoding="utf-8"))
+        spec = doc["game"]
+        rounds = doc.get("rounds", [])
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"{game_file}: not a game file ({exc})") from None
+    with tempfile.TemporaryDirectory(prefix="regionsim-replay-") as folder:
+        game = Game(spec["scenario"], Path(folder), seed=spec["seed"], years_per_round=spec["years_per_round"], round_seconds=0)
+        for r in rounds:
+            record = {
+                "round": r["round"],
+                "year_from": r["year_from"],
+                "decisions": r["decisions"],
+                "submissions": r.get("submissions", []),
+            }
+            game._play(record)
+        return game.model

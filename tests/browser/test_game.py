@@ -1,0 +1,160 @@
+"""The classroom game in offline Chromium: a teacher and six students, each in their own browser
+context, play three rounds of classroom; the debrief shows the three paths; the export re-runs to the
+same outputs; a student forging another role's decision is refused and logged; a reload keeps the role."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+
+from tests.browser.conftest import ARTIFACTS, ROOT, OfflinePage, _free_port
+
+
+@contextlib.contextmanager
+def running_game(folder: Path):
+    """`regionsim game classroom` on a free port with no countdown; yields (student url, teacher url, code)."""
+    port = _free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / "game-server.log", "w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "regionsim.model.cli",
+            "game",
+            "classroom",
+            "--port",
+            str(port),
+            "--folder",
+            str(folder),
+            "--round-seconds",
+            "0",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    try:
+        first, second = process.stdout.readline(), process.stdout.readline()
+        student = re.search(r"students open (\S+) and type the code (\w+)", first)
+        teacher = re.search(r"teacher's screen (\S+)", second)
+        assert student and teacher, (first, second)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(student.group(1), timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert process.poll() is None, "the game server exited"
+            assert time.monotonic() < deadline, "the game server did not answer within 60 s"
+            time.sleep(0.2)
+        yield student.group(1), teacher.group(1), student.group(2)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def open_student(browser, url: str, code: str, name: str) -> OfflinePage:
+    session = OfflinePage(browser, url, viewport=(420, 900))
+    page = session.page
+    page.goto(url)
+    page.wait_for_selector(".rs-join", timeout=60_000)
+    page.get_by_label("Join code").fill(code)
+    page.get_by_label("Your name").fill(name)
+    page.click(".rs-join")
+    page.wait_for_selector(".rs-role", timeout=60_000)
+    return session
+
+
+def test_a_teacher_and_six_students_play_three_rounds(browser, tmp_path: Path) -> None:
+    folder = tmp_path / "game"
+    with running_game(folder) as (student_url, teacher_url, code):
+        teacher = OfflinePage(browser, teacher_url)
+        tpage = teacher.page
+        tpage.goto(teacher_url)
+        tpage.wait_for_selector(".rs-code", timeout=60_000)
+        assert tpage.inner_text(".rs-code").strip() == code
+        assert tpage.locator(".rs-qr svg").count() == 1  # the QR code, drawn locally
+
+        students = [open_student(browser, student_url, code, f"Student {i}") for i in range(6)]
+        roles = [s.page.get_attribute(".rs-role", "data-role") for s in students]
+        assert sorted(roles) == ["east"] * 3 + ["west"] * 3
+
+        # a reload keeps the role
+        students[0].page.reload()
+        students[0].page.wait_for_selector(".rs-role", timeout=60_000)
+        assert students[0].page.get_attribute(".rs-role", "data-role") == roles[0]
+
+        # a forged decision for the other role is refused by the server, and logged
+        token = re.search(r"[?&]t=([^&]+)", students[0].page.url).group(1)
+        other = "west" if roles[0] == "east" else "east"
+        status = students[0].page.evaluate(
+            """async ([token, role]) => (await fetch('/game-api/submit', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                 body: JSON.stringify({token, role, round: 1, decisions: {joint_control: false}})})).status""",
+            [token, other],
+        )
+        assert status == 403
+        logged = [json.loads(line) for line in (folder / "game.log").read_text().splitlines()]
+        assert logged[-1]["why"].startswith("forged") and logged[-1]["role"] == other
+
+        for round_no in (1, 2, 3):
+            for i, session in enumerate(students):
+                page = session.page
+                page.wait_for_selector(f".rs-round:text-is('{round_no}')", timeout=60_000)
+                page.wait_for_selector(f".rs-form-round-{round_no}", timeout=60_000)  # this round's form, not the last one's
+                share = page.locator(".rs-choice-abatement_floor input")
+                share.fill(f"{0.05 * ((i + round_no) % 4):.2f}")
+                share.press("Enter")
+                page.click(".rs-submit")
+                if i < len(students) - 1:
+                    try:
+                        page.wait_for_selector(".rs-done", timeout=30_000)
+                    except Exception:
+                        page.screenshot(path=str(ARTIFACTS / f"game-student-{i}-round{round_no}.png"), full_page=True)
+                        raise
+            tpage.wait_for_selector(f".rs-round:text-is('{round_no + 1}')", timeout=60_000)
+        assert tpage.inner_text(".rs-year").strip() == "2031"
+
+        tpage.click(".rs-debrief-button")
+        tpage.wait_for_selector(".rs-debrief", timeout=60_000)
+        for path in ("class", "no_coordination", "plan_as_written"):
+            assert tpage.locator(f".rs-debrief-{path}").count() == 3  # East, West and the region
+        tpage.click(".rs-lang")
+        tpage.wait_for_selector("text=课堂博弈", timeout=30_000)
+        tpage.screenshot(path=str(ARTIFACTS / "game-teacher-debrief.png"), full_page=True)
+
+        tpage.click(".rs-export")
+        tpage.wait_for_selector(".rs-message", timeout=60_000)
+        exported = Path(re.search(r"(/\S+)", tpage.inner_text(".rs-message")).group(1))
+        for session in [teacher, *students]:
+            assert session.external == [], session.external
+            session.close()
+
+    events = pd.read_parquet(exported / "events.parquet").query("rule == 'GAME'")
+    assert (events.kind == "submission").sum() == 18  # six students × three rounds, none lost or doubled
+    replayed = tmp_path / "replayed"
+    done = subprocess.run(
+        [sys.executable, "-m", "regionsim.model.cli", "game", "--replay", str(exported / "game.toml"), "--out", str(replayed)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    for name in ("model.parquet", "agents.parquet", "events.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(exported / name), pd.read_parquet(replayed / name))

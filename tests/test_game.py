@@ -1,0 +1,362 @@
+"""The classroom game without a browser: each role's decisions move what they should, and the game room
+(join code, tokens, rounds, saving, resuming, debrief, export) holds under a forged request, a killed
+process and 40 clients at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from regionsim.model.game import Game, Refused, apply_decisions, default_decisions, replay, resolve, roles_of
+from regionsim.model.model import RegionModel
+
+from tests.conftest import ROOT
+
+SEED = 1
+
+
+def run_with(decisions_by_role: dict[str, dict], until: int | None = None) -> RegionModel:
+    """classroom from the base year with these decisions (on top of the scenario's) applied before the first step."""
+    model = RegionModel("classroom", rng=SEED, until=until)
+    base = {k: dict(v) for k, v in model.params.items()}
+    roles = roles_of(model)
+    offered = ["joint_control", "abatement_floor", "incentives", "fund", "eco_comp_payer"]
+    decisions = default_decisions(base, roles, offered)
+    for role, d in decisions_by_role.items():
+        decisions[role].update(d)
+    apply_decisions(model, decisions, base)
+    return model.run()
+
+
+def city_col(model: RegionModel, city: str, column: str) -> pd.Series:
+    frame = model.agent_frame()
+    return frame[(frame.agent_type == "city") & (frame.key == city)].set_index("year")[column]
+
+
+def money(model: RegionModel, rule: str) -> float:
+    return float(model.model_frame()[f"money_{rule.lower()}_100m_yuan"].sum())
+
+
+# --- decisions -----------------------------------------------------------------------------------------
+
+
+def test_default_decisions_reproduce_the_scenario_exactly() -> None:
+    plain = RegionModel("classroom", rng=SEED).run()
+    game = run_with({})
+    pd.testing.assert_frame_equal(plain.model_frame(), game.model_frame())
+    pd.testing.assert_frame_equal(plain.event_frame(), game.event_frame())
+
+
+def test_joint_control_members_listing_everyone_equals_the_empty_list() -> None:
+    empty = RegionModel("classroom", rng=SEED).run()
+    listed = RegionModel("classroom", rng=SEED, **{"rules.joint_control.members": ["east", "west"]}).run()
+    pd.testing.assert_frame_equal(empty.model_frame(), listed.model_frame())
+
+
+def test_a_province_outside_joint_control_neither_abates_more_nor_pays_or_is_paid() -> None:
+    both = run_with({})
+    east_only = run_with({"west": {"joint_control": False}})
+    nobody = run_with({"east": {"joint_control": False}, "west": {"joint_control": False}})
+    assert money(both, "JOINT_CONTROL") > 1.0  # the Capital pays Mill Town (tests/test_classroom_story.py)
+    assert money(east_only, "JOINT_CONTROL") == 0.0  # payments cross the border only between members
+    s = east_only.state
+    west = s.city_province == s.province_ids.index("west")
+    assert np.all(s.jc_abatement[west] == 0.0)
+    assert nobody.params["joint_control"]["enabled"] is False
+    # Mill Town's air: cleaner with both at the table than with West outside
+    assert city_col(both, "milltown", "pm25").iloc[-1] < city_col(east_only, "milltown", "pm25").iloc[-1]
+
+
+def test_own_abatement_effort_holds_the_province_goal_and_cleans_its_air() -> None:
+    lax = run_with({"west": {"joint_control": False}, "east": {"joint_control": False}})
+    effort = run_with({"west": {"joint_control": False, "abatement_floor": 0.4}, "east": {"joint_control": False}})
+    west = effort.state.province_ids.index("west")
+    assert lax.state.province_abatement_goal[west] < 0.4 <= effort.state.province_abatement_goal[west] + 1e-12
+    assert city_col(effort, "milltown", "pm25").iloc[-1] < city_col(lax, "milltown", "pm25").iloc[-1] - 1.0
+    events = effort.event_frame()
+    assert events.why_en.str.contains("own commitment of 40%").any()
+
+
+def test_receiving_incentives_draw_functions_to_the_city_that_offers_them() -> None:
+    none = run_with({"east": {"incentives": {"capital": 0.0, "newtown": 0.0}}})
+    strong = run_with({"east": {"incentives": {"capital": 0.0, "newtown": 3.0}}})
+    assert city_col(strong, "newtown", "function_units").iloc[-1] > city_col(none, "newtown", "function_units").iloc[-1]
+
+
+def test_fund_contributions_come_only_from_the_provinces_that_joined() -> None:
+    off = run_with({})
+    west_only = run_with({"west": {"fund": True}})
+    both = run_with({"west": {"fund": True}, "east": {"fund": True}})
+    assert money(off, "FUND") == 0.0
+    assert 0.0 < money(west_only, "FUND") < money(both, "FUND")
+    assert west_only.params["fund"]["members"] == ["west"]
+    paid_in = west_only.event_frame().query("rule == 'FUND' and target == 'fund'")
+    assert set(paid_in.units) == {2}  # West's two cities
+
+
+def test_ecological_compensation_is_paid_only_by_the_provinces_that_chose_to() -> None:
+    east = run_with({})
+    nobody = run_with({"east": {"eco_comp_payer": False}})
+    both = run_with({"west": {"eco_comp_payer": True}})
+    assert money(east, "ECO_COMP") > 0.0
+    assert money(nobody, "ECO_COMP") == 0.0
+    payers = set(both.event_frame().query("rule == 'ECO_COMP'").source)
+    assert {"capital", "newtown", "milltown"} <= payers
+    assert "milltown" not in set(east.event_frame().query("rule == 'ECO_COMP'").source)
+
+
+def test_resolve_switches_rules_off_when_nobody_takes_part() -> None:
+    model = RegionModel("classroom", rng=SEED)
+    base = model.params
+    roles = roles_of(model)
+    d = default_decisions(base, roles, ["joint_control", "fund", "eco_comp_payer"])
+    for r in d.values():
+        r.update(joint_control=False, fund=False, eco_comp_payer=False)
+    values = resolve(d, base)
+    assert values["joint_control", "enabled"] is False
+    assert values["fund", "enabled"] is False and values["fund", "contribution_rate"] == 0.0
+    assert values["eco_comp", "payment_10k_yuan_per_km2"] == 0.0 and values["eco_comp", "compensation_share"] == 0.0
+
+
+# --- the game room -------------------------------------------------------------------------------------
+
+
+def new_game(folder: Path, **kw) -> Game:
+    return Game("classroom", folder, seed=SEED, years_per_round=kw.pop("years_per_round", 2), round_seconds=0, **kw)
+
+
+def test_a_forged_role_is_refused_and_logged(tmp_path: Path) -> None:
+    game = new_game(tmp_path / "g")
+    east, _ = game.join(game.join_code, "Ann", role="east")
+    with pytest.raises(Refused, match="you play east"):
+        game.submit(east, "west", {"joint_control": False})
+    with pytest.raises(Refused, match="unknown session"):
+        game.submit("made-up-token", "west", {"joint_control": False})
+    with pytest.raises(Refused, match="join code"):
+        game.join("WRONG1", "Eve")
+    with pytest.raises(Refused, match="not one of your cities"):
+        game.submit(east, "east", {"incentives": {"milltown": 1.0}})
+    with pytest.raises(Refused, match="teacher"):
+        game.end("not-the-key")
+    assert game.pending == []
+    assert [r["why"].split(":")[0] for r in game.refusals] == ["forged", "no player holds this token", "not the teacher's key"]
+    logged = (tmp_path / "g" / "game.log").read_text().splitlines()
+    assert len(logged) == 3 and "forged" in logged[0]
+    saved = json.loads((tmp_path / "g" / "game.json").read_text())
+    assert len(saved["refusals"]) == 3
+    assert all("Ann" not in h and len(h) == 64 for h in saved["players"])  # tokens kept only as hashes
+
+
+def test_names_are_sanitised_and_length_limited(tmp_path: Path) -> None:
+    game = new_game(tmp_path / "g")
+    token, _ = game.join(game.join_code.lower(), "<script>alert(1)</script>\n" + "x" * 100)
+    name = game.player(token)["name"]
+    assert "<" not in name and ">" not in name and len(name) <= 24
+
+
+def test_a_submission_for_a_closed_round_is_refused(tmp_path: Path) -> None:
+    game = new_game(tmp_path / "g")
+    token, role = game.join(game.join_code, "Ann")
+    game.step_round()
+    with pytest.raises(Refused, match="round 1 is closed"):
+        game.submit(token, role, {"joint_control": False}, round_no=1)
+
+
+def test_rounds_log_every_submission_and_decision_with_role_and_round(tmp_path: Path) -> None:
+    game = new_game(tmp_path / "g")
+    a, _ = game.join(game.join_code, "Ann", role="east")
+    b, _ = game.join(game.join_code, "Bo", role="west")
+    game.submit(a, "east", {"abatement_floor": 0.1})
+    game.submit(b, "west", {"joint_control": False})
+    game.submit(b, "west", {"joint_control": True})  # the last submission of a role wins
+    game.step_round()
+    events = game.model.event_frame().query("rule == 'GAME'")
+    details = [json.loads(x) for x in events.detail]
+    assert [d["seq"] for d in details if "seq" in d] == [1, 2, 3]
+    decided = {(d["role"], d["decision"]): d["value"] for d in details if "decision" in d}
+    assert decided["east", "abatement_floor"] == 0.1 and decided["west", "joint_control"] is True
+    assert all(d["round"] == 1 for d in details)
+    assert set(events.source) == {"east", "west"}
+
+
+def play(game: Game, tokens: dict[str, str], script: list[dict[str, dict]]) -> None:
+    for decisions in script[len(game.rounds) :]:
+        for role, d in decisions.items():
+            game.submit(tokens[role], role, d)
+        game.step_round()
+
+
+SCRIPT = [
+    {"east": {"joint_control": True, "abatement_floor": 0.1}, "west": {"joint_control": False}},
+    {"west": {"joint_control": True, "fund": True}, "east": {"fund": True}},
+    {"east": {"eco_comp_payer": False, "incentives": {"newtown": 2.0}}, "west": {"abatement_floor": 0.3}},
+    {"west": {"incentives": {"milltown": 0.5}}},
+    {},
+]
+
+
+def outputs(model: RegionModel) -> tuple[pd.DataFrame, ...]:
+    return model.model_frame(), model.agent_frame(), model.event_frame(), model.scorecard_frame()
+
+
+def assert_same(a: RegionModel, b: RegionModel) -> None:
+    for x, y in zip(outputs(a), outputs(b), strict=True):
+        pd.testing.assert_frame_equal(x.reset_index(drop=True), y.reset_index(drop=True))
+
+
+KILLED = """
+import os, signal, sys
+from pathlib import Path
+from regionsim.model.game import Game
+sys.path.insert(0, {root!r})
+from tests.test_game import SCRIPT
+game = Game("classroom", Path({folder!r}), seed=1, years_per_round=2, round_seconds=0)
+tokens = {{}}
+for role in game.roles:
+    tokens[role] = game.join(game.join_code, "p-" + role, role=role)[0]
+Path({tokens!r}).write_text(repr(tokens))
+for decisions in SCRIPT[:2]:
+    for role, d in decisions.items():
+        game.submit(tokens[role], role, d)
+    game.step_round()
+game.submit(tokens["east"], "east", SCRIPT[2]["east"])  # round 3 half submitted
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_and_resumed_game_ends_identical_to_an_uninterrupted_one(tmp_path: Path) -> None:
+    whole = new_game(tmp_path / "whole")
+    tokens = {role: whole.join(whole.join_code, "p-" + role, role=role)[0] for role in whole.roles}
+    play(whole, tokens, SCRIPT)
+    assert whole.ended and whole.year == 2035
+
+    folder, token_file = tmp_path / "killed", tmp_path / "tokens.txt"
+    code = KILLED.format(root=str(ROOT), folder=str(folder), tokens=str(token_file))
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    resumed = Game.resume(folder)
+    assert len(resumed.rounds) == 2 and [s["role"] for s in resumed.pending] == ["east"]
+    tokens = eval(token_file.read_text())  # noqa: S307 - the dict the killed process wrote
+    resumed.submit(tokens["west"], "west", SCRIPT[2]["west"])  # the same tokens still act for their roles
+    resumed.step_round()
+    play(resumed, tokens, SCRIPT)
+    assert_same(whole.model, resumed.model)
+    assert whole.path.rows == resumed.path.rows
+
+
+def test_forty_clients_lose_no_decision_and_apply_none_twice(tmp_path: Path) -> None:
+    game = new_game(tmp_path / "g", years_per_round=1)
+    clients = [game.join(game.join_code, f"s{i}") for i in range(40)]
+    assert sorted({role for _, role in clients}) == ["east", "west"]
+    for round_no in (1, 2, 3):
+        seqs: list[int] = []
+        lock = threading.Lock()
+
+        def client(i: int, token: str, role: str, round_no: int = round_no, seqs: list[int] = seqs, lock=lock) -> None:
+            value = round((i + 1) / 100 + round_no / 1000, 4)  # unique per client and round
+            seq = game.submit(token, role, {"abatement_floor": value}, round_no=round_no)
+            with lock:
+                seqs.append(seq)
+
+        threads = [threading.Thread(target=client, args=(i, t, r)) for i, (t, r) in enumerate(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(seqs) == 40 == len(set(seqs))
+        record = game.step_round()
+        assert len(record["submissions"]) == 40
+        for role in game.roles:
+            last = max((s for s in record["submissions"] if s["role"] == role), key=lambda s: s["seq"])
+            assert record["decisions"][role]["abatement_floor"] == last["decisions"]["abatement_floor"]
+    events = game.model.event_frame().query("rule == 'GAME' and kind == 'submission'")
+    details = [json.loads(x) for x in events.detail]
+    assert len(details) == 120 == len({d["seq"] for d in details})
+    values = sorted((d["round"], d["decisions"]["abatement_floor"]) for d in details)
+    assert values == sorted((r, round((i + 1) / 100 + r / 1000, 4)) for r in (1, 2, 3) for i in range(40))
+    applied = game.model.event_frame().query("rule == 'GAME' and kind == 'decision' and unit == 'abatement_floor'")
+    assert len(applied) == 3 * 2  # once per role per round
+
+
+def test_debrief_compares_the_class_with_both_comparison_runs(tmp_path: Path) -> None:
+    game = new_game(tmp_path / "g")
+    for _ in range(3):
+        game.step_round()
+    debrief = game.debrief()
+    paths = debrief["paths"]
+    assert set(paths) == {"class", "no_coordination", "plan_as_written"}
+    assert paths["class"]["years"] == list(range(2025, 2032))  # three rounds of two years, every year recorded
+    assert paths["class"]["years"] == paths["plan_as_written"]["years"] == paths["no_coordination"]["years"]
+    # a class that changed nothing followed the scenario as written, exactly
+    assert paths["class"]["rows"] == paths["plan_as_written"]["rows"]
+    last = {name: p["rows"][-1]["region"] for name, p in paths.items()}
+    assert last["no_coordination"]["pm25_ugm3"] > last["plan_as_written"]["pm25_ugm3"] + 1.0
+    assert last["no_coordination"]["money_moved_cumulative_100m_yuan"] < last["plan_as_written"]["money_moved_cumulative_100m_yuan"]
+
+
+def test_the_export_is_a_run_folder_whose_game_file_replays_it(tmp_path: Path) -> None:
+    game = new_game(tmp_path / "g")
+    tokens = {role: game.join(game.join_code, role, role=role)[0] for role in game.roles}
+    play(game, tokens, SCRIPT[:3])
+    out = game.export(tmp_path / "export")
+    for name in (
+        "model.parquet",
+        "agents.parquet",
+        "events.parquet",
+        "scorecard.csv",
+        "scenario.toml",
+        "run.json",
+        "game.toml",
+        "variant.toml",
+    ):
+        assert (out / name).is_file(), name
+    assert "teacher_key" not in json.loads((out / "game.json").read_text())
+    again = replay(out / "game.toml")
+    assert_same(game.model, again)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "model.parquet"), again.model_frame(), check_dtype=False)
+
+
+def test_the_variant_file_runs_and_repeats_a_game_whose_decisions_never_changed(tmp_path: Path) -> None:
+    game = Game("classroom", tmp_path / "g", seed=SEED, years_per_round=10, round_seconds=0)
+    token, role = game.join(game.join_code, "Ann", role="west")
+    game.submit(token, role, {"joint_control": False, "abatement_floor": 0.25})
+    game.step_round()
+    assert game.ended
+    out = game.export(tmp_path / "export")
+    env = {**os.environ}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "regionsim.model.cli",
+            "run",
+            str(out / "variant.toml"),
+            "--seed",
+            str(SEED),
+            "--out",
+            str(tmp_path / "rerun"),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "rerun" / "model.parquet"), pd.read_parquet(out / "model.parquet"))
+
+
+def test_resume_of_a_folder_without_a_game_is_a_user_error(tmp_path: Path) -> None:
+    from regionsim.model.errors import UserError
+
+    with pytest.raises(UserError, match="not a game folder"):
+        Game.resume(tmp_path)

@@ -1,0 +1,321 @@
+"""The classroom game's screens (Solara, offline): `/` for students, `/teacher?key=…` for the teacher.
+
+Every screen reads the one game of this server (`regionsim.viz.game_server.GAME`) and re-renders when
+it changes (a poller per screen watches `Game.version` and the countdown). A student's link carries
+their session token (`/?t=…`), so a reload or a reconnect keeps their role; the server checks the
+token on every submission (`Game.submit`).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from html import escape
+from urllib.parse import parse_qs
+
+import solara
+from regionsim.model.game import CHOICES, Refused
+from regionsim.viz import game_server
+from regionsim.viz.game_text import tr
+
+CSS = """
+.rs-game { font-family: sans-serif; max-width: 1200px; margin: 0 auto; padding: 8px; }
+.rs-game table { border-collapse: collapse; }
+.rs-game td, .rs-game th { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: right; }
+.rs-game td:first-child, .rs-game th:first-child { text-align: left; }
+.rs-code { font-size: 56px; font-weight: bold; letter-spacing: 6px; }
+.rs-explain { font-size: 13px; color: #444; margin: 0 0 10px 0; }
+"""
+
+
+def _query(router) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(router.search or "").items()}
+
+
+def _poll(cancel, clock: bool = False):
+    """Yield whenever the game changes (and, with `clock`, every second for the countdown), until the
+    screen closes. A student's screen has no clock: a re-render while they type would be wasted."""
+    seen = None
+    while not cancel.is_set():
+        game = game_server.GAME
+        now = (game.version, int(time.time()) if clock else 0) if game is not None else (None, 0)
+        if now != seen:
+            seen = now
+            yield now
+        time.sleep(0.3)
+
+
+def _num(value: float, digits: int = 1) -> str:
+    return f"{value:,.{digits}f}"
+
+
+@solara.component
+def LanguageToggle(lang: str, set_lang):
+    solara.Button(tr("language", lang), on_click=lambda: set_lang("zh" if lang == "en" else "en"), text=True, classes=["rs-lang"])
+
+
+# --- student ----------------------------------------------------------------------------------------
+
+
+@solara.component
+def StudentJoin(lang: str, router):
+    game = game_server.GAME
+    code, set_code = solara.use_state("")
+    name, set_name = solara.use_state("")
+    role, set_role = solara.use_state("")
+    error, set_error = solara.use_state("")
+    labels = {"": tr("role_any", lang)}
+    labels |= {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()}
+
+    def join():
+        try:
+            token, _ = game.join(code, name, role or None)
+        except Refused as exc:
+            set_error(tr("refused", lang, why=str(exc)))
+            return
+        router.push(f"/?t={token}&lang={lang}")
+
+    solara.HTML(tag="h2", unsafe_innerHTML=escape(tr("join_title", lang)))
+    solara.InputText(tr("code", lang), value=code, on_value=set_code, continuous_update=True)
+    solara.InputText(tr("name", lang), value=name, on_value=set_name, continuous_update=True)
+    solara.Select(
+        tr("role", lang),
+        values=list(labels.values()),
+        value=labels[role],
+        on_value=lambda v: set_role(next(k for k, x in labels.items() if x == v)),
+    )
+    solara.Button(tr("join", lang), on_click=join, color="primary", classes=["rs-join"])
+    if error:
+        solara.HTML(tag="div", unsafe_innerHTML=escape(error), classes=["rs-error"], style="color:#b71c1c")
+
+
+@solara.component
+def DecisionForm(lang: str, token: str, role: str, round_no: int):
+    game = game_server.GAME
+    current = game.current[role]
+    draft, set_draft = solara.use_state(dict(current))
+    message, set_message = solara.use_state("")
+    cities = dict(
+        zip(game.roles[role].cities, game.roles[role].city_names_zh if lang == "zh" else game.roles[role].city_names_en, strict=True)
+    )
+
+    def put(key, value):
+        set_draft({**draft, key: value})
+
+    def submit():
+        try:
+            game.submit(token, role, draft, round_no)  # a form left open from a closed round is refused, not moved on
+        except Refused as exc:
+            set_message(tr("refused", lang, why=str(exc)))
+            return
+        set_message("")
+
+    solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("decisions", lang)), classes=[f"rs-form-round-{round_no}"])
+    for key in game.offered:
+        choice = CHOICES[key]
+        label = choice.label_zh if lang == "zh" else choice.label_en
+        explain = choice.explain_zh if lang == "zh" else choice.explain_en
+        if choice.kind == "bool":
+            with solara.Div(classes=[f"rs-choice-{key}"]):
+                solara.Checkbox(label=label, value=bool(draft[key]), on_value=lambda v, k=key: put(k, bool(v)))
+        elif choice.kind == "share":
+            solara.InputFloat(
+                f"{label} (0–{game.max_abatement:g})",
+                value=float(draft[key]),
+                on_value=lambda v, k=key: put(k, max(0.0, min(game.max_abatement, float(v or 0.0)))),
+                continuous_update=True,
+                classes=[f"rs-choice-{key}"],
+            )
+        else:
+            solara.HTML(tag="div", unsafe_innerHTML=escape(label))
+            for city, shown in cities.items():
+                solara.InputFloat(
+                    f"{shown} (0–{choice.high:g})",
+                    value=float(draft[key].get(city, 0.0)),
+                    on_value=lambda v, c=city, k=key, h=choice.high: put(k, {**draft[k], c: max(0.0, min(h, float(v or 0.0)))}),
+                    continuous_update=True,
+                    classes=[f"rs-choice-{key}-{city}"],
+                )
+        solara.HTML(tag="p", unsafe_innerHTML=escape(explain), classes=["rs-explain"])
+    solara.Button(tr("submit", lang), on_click=submit, color="primary", classes=["rs-submit"])
+    if message:
+        solara.HTML(tag="div", unsafe_innerHTML=escape(message), classes=["rs-error"], style="color:#b71c1c")
+
+
+@solara.component
+def StudentPage():
+    router = solara.use_router()
+    query = _query(router)
+    lang, set_lang = solara.use_state(query.get("lang", "en") if query.get("lang") in ("en", "zh") else "en")
+    solara.use_thread(_poll, dependencies=[])
+    game = game_server.GAME
+    solara.Style(CSS)
+    with solara.Column(classes=["rs-game"]):
+        with solara.Row():
+            solara.HTML(tag="h1", unsafe_innerHTML=escape(tr("title", lang)))
+            LanguageToggle(lang, set_lang)
+        token = query.get("t")
+        if not token:
+            StudentJoin(lang, router)
+            return
+        player = game.player(token)
+        if player is None:
+            solara.HTML(tag="div", unsafe_innerHTML=escape(tr("unknown_session", lang)), classes=["rs-error"])
+            StudentJoin(lang, router)
+            return
+        role = player["role"]
+        info = game.roles[role]
+        view = game.role_view(role)
+        solara.HTML(
+            tag="h2",
+            unsafe_innerHTML=f"{escape(tr('you_play', lang))}: <span class='rs-role' data-role='{escape(role)}'>"
+            f"{escape(info.name_zh if lang == 'zh' else info.name_en)}</span> — {escape(player['name'])}",
+        )
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"{escape(tr('round', lang))} <b class='rs-round'>{view['round']}</b> · "
+            f"{escape(tr('year', lang))} <b class='rs-year'>{view['year']}</b>",
+        )
+        now, base = view["now"], view["base"]
+        rows = [
+            ("population", "population_10k", 1),
+            ("gdp", "gdp_100m_yuan", 0),
+            ("pm25", "pm25_ugm3", 1),
+            ("net", "net_received_cumulative_100m_yuan", 1),
+            ("score", "score", 1),
+        ]
+        table = "".join(
+            f"<tr><td>{escape(tr(k, lang))}</td><td class='rs-ind-{col}'>{_num(now.get(col, 0.0), d)}</td>"
+            f"<td>({_num(base.get(col, 100.0 if col == 'score' else 0.0), d)})</td></tr>"
+            for k, col, d in rows
+        )
+        solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("indicators", lang)))
+        solara.HTML(tag="table", unsafe_innerHTML=table, classes=["rs-indicators"])
+        if game.ended or not game.model.running:
+            solara.HTML(tag="div", unsafe_innerHTML=escape(tr("ended", lang)), classes=["rs-ended"])
+            return
+        state = tr("submitted", lang, n=view["round"]) if view["submitted"] else tr("waiting", lang, n=view["round"])
+        solara.HTML(tag="div", unsafe_innerHTML=escape(state), classes=["rs-status", "rs-done" if view["submitted"] else "rs-waiting"])
+        DecisionForm(lang, token, role, view["round"]).key(f"form-{view['round']}-{lang}")  # a fresh form each round
+
+
+# --- teacher ----------------------------------------------------------------------------------------
+
+
+def debrief_html(game, lang: str) -> str:
+    """The class's path against each-for-itself and full coordination, per role and the region (last year)."""
+    data = game.debrief()
+    names = {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()} | {"region": tr("region", lang)}
+    head = (
+        f"<tr><th>{escape(tr('role', lang))}</th><th>{escape(tr('path', lang))}</th><th>{escape(tr('score', lang))}</th>"
+        f"<th>{escape(tr('pm25', lang))}</th><th>{escape(tr('gdp', lang))}</th>"
+        f"<th>{escape(tr('net', lang))} / {escape(tr('money_moved', lang))}</th></tr>"
+    )
+    body = []
+    for who in [*data["roles"], "region"]:
+        for path in ("class", "no_coordination", "plan_as_written"):
+            row = data["paths"][path]["rows"][-1][who]
+            money = row.get("net_received_cumulative_100m_yuan", row.get("money_moved_cumulative_100m_yuan", 0.0))
+            body.append(
+                f"<tr class='rs-debrief-{path}'><td>{escape(names[who])}</td><td>{escape(tr(path, lang))}</td>"
+                f"<td>{_num(row['score'])}</td><td>{_num(row['pm25_ugm3'])}</td>"
+                f"<td>{_num(row['gdp_100m_yuan'], 0)}</td><td>{_num(money)}</td></tr>"
+            )
+    year = data["paths"]["class"]["years"][-1]
+    return f"<caption>{escape(tr('debrief', lang))} — {year}</caption>{head}{''.join(body)}"
+
+
+@solara.component
+def TeacherPage():
+    router = solara.use_router()
+    query = _query(router)
+    lang, set_lang = solara.use_state("zh" if query.get("lang") == "zh" else "en")
+    show_debrief, set_show_debrief = solara.use_state(False)
+    message, set_message = solara.use_state("")
+    solara.use_thread(functools.partial(_poll, clock=True), dependencies=[])
+    game = game_server.GAME
+    solara.Style(CSS)
+    with solara.Column(classes=["rs-game"]):
+        with solara.Row():
+            solara.HTML(tag="h1", unsafe_innerHTML=escape(tr("title", lang)))
+            LanguageToggle(lang, set_lang)
+        key = query.get("key", "")
+        try:
+            game.check_teacher(key) if key else None
+        except Refused:
+            key = ""
+        if not key:
+            solara.HTML(tag="div", unsafe_innerHTML=escape(tr("teacher_only", lang)), classes=["rs-teacher-only"])
+            return
+        address = game_server.ADDRESS.get("student", "/")
+        with solara.Row():
+            solara.HTML(tag="div", unsafe_innerHTML=game_server.qr_svg(address, scale=6), classes=["rs-qr"])
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=f"<div>{escape(tr('students_open', lang))} <b>{escape(address)}</b> "
+                f"{escape(tr('and_type_code', lang))}</div>"
+                f"<div class='rs-code'>{escape(game.join_code)}</div>",
+            )
+        status = game.status()
+        left = status["seconds_left"]
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"{escape(tr('round', lang))} <b class='rs-round'>{status['round']}</b> · {escape(tr('year', lang))} "
+            f"<b class='rs-year'>{status['year']}</b> / {status['horizon']}"
+            + ("" if left is None or status["ended"] else f" · {escape(tr('time_left', lang))} <b class='rs-countdown'>{int(left)} s</b>"),
+        )
+        rows = []
+        for r, v in game.roles.items():
+            done = r in status["submitted"]
+            rows.append(
+                f"<tr class='rs-who' data-role='{escape(r)}'><td>{escape(v.name_zh if lang == 'zh' else v.name_en)}</td>"
+                f"<td>{escape(', '.join(status['players'][r]))}</td>"
+                f"<td class='{'rs-done' if done else 'rs-waiting'}'>{escape(tr('done' if done else 'not_done', lang))}</td></tr>"
+            )
+        solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("who", lang)))
+        solara.HTML(tag="table", unsafe_innerHTML="".join(rows), classes=["rs-who-table"])
+
+        def step():
+            try:
+                game.step_round()
+            except Refused as exc:
+                set_message(str(exc))
+
+        def end():
+            game.end(key)
+            set_show_debrief(True)
+
+        def export():
+            out = game.folder / f"export-round{len(game.rounds)}"
+            if out.exists():
+                set_message(tr("exported", lang, path=str(out.resolve())))
+                return
+            set_message(tr("exported", lang, path=str(game.export(out))))
+
+        with solara.Row():
+            solara.Button(tr("step", lang), on_click=step, disabled=status["ended"], classes=["rs-step"])
+            solara.Button(tr("end", lang), on_click=end, disabled=status["ended"], classes=["rs-end"])
+            solara.Button(tr("debrief", lang), on_click=lambda: set_show_debrief(not show_debrief), classes=["rs-debrief-button"])
+            solara.Button(tr("export", lang), on_click=export, classes=["rs-export"])
+        if message:
+            solara.HTML(tag="div", unsafe_innerHTML=escape(message), classes=["rs-message"])
+        if show_debrief or status["ended"]:
+            solara.HTML(tag="table", unsafe_innerHTML=debrief_html(game, lang), classes=["rs-debrief"])
+        from regionsim.viz.views import map_view
+
+        solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("map_title", lang)))
+        solara.HTML(
+            tag="div", unsafe_innerHTML=map_view(game.model, "pm25", lang, arrows="cumulative", size=(700, 480)), classes=["rs-map"]
+        )
+
+
+@solara.component
+def Layout(children=[]):  # noqa: B006 - Solara's layout signature
+    """No app bar and no route tabs: a student never sees a link to the teacher's screen."""
+    solara.Column(children=children, style="padding:0")
+
+
+routes = [
+    solara.Route(path="/", component=StudentPage, label="student", layout=Layout),
+    solara.Route(path="teacher", component=TeacherPage, label="teacher"),
+]
