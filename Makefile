@@ -3,6 +3,7 @@
 #   make test        run the whole test suite
 #   make bench       run the benchmarks (printed tables + benchmarks.json)
 #   make campaign    run the long property-based and fuzzing campaign
+#   make mutants     mutation testing of the rules (score per module, survivors)
 
 SHELL := /bin/bash
 VENV := .venv
@@ -14,7 +15,7 @@ find_python = for p in python3.13 python3.12 python3 $$HOME/.pyenv/versions/3.1[
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; exit 0; fi; done; \
 	echo "no Python >= 3.12 found (Mesa 3.5 needs it)" >&2; exit 1
 
-.PHONY: dashboard test bench campaign lint install clean
+.PHONY: dashboard test bench campaign mutants lint install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || "$$( $(find_python) )" -m venv $(VENV)
@@ -35,6 +36,9 @@ bench: $(STAMP)
 
 campaign: $(STAMP)
 	REGIONSIM_CAMPAIGN=1 $(PY) -m pytest -q tests/test_properties.py tests/test_fuzz.py
+
+mutants: $(STAMP)
+	$(PY) tests/mutation/mutants.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
