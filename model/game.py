@@ -18,6 +18,13 @@ Two layers, both plain Python (no server, no browser):
     `payer_provinces`; nobody paying sets both payment rates to 0, while the water-source areas keep
     restricting polluting industry (bohai_rim_outline L790–792「横向生态补偿」).
 
+  Offers between roles: a role proposes to pay another role an amount (亿元 a year) for its abatement for
+  a number of rounds; the other accepts or declines (the proposer may withdraw an open offer). An
+  accepted offer is an agreed payment of AIR (`abatement_payments`, green_development
+  L86「天津投入4亿元支持沧州、唐山两市治理大气污染」) in every year of those rounds, from the round it was accepted
+  in: the payer's cities pay the recipient's through the model's ledger, and the recipient's cities buy
+  end-of-pipe abatement with it at AIR's cost per tonne.
+
   Every decision's default is what the scenario already sets, so a class that changes nothing follows
   the scenario exactly (`plan_as_written`). A role that does not submit in a round keeps its previous
   round's decisions.
@@ -25,7 +32,8 @@ Two layers, both plain Python (no server, no browser):
 * **The game** (`Game`) — one room for one scenario: a join code, one role per province, per-session
   tokens (a student acts only for the role the server gave their token; anything else is refused and
   logged), rounds that step the one shared model `years_per_round` years with the class's decisions,
-  every submission and every applied decision written to the run's event log (rule `GAME`, the role as
+  every submission, every offer, acceptance, decline and withdrawal, and every applied decision written to
+  the run's event log (rule `GAME`, the role as
   source, the round in `detail`), the whole game saved atomically to its folder after every
   submission and every round, `Game.resume(folder)` that rebuilds the model by replaying the completed
   rounds (the model is deterministic for a seed and the same decisions, so it continues identically),
@@ -68,6 +76,15 @@ MAX_NAME = 24
 INCENTIVE_MAX = 3.0
 """Largest receiving incentive a role may offer in the game (RELOCATE's own check allows any number
 from 0; 3 is a teaching bound: three times New Town's incentive in classroom)."""
+OFFER_MAX_SHARE = 0.1
+"""Largest yearly payment a role may offer, as a share of its base-year tax revenue (a teaching bound,
+estimate: classroom's East could pay up to 191 亿元 a year, West 29)."""
+OFFER_MAX_ROUNDS = 10
+"""Most rounds an offer may run (a teaching bound)."""
+OFFER_CLAUSE = "green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」"
+"""What an offer between roles carries out: one province paying another for its air-pollution control."""
+OFFER_ACTIONS = {"offer": "offer", "accept": "acceptance", "decline": "decline", "withdraw": "withdrawal"}
+"""An offer action → the kind of its event."""
 SCORE_WEIGHTS = {"gdp_per_head": 40.0, "clean_air": 40.0, "budget": 20.0}
 """Teaching weights of the score (estimate: chosen so every role starts at 100)."""
 
@@ -242,11 +259,21 @@ def check_decisions(raw: Any, role: Role, offered: list[str], max_abatement: flo
     return out
 
 
-def resolve(decisions: dict[str, dict[str, Any]], base: dict[str, Any], fund_balance: float = 0.0) -> dict[tuple[str, str], Any]:
+def resolve(
+    decisions: dict[str, dict[str, Any]],
+    base: dict[str, Any],
+    fund_balance: float = 0.0,
+    payments: list[list[Any]] | None = None,
+) -> dict[tuple[str, str], Any]:
     """The rule parameters (rule key, name) → value that carry out the class's `decisions`, given the
-    scenario's parameters `base` (and the fund's balance, which keeps a fund with money spending)."""
+    scenario's parameters `base` (and the fund's balance, which keeps a fund with money spending), and
+    the accepted offers in force, `payments` ([payer role, recipient role, 亿元 a year]; None: no offers)."""
     everyone = set(decisions)
     out: dict[tuple[str, str], Any] = {}
+    if payments is not None:
+        out["air", "abatement_payments"] = [list(x) for x in base["air"].get("abatement_payments") or []] + [
+            [str(a), str(b), float(x)] for a, b, x in payments
+        ]
 
     def members(key: str) -> list[str]:
         return sorted(r for r, d in decisions.items() if d.get(key))
@@ -290,9 +317,12 @@ def resolve(decisions: dict[str, dict[str, Any]], base: dict[str, Any], fund_bal
     return out
 
 
-def apply_decisions(model, decisions: dict[str, dict[str, Any]], base: dict[str, Any]) -> dict[tuple[str, str], Any]:
-    """Set the model's rule parameters to carry out `decisions` from its next step on; return them."""
-    values = resolve(decisions, base, float(model.state.fund_balance))
+def apply_decisions(
+    model, decisions: dict[str, dict[str, Any]], base: dict[str, Any], payments: list[list[Any]] | None = None
+) -> dict[tuple[str, str], Any]:
+    """Set the model's rule parameters to carry out `decisions` (and accepted offers' `payments`) from its
+    next step on; return them."""
+    values = resolve(decisions, base, float(model.state.fund_balance), payments)
     for (rule, name), value in values.items():
         model.params[rule][name] = copy.deepcopy(value)
     return values
@@ -411,6 +441,43 @@ def comparison_cases(scenario: str) -> dict[str, tuple[str, dict[str, Any]]]:
     return cases
 
 
+# --- offers between roles ------------------------------------------------------------------------------
+
+
+def offers_from(actions: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Every offer's state after `actions` (in order): id → from, to, amount (亿元 a year), rounds,
+    round made, status (open, accepted, declined, withdrawn) and, once accepted, its first and last round."""
+    offers: dict[int, dict[str, Any]] = {}
+    for a in actions:
+        if a["action"] == "offer":
+            offers[a["offer"]] = {
+                "id": a["offer"],
+                "from": a["from"],
+                "to": a["to"],
+                "amount": a["amount"],
+                "rounds": a["rounds"],
+                "made_round": a["round"],
+                "by": a["name"],
+                "status": "open",
+            }
+            continue
+        offer = offers[a["offer"]]
+        offer["status"] = {"accept": "accepted", "decline": "declined", "withdraw": "withdrawn"}[a["action"]]
+        offer["answered_round"] = a["round"]
+        if a["action"] == "accept":
+            offer["first_round"], offer["last_round"] = a["round"], a["round"] + offer["rounds"] - 1
+    return offers
+
+
+def payments_in(offers: dict[int, dict[str, Any]], round_no: int) -> list[list[Any]]:
+    """[payer, recipient, 亿元 a year] of the accepted offers that pay in round `round_no`, by offer id."""
+    return [
+        [o["from"], o["to"], o["amount"]]
+        for _, o in sorted(offers.items())
+        if o["status"] == "accepted" and o["first_round"] <= round_no <= o["last_round"]
+    ]
+
+
 # --- the game ----------------------------------------------------------------------------------------
 
 
@@ -478,6 +545,8 @@ class Game:
         self.players: dict[str, dict[str, Any]] = {}  # token hash → {name, role}
         self.rounds: list[dict[str, Any]] = []
         self.pending: list[dict[str, Any]] = []
+        self.pending_offers: list[dict[str, Any]] = []
+        """Offer actions of the round being played (offer, accept, decline, withdraw), in order."""
         self.refusals: list[dict[str, Any]] = []
         self.seq = 0
         self.ended = False
@@ -504,6 +573,7 @@ class Game:
             "players": self.players,
             "rounds": self.rounds,
             "pending": self.pending,
+            "pending_offers": self.pending_offers,
             "refusals": self.refusals,
             "seq": self.seq,
             "ended": self.ended,
@@ -544,6 +614,7 @@ class Game:
         for record in saved["rounds"]:
             self._play(record)
         self.pending = saved["pending"]
+        self.pending_offers = saved.get("pending_offers", [])
         self.ended = saved["ended"] or not self.model.running
 
     # --- players ---------------------------------------------------------------------------------
@@ -609,22 +680,28 @@ class Game:
     def year(self) -> int:
         return int(self.model.state.year)
 
+    def _authorise(self, token: Any, role: Any, round_no: int | None = None) -> dict[str, Any]:
+        """The player holding `token`, who must play `role` in an open game (and round `round_no`, if
+        given). Refused (and logged) for an unknown token or a role that is not the token's."""
+        player = self.player(token)
+        if player is None:
+            self._refuse("unknown session", role, "no player holds this token")
+            raise Refused("unknown session: join the game first")
+        if role != player["role"]:
+            self._refuse(player["name"], role, f"forged: a player of {player['role']} acted for {role}")
+            raise Refused(f"you play {player['role']}, not {str(role)[:40]}")
+        if self.ended or not self.model.running:
+            raise Refused("the game has ended")
+        if round_no is not None and round_no != self.round:
+            raise Refused(f"round {round_no} is closed; this is round {self.round}")
+        return player
+
     def submit(self, token: Any, role: Any, decisions: Any, round_no: int | None = None) -> int:
         """Record a player's decisions for their role in this round; return its sequence number.
         Refused (and logged) for an unknown token, a role that is not the token's, a closed round,
         or a bad value."""
         with self.lock:
-            player = self.player(token)
-            if player is None:
-                self._refuse("unknown session", role, "no player holds this token")
-                raise Refused("unknown session: join the game first")
-            if role != player["role"]:
-                self._refuse(player["name"], role, f"forged: a player of {player['role']} acted for {role}")
-                raise Refused(f"you play {player['role']}, not {str(role)[:40]}")
-            if self.ended:
-                raise Refused("the game has ended")
-            if round_no is not None and round_no != self.round:
-                raise Refused(f"round {round_no} is closed; this is round {self.round}")
+            player = self._authorise(token, role, round_no)
             checked = check_decisions(decisions, self.roles[role], self.offered, self.max_abatement)
             self.seq += 1
             self.pending.append(
@@ -637,6 +714,59 @@ class Game:
     def submitted(self) -> set[str]:
         """Roles with a submission in this round."""
         return {s["role"] for s in self.pending}
+
+    # --- offers ------------------------------------------------------------------------------------
+    def offers(self) -> dict[int, dict[str, Any]]:
+        """Every offer of the game so far, id → its state (`offers_from`)."""
+        with self.lock:
+            return offers_from([a for r in self.rounds for a in r.get("offers", [])] + self.pending_offers)
+
+    def offer_limit(self, role: str) -> float:
+        """The largest yearly payment `role` may offer (亿元; OFFER_MAX_SHARE of its base-year tax revenue)."""
+        return OFFER_MAX_SHARE * float(self.path.base[role]["tax_100m_yuan"])
+
+    def _act(self, player: dict[str, Any], token: Any, action: dict[str, Any]) -> int:
+        self.seq += 1
+        entry = {"seq": self.seq, "round": self.round, "name": player["name"], "player": _hash(token), **action}
+        entry.setdefault("offer", self.seq)
+        self.pending_offers.append(entry)
+        self.version += 1
+        self.save()
+        return int(entry["offer"])
+
+    def offer(self, token: Any, role: Any, to: Any, amount: Any, rounds: Any) -> int:
+        """`role` proposes to pay role `to` `amount` 亿元 a year for its abatement, for `rounds` rounds
+        from the round it is accepted in; return the offer's id. Refused (and logged, if forged) as `submit`."""
+        with self.lock:
+            player = self._authorise(token, role)
+            if to not in self.roles or to == role:
+                raise Refused(f"offer to one of the other roles: {', '.join(r for r in self.roles if r != role)}")
+            limit = self.offer_limit(role)
+            if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0.0 < float(amount) <= limit:
+                raise Refused(f"amount: must be more than 0 and at most {limit:,.1f} 亿元 a year")
+            if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= OFFER_MAX_ROUNDS:
+                raise Refused(f"rounds: must be a whole number from 1 to {OFFER_MAX_ROUNDS}")
+            action = {"action": "offer", "role": role, "from": role, "to": to, "amount": float(amount), "rounds": int(rounds)}
+            return self._act(player, token, action)
+
+    def answer(self, token: Any, role: Any, offer_id: Any, action: Any) -> None:
+        """`role` accepts or declines an open offer made to it (`action` "accept" or "decline"), or
+        withdraws an open offer it made ("withdraw"). Anyone else is refused, and logged."""
+        with self.lock:
+            player = self._authorise(token, role)
+            if action not in ("accept", "decline", "withdraw"):
+                raise Refused("action: must be accept, decline or withdraw")
+            offer = self.offers().get(offer_id) if isinstance(offer_id, int) and not isinstance(offer_id, bool) else None
+            if offer is None:
+                raise Refused(f"no offer {str(offer_id)[:40]}")
+            party = offer["from"] if action == "withdraw" else offer["to"]
+            if role != party:
+                self._refuse(player["name"], role, f"forged: {role} may not {action} offer {offer_id} ({offer['from']} to {offer['to']})")
+                raise Refused(f"only {party} may {action} offer {offer_id}")
+            if offer["status"] != "open":
+                raise Refused(f"offer {offer_id} is {offer['status']}, not open")
+            keep = ("from", "to", "amount", "rounds")
+            self._act(player, token, {"action": action, "role": role, "offer": offer_id, **{k: offer[k] for k in keep}})
 
     def due(self) -> bool:
         """Whether the round should close now: every player has submitted, or time is up."""
@@ -659,9 +789,17 @@ class Game:
             decisions = copy.deepcopy(self.current)
             for s in sorted(self.pending, key=lambda s: s["seq"]):
                 decisions[s["role"]].update(copy.deepcopy(s["decisions"]))
-            record = {"round": self.round, "year_from": self.year, "decisions": decisions, "submissions": self.pending}
+            record = {
+                "round": self.round,
+                "year_from": self.year,
+                "decisions": decisions,
+                "submissions": self.pending,
+                "offers": self.pending_offers,
+                "payments": payments_in(self.offers(), self.round),
+            }
             self._play(record)
             self.pending = []
+            self.pending_offers = []
             self.deadline = time.time() + self.round_seconds if self.round_seconds > 0 else None
             if not self.model.running:
                 self.ended = True
@@ -691,6 +829,8 @@ class Game:
                 ),
                 detail=json.dumps({"round": round_no, "role": s["role"], "seq": s["seq"], "decisions": s["decisions"]}, sort_keys=True),
             )
+        for a in record.get("offers", []):
+            self._log_offer(first_year, round_no, a)
         submitted = {s["role"] for s in record["submissions"]}
         for rid, d in record["decisions"].items():
             for key, value in sorted(d.items()):
@@ -711,7 +851,7 @@ class Game:
                     why_zh=f"第{round_no}轮：{self.roles[rid].name_zh}——{choice.label_zh}：{shown}{how_zh}",
                     detail=json.dumps({"round": round_no, "role": rid, "decision": key, "value": value}, sort_keys=True),
                 )
-        apply_decisions(model, record["decisions"], self.base_params)
+        apply_decisions(model, record["decisions"], self.base_params, record.get("payments", []))
         for _ in range(self.years_per_round):
             if not model.running:
                 break
@@ -722,6 +862,32 @@ class Game:
         self.rounds.append(record)
         self._debrief = None
         self.version += 1
+
+    def _log_offer(self, year: int, round_no: int, a: dict[str, Any]) -> None:
+        """One offer action as an event (rule GAME, the acting role as source, the other as target)."""
+        other = a["to"] if a["role"] == a["from"] else a["from"]
+        payer, payee = self.roles[a["from"]], self.roles[a["to"]]
+        what_en = f"{payer.name_en} pays {payee.name_en} {a['amount']:,.1f} 亿元 a year for its abatement, for {a['rounds']} round(s)"
+        what_zh = f"{payer.name_zh}每年向{payee.name_zh}支付{a['amount']:,.1f}亿元减排费用，共{a['rounds']}轮"
+        verb_en = {"offer": "offers", "accept": "accepts", "decline": "declines", "withdraw": "withdraws"}[a["action"]]
+        verb_zh = {"offer": "提议", "accept": "接受", "decline": "拒绝", "withdraw": "撤回"}[a["action"]]
+        actor = self.roles[a["role"]]
+        self.model.events.add(
+            year,
+            "GAME",
+            OFFER_ACTIONS[a["action"]],
+            a["role"],
+            other,
+            units=int(a["offer"]),
+            amount=float(a["amount"]),
+            unit="100m yuan per year",
+            clause=OFFER_CLAUSE,
+            why_en=f"Round {round_no}: {a['name']} for {actor.name_en} {verb_en} offer {a['offer']}: {what_en}",
+            why_zh=f"第{round_no}轮：{a['name']}代表{actor.name_zh}{verb_zh}第{a['offer']}号提议：{what_zh}",
+            detail=json.dumps(
+                {k: a[k] for k in ("round", "role", "seq", "action", "offer", "from", "to", "amount", "rounds")}, sort_keys=True
+            ),
+        )
 
     def end(self, teacher_key: Any) -> None:
         """The teacher ends the game (no more rounds)."""
@@ -744,6 +910,8 @@ class Game:
                 "base": dict(self.path.base[role]),
                 "decisions": copy.deepcopy(self.current[role]),
                 "submitted": role in self.submitted(),
+                "offers": [o for o in self.offers().values() if role in (o["from"], o["to"])],
+                "offer_limit": self.offer_limit(role),
             }
 
     def status(self) -> dict[str, Any]:
@@ -761,6 +929,7 @@ class Game:
                 "seconds_left": self.seconds_left(),
                 "ended": self.ended or not self.model.running,
                 "refusals": len(self.refusals),
+                "offers": list(self.offers().values()),
             }
 
     def debrief(self) -> dict[str, Any]:
@@ -801,6 +970,8 @@ class Game:
                     "year_to": r["year_to"],
                     "decisions": r["decisions"],
                     "submissions": r["submissions"],
+                    "offers": r.get("offers", []),
+                    "payments": r.get("payments", []),
                 }
             )
         doc["rounds"] = rounds
@@ -810,10 +981,12 @@ class Game:
         """The class's final decisions as a variant file of the scenario (`regionsim run variant.toml`)."""
         import tomlkit
 
-        values = as_overrides(resolve(self.current, self.base_params))
+        last = self.rounds[-1].get("payments", []) if self.rounds else []
+        values = as_overrides(resolve(self.current, self.base_params, payments=last))
         doc = tomlkit.document()
         doc.add(tomlkit.comment("The classroom game's FINAL decisions, held from the base year: regionsim run variant.toml --seed"))
         doc.add(tomlkit.comment(f"{self.seed} --out DIR. It replays the game exactly only if the class never changed its decisions;"))
+        doc.add(tomlkit.comment("Accepted offers paying in the last round are held from the base year too (rules.air.abatement_payments)."))
         doc.add(tomlkit.comment("game.toml holds every round (regionsim game --replay game.toml --out DIR)."))
         doc["variant"] = {
             "base": self.scenario,
@@ -863,6 +1036,8 @@ def replay(game_file: Path) -> Any:
                 "year_from": r["year_from"],
                 "decisions": r["decisions"],
                 "submissions": r.get("submissions", []),
+                "offers": r.get("offers", []),
+                "payments": r.get("payments", []),
             }
             game._play(record)
         return game.model

@@ -956,6 +956,18 @@ def _check_city_pairs(c: _Checker, path: str, kind: str, value: Any) -> None:
             c.add(path, f"{_show(pair)} is not a [donor city, recipient city] pair of known city ids")
 
 
+def _check_province_payments(c: _Checker, path: str, kind: str, value: Any) -> None:
+    """A list of [payer province, recipient province, 亿元 per year] (AIR's abatement_payments)."""
+    if not isinstance(value, list):
+        c.add(path, "must be a list of [payer province, recipient province, 亿元 per year] entries")
+        return
+    provinces = c.ids("provinces")
+    for entry in value:
+        ok = isinstance(entry, list) and len(entry) == 3 and entry[0] in provinces and entry[1] in provinces
+        if not ok or entry[0] == entry[1] or not _is_display_number(entry[2]):
+            c.add(path, f"{_show(entry)} is not [payer province, recipient province, 亿元 per year]: two known provinces, 0 to 1e9")
+
+
 _LIST_PARAM_CHECKS: dict[str, Callable[[_Checker, str, str, Any], None]] = {
     "sector": _check_id_list,
     "province": _check_id_list,
@@ -967,6 +979,7 @@ _LIST_PARAM_CHECKS: dict[str, Callable[[_Checker, str, str, Any], None]] = {
     "resident_schedule": _check_schedule,
     "display_number": _check_display_number,
     "city_pairs": _check_city_pairs,
+    "province_payments": _check_province_payments,
 }
 """List-parameter kind (the values of `LIST_PARAM_KINDS`) → its checker (checker, key path, kind, value)."""
 

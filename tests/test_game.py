@@ -360,3 +360,150 @@ def test_resume_of_a_folder_without_a_game_is_a_user_error(tmp_path: Path) -> No
 
     with pytest.raises(UserError, match="not a game folder"):
         Game.resume(tmp_path)
+
+
+# --- offers between roles ------------------------------------------------------------------------------
+
+
+def two_players(folder: Path, **kw) -> tuple[Game, dict[str, str]]:
+    game = new_game(folder, years_per_round=kw.pop("years_per_round", 1), **kw)
+    return game, {role: game.join(game.join_code, "p-" + role, role=role)[0] for role in game.roles}
+
+
+def province_net(model: RegionModel, rule: str | None = None) -> dict[str, float]:
+    s = model.state
+    net = s.province_sum(s.transfers.net(rule)[: s.n_cities])
+    return {pid: float(net[i]) for i, pid in enumerate(s.province_ids)}
+
+
+def test_an_accepted_offer_moves_money_conserved_and_buys_the_recipients_abatement(tmp_path: Path) -> None:
+    plain, _ = two_players(tmp_path / "plain")
+    game, tokens = two_players(tmp_path / "offer")
+    offer = game.offer(tokens["east"], "east", "west", 20.0, 2)
+    game.answer(tokens["west"], "west", offer, "accept")
+    for round_no in (1, 2, 3):
+        plain.step_round()
+        record = game.step_round()
+        paying = round_no <= 2  # accepted in round 1 for two rounds
+        assert record["payments"] == ([["east", "west", 20.0]] if paying else [])
+        air = province_net(game.model, "AIR")
+        if paying:  # what East pays, West receives: 20 亿元 this year, nothing lost
+            assert air["east"] == pytest.approx(-20.0) and air["west"] == pytest.approx(20.0)
+            assert game.model.state.transfers.total("AIR") == pytest.approx(20.0)
+        else:
+            assert game.model.state.transfers.total("AIR") == 0.0
+        assert abs(sum(game.model.state.transfers.net())) < 1e-9  # the whole ledger stays conserved
+        with_offer, without = game.path.rows[-1], plain.path.rows[-1]
+        if round_no == 1:
+            # the payer's budget down, the recipient's up, the recipient's air cleaner the next year
+            assert with_offer["east"]["net_received_100m_yuan"] < without["east"]["net_received_100m_yuan"] - 15.0
+            assert with_offer["west"]["net_received_100m_yuan"] > without["west"]["net_received_100m_yuan"] + 15.0
+            assert with_offer["west"]["pm25_ugm3"] < without["west"]["pm25_ugm3"] - 0.5
+            west = game.model.state.city_province == game.model.state.province_ids.index("west")
+            raised = game.model.state.abatement[west] - plain.model.state.abatement[west]
+            cost = game.model.params["air"]["cost_10k_yuan_per_t"]
+            from regionsim.model.rules import air as air_rule
+
+            _, raw = air_rule.emissions(game.model.state)
+            bought = 20.0 * 1e4 / cost / raw[west][:, air_rule.ABATED].sum()  # what 20 亿元 buys, as a share of West's tonnes
+            assert raised == pytest.approx(np.full(west.sum(), bought), rel=0.05)
+    events = game.model.event_frame()
+    paid = events.query("rule == 'AIR' and kind == 'payment'")
+    assert list(paid.year) == [2026, 2027] and set(paid.source) == {"east"} and set(paid.target) == {"west"}
+
+
+def test_a_forged_acceptance_is_refused_and_logged(tmp_path: Path) -> None:
+    game, tokens = two_players(tmp_path / "g")
+    offer = game.offer(tokens["east"], "east", "west", 5.0, 1)
+    with pytest.raises(Refused, match="only west may accept"):
+        game.answer(tokens["east"], "east", offer, "accept")  # the payer accepting its own offer
+    with pytest.raises(Refused, match="you play east"):
+        game.answer(tokens["east"], "west", offer, "accept")  # East's token claiming to be West
+    with pytest.raises(Refused, match="unknown session"):
+        game.answer("made-up-token", "west", offer, "accept")
+    with pytest.raises(Refused, match="only east may withdraw"):
+        game.answer(tokens["west"], "west", offer, "withdraw")
+    assert [r["why"].split(":")[0] for r in game.refusals] == ["forged"] * 2 + ["no player holds this token", "forged"]
+    assert len((tmp_path / "g" / "game.log").read_text().splitlines()) == 4
+    assert game.offers()[offer]["status"] == "open"
+    game.answer(tokens["west"], "west", offer, "decline")
+    with pytest.raises(Refused, match="declined, not open"):
+        game.answer(tokens["west"], "west", offer, "accept")
+    assert game.step_round()["payments"] == []
+    assert game.model.state.transfers.total("AIR") == 0.0
+
+
+def test_offers_are_checked(tmp_path: Path) -> None:
+    game, tokens = two_players(tmp_path / "g")
+    limit = game.offer_limit("west")
+    assert limit == pytest.approx(0.1 * 288.0)  # a tenth of West's base-year tax revenue
+    with pytest.raises(Refused, match="at most"):
+        game.offer(tokens["west"], "west", "east", limit + 1.0, 1)
+    with pytest.raises(Refused, match="more than 0"):
+        game.offer(tokens["west"], "west", "east", 0.0, 1)
+    with pytest.raises(Refused, match="rounds"):
+        game.offer(tokens["west"], "west", "east", 1.0, 0)
+    with pytest.raises(Refused, match="other roles"):
+        game.offer(tokens["west"], "west", "west", 1.0, 1)
+    with pytest.raises(Refused, match="no offer"):
+        game.answer(tokens["west"], "west", 99, "accept")
+    assert game.pending_offers == []
+
+
+def test_every_offer_acceptance_decline_and_withdrawal_is_an_event_with_role_and_round(tmp_path: Path) -> None:
+    game, tokens = two_players(tmp_path / "g")
+    a = game.offer(tokens["east"], "east", "west", 5.0, 1)
+    b = game.offer(tokens["west"], "west", "east", 2.0, 1)
+    game.answer(tokens["west"], "west", a, "accept")
+    game.answer(tokens["east"], "east", b, "decline")
+    game.step_round()
+    c = game.offer(tokens["east"], "east", "west", 3.0, 2)
+    game.answer(tokens["east"], "east", c, "withdraw")
+    game.step_round()
+    events = game.model.event_frame().query("rule == 'GAME' and kind in ('offer', 'acceptance', 'decline', 'withdrawal')")
+    details = [json.loads(x) for x in events.detail]
+    assert [(d["round"], d["role"], d["action"], d["offer"]) for d in details] == [
+        (1, "east", "offer", a),
+        (1, "west", "offer", b),
+        (1, "west", "accept", a),
+        (1, "east", "decline", b),
+        (2, "east", "offer", c),
+        (2, "east", "withdraw", c),
+    ]
+    assert list(events.source) == [d["role"] for d in details]
+    assert list(events.year) == [2026] * 4 + [2027] * 2
+    assert {o["id"]: o["status"] for o in game.offers().values()} == {a: "accepted", b: "declined", c: "withdrawn"}
+
+
+def test_offers_survive_a_resume_and_replay_from_the_export(tmp_path: Path) -> None:
+    def opening(game: Game, tokens: dict[str, str]) -> int:
+        offer = game.offer(tokens["east"], "east", "west", 15.0, 3)
+        game.answer(tokens["west"], "west", offer, "accept")
+        game.step_round()
+        return game.offer(tokens["west"], "west", "east", 4.0, 1)  # left open when the process stops
+
+    whole, tokens = two_players(tmp_path / "whole")
+    second = opening(whole, tokens)
+    whole.answer(tokens["east"], "east", second, "accept")
+    for _ in range(3):
+        whole.step_round()
+
+    stopped, tokens2 = two_players(tmp_path / "stopped")
+    opening(stopped, tokens2)
+    resumed = Game.resume(tmp_path / "stopped")  # game.json as saved after the last action
+    assert resumed.offers() == stopped.offers() and resumed.offers()[second]["status"] == "open"
+    resumed.answer(tokens2["east"], "east", second, "accept")
+    for _ in range(3):
+        resumed.step_round()
+    assert_same(whole.model, resumed.model)
+    assert [r["payments"] for r in resumed.rounds] == [
+        [["east", "west", 15.0]],
+        [["east", "west", 15.0], ["west", "east", 4.0]],
+        [["east", "west", 15.0]],
+        [],
+    ]
+    out = resumed.export(tmp_path / "export")
+    assert_same(resumed.model, replay(out / "game.toml"))
+    from regionsim.model.scenario import load_scenario
+
+    load_scenario(str(out / "variant.toml"))  # the final decisions, offers in force included, are a valid variant

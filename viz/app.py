@@ -682,6 +682,9 @@ def TopBar(
             solara.HTML(
                 tag="span", unsafe_innerHTML=esc(t("finished", lang)), classes=["rs-finished"], style="color:#ffcc80;font-size:13px"
             )
+        from regionsim.viz.game_launch import GameLauncher
+
+        GameLauncher(run.scenario, lang)  # starts `regionsim game` on this scenario and links its teacher's screen
 
 
 @solara.component

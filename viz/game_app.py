@@ -14,7 +14,7 @@ from html import escape
 from urllib.parse import parse_qs
 
 import solara
-from regionsim.model.game import CHOICES, Refused
+from regionsim.model.game import CHOICES, OFFER_MAX_ROUNDS, Refused
 from regionsim.viz import game_server
 from regionsim.viz.game_text import tr
 
@@ -142,6 +142,100 @@ def DecisionForm(lang: str, token: str, role: str, round_no: int):
         solara.HTML(tag="div", unsafe_innerHTML=escape(message), classes=["rs-error"], style="color:#b71c1c")
 
 
+def offer_line(game, offer: dict, lang: str) -> str:
+    """One offer in plain words: who pays whom how much, and where it stands."""
+    names = {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()}
+    status = tr(f"offer_{offer['status']}", lang)
+    if offer["status"] == "accepted":
+        status += " · " + tr("offer_paying", lang, a=offer["first_round"], b=offer["last_round"])
+    return tr(
+        "offer_line",
+        lang,
+        id=offer["id"],
+        payer=names[offer["from"]],
+        payee=names[offer["to"]],
+        amount=offer["amount"],
+        rounds=offer["rounds"],
+        status=status,
+    )
+
+
+@solara.component
+def OffersPanel(lang: str, token: str, role: str, offers: list, limit: float):
+    """Offers to and from this role (accept, decline, withdraw) and a form to propose one."""
+    game = game_server.GAME
+    others = [r for r in game.roles if r != role]
+    names = {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()}
+    to, set_to = solara.use_state(others[0])
+    amount, set_amount = solara.use_state(round(min(limit, 10.0), 1))
+    rounds, set_rounds = solara.use_state(2)
+    message, set_message = solara.use_state("")
+    tonnes = 1e4 / max(game.model.params["air"]["cost_10k_yuan_per_t"], 1e-12)
+
+    def act(call):
+        try:
+            call()
+        except Refused as exc:
+            set_message(tr("refused", lang, why=str(exc)))
+            return
+        set_message("")
+
+    solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("offers", lang)))
+    solara.HTML(tag="p", unsafe_innerHTML=escape(tr("offers_explain", lang, t=tonnes)), classes=["rs-explain"])
+    if not offers:
+        solara.HTML(tag="div", unsafe_innerHTML=escape(tr("no_offers", lang)), classes=["rs-no-offers"])
+    for offer in sorted(offers, key=lambda o: -o["id"]):
+        oid = offer["id"]
+        with solara.Row(classes=["rs-offer", f"rs-offer-{oid}", f"rs-offer-{offer['status']}"]):
+            solara.HTML(tag="span", unsafe_innerHTML=escape(offer_line(game, offer, lang)))
+            if offer["status"] == "open" and offer["to"] == role:
+                solara.Button(
+                    tr("accept", lang),
+                    on_click=lambda o=oid: act(lambda: game.answer(token, role, o, "accept")),
+                    classes=[f"rs-accept-{oid}"],
+                )
+                solara.Button(
+                    tr("decline", lang),
+                    on_click=lambda o=oid: act(lambda: game.answer(token, role, o, "decline")),
+                    classes=[f"rs-decline-{oid}"],
+                )
+            elif offer["status"] == "open" and offer["from"] == role:
+                solara.Button(
+                    tr("withdraw", lang),
+                    on_click=lambda o=oid: act(lambda: game.answer(token, role, o, "withdraw")),
+                    classes=[f"rs-withdraw-{oid}"],
+                )
+    with solara.Row(classes=["rs-offer-form"]):
+        if len(others) > 1:
+            solara.Select(
+                tr("offer_to", lang),
+                values=[names[r] for r in others],
+                value=names[to],
+                on_value=lambda v: set_to(next(r for r in others if names[r] == v)),
+            )
+        else:
+            solara.HTML(tag="span", unsafe_innerHTML=f"{escape(tr('offer_to', lang))}: <b>{escape(names[others[0]])}</b>")
+        solara.InputFloat(
+            tr("offer_amount", lang, limit=limit),
+            value=amount,
+            on_value=lambda v: set_amount(float(v or 0.0)),
+            continuous_update=True,
+            classes=["rs-offer-amount"],
+        )
+        solara.InputInt(
+            tr("offer_rounds", lang, n=OFFER_MAX_ROUNDS),
+            value=rounds,
+            on_value=lambda v: set_rounds(int(v or 0)),
+            continuous_update=True,
+            classes=["rs-offer-rounds"],
+        )
+        solara.Button(
+            tr("offer_send", lang), on_click=lambda: act(lambda: game.offer(token, role, to, amount, rounds)), classes=["rs-offer-send"]
+        )
+    if message:
+        solara.HTML(tag="div", unsafe_innerHTML=escape(message), classes=["rs-error", "rs-offer-error"], style="color:#b71c1c")
+
+
 @solara.component
 def StudentPage():
     router = solara.use_router()
@@ -196,7 +290,8 @@ def StudentPage():
             return
         state = tr("submitted", lang, n=view["round"]) if view["submitted"] else tr("waiting", lang, n=view["round"])
         solara.HTML(tag="div", unsafe_innerHTML=escape(state), classes=["rs-status", "rs-done" if view["submitted"] else "rs-waiting"])
-        DecisionForm(lang, token, role, view["round"]).key(f"form-{view['round']}-{lang}")  # a fresh form each round
+        DecisionForm(lang, token, role, view["round"]).key(f"form-{view['round']}-{role}-{lang}")  # a fresh form each round
+        OffersPanel(lang, token, role, view["offers"], view["offer_limit"]).key(f"offers-{role}-{lang}")
 
 
 # --- teacher ----------------------------------------------------------------------------------------
@@ -274,6 +369,31 @@ def TeacherPage():
             )
         solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("who", lang)))
         solara.HTML(tag="table", unsafe_innerHTML="".join(rows), classes=["rs-who-table"])
+        names = {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()}
+        if game.players and not status["ended"]:
+            solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("reassign", lang)))
+            for i, (token_hash, player) in enumerate(sorted(game.players.items(), key=lambda kv: kv[1]["name"])):
+
+                def move(label, h=token_hash):
+                    game.reassign(key, h, next(r for r in game.roles if names[r] == label))
+
+                solara.Select(
+                    f"{tr('player', lang)}: {player['name']}",
+                    values=list(names.values()),
+                    value=names[player["role"]],
+                    on_value=move,
+                    classes=["rs-reassign", f"rs-reassign-{i}"],
+                )
+        offers = status["offers"]
+        if offers:
+            solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("offers", lang)))
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML="".join(
+                    f"<div class='rs-teacher-offer rs-offer-{o['status']}'>{escape(offer_line(game, o, lang))}</div>" for o in offers
+                ),
+                classes=["rs-teacher-offers"],
+            )
 
         def step():
             try:

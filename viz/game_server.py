@@ -6,7 +6,9 @@ screens (viz/game_app.py) offline; a small JSON API beside them lets lightweight
 
   POST /game-api/join    {"code", "name", "role"?}                  → {"token", "role"}
   POST /game-api/submit  {"token", "role", "round", "decisions"}    → {"seq"}; 403 when refused
-  GET  /game-api/status                                             → round, year, roles submitted
+  POST /game-api/offer   {"token", "role", "to", "amount", "rounds"}  → {"offer"}; 403 when refused
+  POST /game-api/answer  {"token", "role", "offer", "action"}         → {"ok"} (accept, decline, withdraw); 403 when refused
+  GET  /game-api/status                                             → round, year, roles submitted, offers
 
 A ticker closes a round when every player has submitted or the countdown ran out.
 The game folder holds game.json (saved atomically after every submission and round) and game.log
@@ -68,6 +70,22 @@ def add_api_routes() -> None:
             return JSONResponse({"error": str(exc)}, status_code=403)
         return JSONResponse({"seq": seq})
 
+    async def offer(request):
+        body = await read(request)
+        try:
+            offer_id = GAME.offer(body.get("token"), body.get("role"), body.get("to"), body.get("amount"), body.get("rounds"))
+        except Refused as exc:
+            return JSONResponse({"error": str(exc)}, status_code=403)
+        return JSONResponse({"offer": offer_id})
+
+    async def answer(request):
+        body = await read(request)
+        try:
+            GAME.answer(body.get("token"), body.get("role"), body.get("offer"), body.get("action"))
+        except Refused as exc:
+            return JSONResponse({"error": str(exc)}, status_code=403)
+        return JSONResponse({"ok": True})
+
     async def status(request):
         s = GAME.status()
         s.pop("players")
@@ -76,6 +94,8 @@ def add_api_routes() -> None:
     for route in (
         Route("/game-api/join", endpoint=join, methods=["POST"]),
         Route("/game-api/submit", endpoint=submit, methods=["POST"]),
+        Route("/game-api/offer", endpoint=offer, methods=["POST"]),
+        Route("/game-api/answer", endpoint=answer, methods=["POST"]),
         Route("/game-api/status", endpoint=status),
     ):
         app.router.routes.insert(0, route)
@@ -140,6 +160,8 @@ def serve(
     threading.Thread(target=tick, args=(GAME, stop), daemon=True).start()
     config = uvicorn.Config("solara.server.starlette:app", host=host, port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
+    if os.environ.get(STOP_ON_EOF_ENV) == "1":  # started by a dashboard: stop when it goes, however it goes
+        threading.Thread(target=_stop_on_eof, args=(server,), daemon=True).start()
     print(f"regionsim game: {GAME.scenario}, students open {ADDRESS['student']} and type the code {GAME.join_code}", flush=True)
     print(f"regionsim game: teacher's screen {ADDRESS['teacher']}", flush=True)
     print(f"regionsim game: saved after every round in {GAME.folder}/ (continue with --resume {GAME.folder})", flush=True)
@@ -152,6 +174,16 @@ def serve(
     stop.set()
     print("regionsim game: stopped", file=sys.stderr, flush=True)
     return 0
+
+
+STOP_ON_EOF_ENV = "REGIONSIM_GAME_STOP_ON_EOF"
+"""Set to 1 by the dashboard that starts a game (viz/game_launch.py): the game stops when its standard
+input closes, i.e. when that dashboard's process ends, even if it was killed."""
+
+
+def _stop_on_eof(server) -> None:
+    sys.stdin.read()
+    server.should_exit = True
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -56,6 +56,37 @@ TEXT: dict[str, tuple[str, str]] = {
     "yes": ("yes", "是"),
     "no": ("no", "否"),
     "language": ("中文", "English"),
+    "offers": ("Offers between provinces", "省际补偿提议"),
+    "offers_explain": (
+        "You may offer to pay another province for cleaning its air: every year of the offer the money leaves your "
+        "budget and arrives in theirs, and their cities spend it on removing smoke (1 亿元 removes about {t:,.0f} t). "
+        "Cleaner air upwind is cleaner air for you too. They accept or decline; an accepted offer pays from this "
+        "round on. As Tianjin paid Cangzhou and Tangshan 4 亿元 in 2015 to clean their air.",
+        "你可以提议出钱请另一个省治理大气污染：提议有效的每一年，这笔钱从你的财政转入对方的财政，对方城市用它削减排放"
+        "（1亿元约削减{t:,.0f}吨）。上风向的空气变好，你的空气也会变好。对方可以接受或拒绝；接受后从本轮起付款。"
+        "正如2015年天津投入4亿元支持沧州、唐山治理大气污染。",
+    ),
+    "offer_to": ("Pay province", "付款给"),
+    "offer_amount": ("亿元 a year (at most {limit:,.1f})", "每年亿元（最多{limit:,.1f}）"),
+    "offer_rounds": ("for rounds (1–{n})", "持续轮数（1–{n}）"),
+    "offer_send": ("Propose", "提出"),
+    "offer_line": (
+        "No. {id}: {payer} pays {payee} {amount:,.1f} 亿元 a year for {rounds} round(s) — {status}",
+        "第{id}号：{payer}每年向{payee}支付{amount:,.1f}亿元，共{rounds}轮——{status}",
+    ),
+    "offer_paying": ("paying in rounds {a}–{b}", "第{a}–{b}轮付款"),
+    "offer_open": ("waiting for an answer", "等待答复"),
+    "offer_accepted": ("accepted", "已接受"),
+    "offer_declined": ("declined", "已拒绝"),
+    "offer_withdrawn": ("withdrawn", "已撤回"),
+    "accept": ("Accept", "接受"),
+    "decline": ("Decline", "拒绝"),
+    "withdraw": ("Withdraw", "撤回"),
+    "no_offers": ("No offers yet.", "暂无提议。"),
+    "start_game": ("Start a classroom game", "开始课堂博弈"),
+    "open_teacher": ("Open the teacher's screen of the game", "打开博弈的教师屏幕"),
+    "reassign": ("Move a player to another role", "调整玩家角色"),
+    "player": ("Player", "玩家"),
 }
 
 

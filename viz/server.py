@@ -132,6 +132,7 @@ def serve(scenario: str | None, host: str = "127.0.0.1", port: int = 8765, open_
     if not _port_free(host, port):
         raise UserError(f"--port {port}: already in use on {host}; choose another with --port")
     configure(name)
+    os.environ["REGIONSIM_DASHBOARD_HOST"] = host  # a classroom game started from the dashboard listens there too
     if os.environ.get(DEBUG_ENV) == "1":
         add_debug_route()
 

@@ -45,6 +45,14 @@ Abatement and its cost:
   capacity · (1 − drag_cs); next year the drag is recomputed from capacity (it does not compound).
 Capacity cuts (coal cap, backward capacity) cut capacity itself.
 
+Agreed payments for abatement (`abatement_payments`, a list of [payer province, recipient province,
+亿元 per year]; empty by default; the classroom game's accepted offers set it): each year the payer's cities
+pay the amount, in proportion to their tax revenue, to the recipient's cities, in proportion to their raw
+tonnes of SO2, NOx and primary PM2.5; each recipient city spends what it received this year on end-of-pipe
+abatement at the cost per tonne, as it spends the fund's clean-up money (the same tonnes / raw tonnes term
+of abatement_c above, so every recipient city's share rises alike; money beyond max_abatement buys
+nothing but is still paid). As Tianjin paid Cangzhou and Tangshan (green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」).
+
 Plan clauses: bohai_rim_outline L800「同治大气污染」 (air pollution control), L808「加强煤炭消费总量控制」 (coal cap),
 L814「加快淘汰火电、钢铁、有色、建材、化工等重污染」 (backward capacity); capital_metro_area L327「協同培育綠色低碳能源消費模式」;
 green_development L31「总量和强度双控」 (coal control), L42「将细颗粒物等环境质量指标列入约束性指标」 (PM2.5 binding).
@@ -141,7 +149,12 @@ RULE = RuleSpec(
             role=UNCERTAINTY,
         ),
     ),
+    list_params={"abatement_payments": "province_payments"},
+    list_defaults={"abatement_payments": []},
 )
+
+PAYMENT_CLAUSE = "green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」"
+"""The clause each agreed payment for abatement cites."""
 
 ABATED = [POLLUTANT_INDEX[p] for p in ("so2", "nox", "pm25")]
 ENERGY, HEAVY = SECTOR_INDEX["energy"], SECTOR_INDEX["heavy_industry"]
@@ -258,6 +271,52 @@ def _bear_cost(state, p: dict) -> None:
     state.base_output = state.base_output * (1.0 - state.abatement_drag)
 
 
+def _shares(weights: np.ndarray) -> np.ndarray:
+    """`weights` as shares summing to 1 (equal shares when they are all 0)."""
+    total = float(weights.sum())
+    return weights / total if total > 0 else np.full(len(weights), 1.0 / max(len(weights), 1))
+
+
+def pay_for_abatement(ctx: StepContext, raw: np.ndarray) -> np.ndarray:
+    """This year's agreed payments for abatement (module docstring), recorded in the ledger; return the
+    亿元 each city received for its abatement."""
+    state = ctx.state
+    received = np.zeros(state.n_cities)
+    tax = state.tax_revenue()
+    tonnes = raw[:, ABATED].sum(axis=1)
+    cost = max(ctx.params["air"]["cost_10k_yuan_per_t"], 1e-12)
+    for payer_id, recipient_id, amount in ctx.params["air"]["abatement_payments"]:
+        if amount <= 0:
+            continue
+        i, j = state.province_ids.index(payer_id), state.province_ids.index(recipient_id)
+        payers, payees = np.nonzero(state.city_province == i)[0], np.nonzero(state.city_province == j)[0]
+        paid, got = amount * _shares(tax[payers]), amount * _shares(tonnes[payees])
+        flows = np.outer(paid, got) / amount  # payer city × payee city; rows sum to paid, columns to got
+        state.transfers.pay("AIR", np.repeat(payers, len(payees)), np.tile(payees, len(payers)), flows.ravel())
+        received[payees] += got
+        bought_t = amount * 1e4 / cost
+        ctx.events.add(
+            ctx.year,
+            "AIR",
+            "payment",
+            payer_id,
+            recipient_id,
+            units=len(payees),
+            amount=float(amount),
+            unit="100m yuan",
+            clause=PAYMENT_CLAUSE,
+            why_en=(
+                f"{state.province_names_en[i]} pays {state.province_names_en[j]} {fmt(amount, 3)} 亿元 as agreed for its "
+                f"abatement: about {bought_t:,.0f} t of SO2, NOx and dust removed there"
+            ),
+            why_zh=(
+                f"{state.province_names_zh[i]}按约定向{state.province_names_zh[j]}支付{fmt(amount, 3)}亿元减排费用："
+                f"可在当地削减约{bought_t:,.0f}吨二氧化硫、氮氧化物和烟粉尘"
+            ),
+        )
+    return received
+
+
 def apply(ctx: StepContext) -> None:
     """Cleaner technology, coal cap, backward-capacity cuts, emissions, PM2.5 and abatement cost for this year."""
     state, p = ctx.state, ctx.params["air"]
@@ -328,7 +387,10 @@ def apply(ctx: StepContext) -> None:
     own = state.province_abatement_goal[state.city_province] if ctx.on("policy") else np.zeros(state.n_cities)
     state.abatement = np.minimum(max_abatement, own + state.jc_abatement)
     _, raw = emissions(state)
-    funded_t = state.fund_cleanup * 1e4 / max(p["cost_10k_yuan_per_t"], 1e-12)  # 亿元 → tonnes
+    bought = state.fund_cleanup
+    if ctx.params["air"].get("abatement_payments"):
+        bought = bought + pay_for_abatement(ctx, raw)
+    funded_t = bought * 1e4 / max(p["cost_10k_yuan_per_t"], 1e-12)  # 亿元 → tonnes
     funded = funded_t / np.maximum(raw[:, ABATED].sum(axis=1), 1e-12)
     state.abatement = np.minimum(max_abatement, own + state.jc_abatement + funded)
     e, raw = emissions(state)

@@ -158,3 +158,122 @@ def test_a_teacher_and_six_students_play_three_rounds(browser, tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     for name in ("model.parquet", "agents.parquet", "events.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(exported / name), pd.read_parquet(replayed / name))
+
+
+def pick(page, css: str, option: str) -> None:
+    """Choose `option` in the Solara select with class `css`."""
+    page.locator(f".{css}").first.click()
+    page.locator("[role=option]:visible, .v-menu__content .v-list-item:visible", has_text=option).first.click()
+    page.wait_for_function("() => !document.querySelector('.menuable__content__active')", timeout=10_000)
+
+
+def post(page, path: str, body: dict) -> int:
+    """POST `body` to the game's JSON API from inside `page`; the response status."""
+    return page.evaluate(
+        """async ([path, body]) => (await fetch(path, {method: 'POST', headers: {'Content-Type': 'application/json'},
+             body: JSON.stringify(body)})).status""",
+        [path, body],
+    )
+
+
+def test_students_trade_an_offer_and_the_teacher_reassigns_and_ends(browser, tmp_path: Path) -> None:
+    folder = tmp_path / "game"
+    with running_game(folder) as (student_url, teacher_url, code):
+        teacher = OfflinePage(browser, teacher_url)
+        tpage = teacher.page
+        tpage.goto(teacher_url)
+        tpage.wait_for_selector(".rs-code", timeout=60_000)
+        east, west = (open_student(browser, student_url, code, name) for name in ("Ann", "Bo"))
+        assert [s.page.get_attribute(".rs-role", "data-role") for s in (east, west)] == ["east", "west"]
+
+        # East proposes to pay West 12 亿元 a year for 2 rounds, on its screen
+        epage, wpage = east.page, west.page
+        amount = epage.locator(".rs-offer-amount input")
+        amount.fill("12")
+        amount.press("Enter")
+        rounds = epage.locator(".rs-offer-rounds input")
+        rounds.fill("2")
+        rounds.press("Enter")
+        epage.click(".rs-offer-send")
+        wpage.wait_for_selector(".rs-accept-1", timeout=30_000)  # West sees it, with Accept and Decline
+
+        # nobody but West may accept it: East's token, as East or claiming West, is refused and logged
+        token = re.search(r"[?&]t=([^&]+)", epage.url).group(1)
+        assert post(epage, "/game-api/answer", {"token": token, "role": "east", "offer": 1, "action": "accept"}) == 403
+        assert post(epage, "/game-api/answer", {"token": token, "role": "west", "offer": 1, "action": "accept"}) == 403
+        logged = [json.loads(line) for line in (folder / "game.log").read_text().splitlines()]
+        assert [x["why"].split(":")[0] for x in logged] == ["forged", "forged"]
+
+        wpage.click(".rs-accept-1")
+        epage.wait_for_selector(".rs-offer-1.rs-offer-accepted", timeout=30_000)
+        tpage.wait_for_selector(".rs-teacher-offer.rs-offer-accepted", timeout=30_000)
+        tpage.click(".rs-step")
+        tpage.wait_for_selector(".rs-round:text-is('2')", timeout=60_000)
+
+        # the teacher moves Ann to West; her screen follows, and she keeps her session
+        pick(tpage, "rs-reassign-0", "West")
+        epage.wait_for_selector(".rs-role[data-role='west']", timeout=30_000)
+        epage.reload()
+        epage.wait_for_selector(".rs-role[data-role='west']", timeout=60_000)
+        tpage.wait_for_selector(".rs-who[data-role='west'] >> text=Ann", timeout=30_000)
+
+        # the teacher ends the game: the debrief opens, students see the end, no more decisions pass
+        tpage.click(".rs-end")
+        tpage.wait_for_selector(".rs-debrief", timeout=60_000)
+        for page in (epage, wpage):
+            page.wait_for_selector(".rs-ended", timeout=30_000)
+        body = {"token": token, "role": "west", "round": 2, "decisions": {"joint_control": False}}
+        assert post(epage, "/game-api/submit", body) == 403
+        tpage.screenshot(path=str(ARTIFACTS / "game-teacher-ended.png"), full_page=True)
+        tpage.click(".rs-export")
+        tpage.wait_for_selector(".rs-message", timeout=60_000)
+        exported = Path(re.search(r"(/\S+)", tpage.inner_text(".rs-message")).group(1))
+        for session in (teacher, east, west):
+            assert session.external == [], session.external
+            session.close()
+
+    events = pd.read_parquet(exported / "events.parquet")
+    game = events.query("rule == 'GAME' and kind in ('offer', 'acceptance')")
+    assert [(json.loads(d)["round"], s, k) for d, s, k in zip(game.detail, game.source, game.kind, strict=True)] == [
+        (1, "east", "offer"),
+        (1, "west", "acceptance"),
+    ]
+    paid = events.query("rule == 'AIR' and kind == 'payment'")
+    assert list(paid.year) == [2026, 2027] and list(paid.amount) == [12.0, 12.0]  # round 1 stepped two years; the game ended
+
+
+def test_the_dashboard_starts_a_game_on_its_scenario_and_links_the_teachers_screen(browser, tmp_path: Path) -> None:
+    import os
+
+    from tests.browser.conftest import running_dashboard
+
+    env = {**os.environ, "REGIONSIM_GAMES_DIR": str(tmp_path / "games")}
+    with running_dashboard("dashboard-game-server.log", env=env) as (_, url):
+        session = OfflinePage(browser, url)
+        page = session.open()
+        page.click(".rs-start-game")
+        page.wait_for_selector(".rs-game-teacher", timeout=120_000)
+        teacher_url = page.get_attribute(".rs-game-teacher", "href")
+        code = page.inner_text(".rs-game-code").strip()
+        page.click(".rs-start-game")  # one game per dashboard: a second click shows the same game
+        page.wait_for_timeout(1000)
+        assert page.get_attribute(".rs-game-teacher", "href") == teacher_url
+        with session.context.expect_page() as opened:
+            page.click(".rs-game-teacher")  # opens in a new tab
+        tpage = opened.value
+        tpage.wait_for_selector(".rs-code", timeout=60_000)
+        assert tpage.inner_text(".rs-code").strip() == code
+        roles = tpage.locator(".rs-who").evaluate_all("rows => rows.map(r => r.dataset.role)")
+        assert roles == ["beijing", "tianjin", "hebei"]  # the dashboard's scenario, capital_region
+        assert session.external == [], session.external
+        session.close()
+        saved = list((tmp_path / "games").glob("capital_region-*/game.json"))
+        assert len(saved) == 1
+    student, deadline = teacher_url.split("teacher?")[0], time.monotonic() + 30
+    while True:  # the game stops with the dashboard
+        try:
+            urllib.request.urlopen(student, timeout=2)
+        except OSError:
+            break
+        assert time.monotonic() < deadline, "the game outlived the dashboard by 30 s"
+        time.sleep(0.5)
