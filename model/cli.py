@@ -1,6 +1,7 @@
 """The `regionsim` command line.
 
     regionsim run SCENARIO [--until YEAR] [--seed N] [--set key=value ...] --out DIR
+                  [--tables model,agents,events,scorecard] [--function-rows all|none|N|SHARE]
     regionsim validate SCENARIO [SCENARIO ...]
     regionsim sources SCENARIO
     regionsim levers SCENARIO
@@ -70,6 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--out", required=True, type=Path, help="output folder (created whole or not at all)")
     run.add_argument("--no-function-rows", action="store_true", help="leave Function agents out of agents.parquet")
+    run.add_argument(
+        "--function-rows",
+        metavar="WHICH",
+        default=None,
+        help="Function agents in agents.parquet: all (default), none, a number (1000) or a share (0.01) of them, sampled once",
+    )
+    run.add_argument(
+        "--tables",
+        metavar="LIST",
+        default=None,
+        help="tables to write, comma-separated from model,agents,events,scorecard (default all; scenario.toml and run.json always)",
+    )
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
 
     validate = sub.add_parser("validate", help="check scenarios and report every problem")
@@ -151,12 +164,14 @@ def parse_overrides(assignments: list[str]) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario and write its files."""
-    from regionsim.model.run import run_to_directory
+    from regionsim.model.run import parse_function_rows, parse_tables, run_to_directory
 
     started = time.perf_counter()
     overrides = parse_overrides(args.set)
+    tables = parse_tables(args.tables)
+    functions = "none" if args.no_function_rows else parse_function_rows(args.function_rows)
     model, out = run_to_directory(
-        args.scenario, args.out, seed=args.seed, until=args.until, overrides=overrides, record_functions=not args.no_function_rows
+        args.scenario, args.out, seed=args.seed, until=args.until, overrides=overrides, functions=functions, tables=tables
     )
     if not args.quiet:
         from regionsim.model.outputs import summary_table
@@ -166,7 +181,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{model.region.base_year}–{model.state.year}, {time.perf_counter() - started:.2f} s"
         )
         print(summary_table(model))
-        print(f"wrote {out}/: model.parquet agents.parquet events.parquet scorecard.csv scenario.toml run.json")
+        from regionsim.model.run import RUN_FILES
+
+        print(f"wrote {out}/: {' '.join(name for name in RUN_FILES if (out / name).exists())}")
     return 0
 
 

@@ -9,6 +9,10 @@ delivery of the year). `add_many` takes columns; a text column may be given as a
 writes all its sentences, called only when the log is first read, so a year with a hundred thousand
 payments does not spend its time formatting sentences nobody has asked for yet. The rows, and their
 order, are the same either way.
+
+A long run that writes as it goes (`regionsim run`) takes each year's events out of the log as an Arrow
+table (`take_table`) or drops them (`discard`), so the log never holds more than one year; the blocks
+taken are gone, but `len` and `block_count` keep counting them.
 """
 
 from __future__ import annotations
@@ -50,10 +54,15 @@ class _Block:
         self.count = count
         self.columns = columns
 
-    def column(self, name: str) -> np.ndarray:
+    def text(self, name: str) -> Column:
+        """A column as given (a lazy text column rendered now, once)."""
         value = self.columns[name]
         if callable(value):
             value = self.columns[name] = value()
+        return value
+
+    def column(self, name: str) -> np.ndarray:
+        value = self.text(name)
         dtype = NUMERIC.get(name, object)
         if isinstance(value, (str, int, float, np.integer, np.floating)):
             out = np.empty(self.count, dtype=dtype)
@@ -74,6 +83,8 @@ class EventLog:
         """Single rows added since the last block (flushed into a block before the next one)."""
         self._blocks: list[_Block | list[tuple[Any, ...]]] = []
         self._count = 0
+        self._taken = 0
+        """Blocks taken out (`take_table`, `discard`): block numbers stay those of the whole log."""
 
     def add(
         self,
@@ -153,16 +164,23 @@ class EventLog:
     def block_count(self) -> int:
         """How many blocks of events the log holds (it only appends): `frame(start=…)` reads from one on."""
         self._flush()
-        return len(self._blocks)
+        return self._taken + len(self._blocks)
+
+    def _held(self, start: int) -> list[_Block | list[tuple[Any, ...]]]:
+        """The blocks from number `start` on (all still held)."""
+        self._flush()
+        if start < self._taken:
+            raise ValueError(f"events of blocks {start}…{self._taken - 1} were taken out of the log (written to disk)")
+        return self._blocks[start - self._taken :]
 
     def frame(self, start: int = 0) -> pd.DataFrame:
         """All events so far (or those of blocks `start` on), one row each, in the order they happened."""
-        self._flush()
+        blocks = self._held(start)
         dtypes = NUMERIC | {c: "object" for c in COLUMNS if c not in NUMERIC}
-        if not self._blocks[start:]:
+        if not blocks:
             return pd.DataFrame([], columns=list(COLUMNS)).astype(dtypes)
         parts: dict[str, list[np.ndarray]] = {name: [] for name in COLUMNS}
-        for block in self._blocks[start:]:
+        for block in blocks:
             if isinstance(block, list):
                 for name, values in zip(COLUMNS, zip(*block, strict=True), strict=True):
                     array = np.empty(len(block), dtype=NUMERIC.get(name, object))
@@ -172,3 +190,62 @@ class EventLog:
                 for name in COLUMNS:
                     parts[name].append(block.column(name))
         return pd.DataFrame({name: np.concatenate(parts[name]) for name in COLUMNS}).astype(dtypes)
+
+    def table(self, start: int = 0):
+        """The events of blocks `start` on as a pyarrow Table of `arrow_schema()`, without pandas: the rows
+        and values of `frame(start)`, built column by column (a repeated value costs nothing per row)."""
+        import pyarrow as pa
+
+        schema = arrow_schema()
+        pieces = []
+        for block in self._held(start):
+            if isinstance(block, list):
+                columns = zip(*block, strict=True)
+                arrays = [_arrow_column(values, len(block), schema.field(name).type) for name, values in zip(COLUMNS, columns, strict=True)]
+            else:
+                arrays = [_arrow_column(block.text(name), block.count, schema.field(name).type) for name in COLUMNS]
+            pieces.append(pa.Table.from_arrays(arrays, schema=schema))
+        return pa.concat_tables(pieces) if pieces else schema.empty_table()
+
+    def take_table(self):
+        """`table()` of every block held, which the log then forgets (they are written; memory stays one year's)."""
+        table = self.table(self._taken)
+        self.discard()
+        return table
+
+    def discard(self) -> None:
+        """Forget every block held, unread (a run that does not write events)."""
+        self._flush()
+        self._taken += len(self._blocks)
+        self._blocks = []
+
+
+def arrow_schema():
+    """The Arrow schema of the event table: int64 year and units, float64 amount, text for the rest."""
+    import pyarrow as pa
+
+    kinds = {"int64": pa.int64(), "float64": pa.float64()}
+    return pa.schema([(name, kinds[NUMERIC[name]] if name in NUMERIC else pa.string()) for name in COLUMNS])
+
+
+def _arrow_column(value: Any, count: int, kind: Any):
+    """One column of a block as an Arrow array: a scalar repeated, or a sequence (converted as `frame` reads it)."""
+    import pyarrow as pa
+
+    if isinstance(value, (str, int, float, np.integer, np.floating)):
+        if pa.types.is_string(kind):
+            value = str(value)
+        elif pa.types.is_integer(kind):
+            value = int(value)
+        else:
+            value = float(value)
+        return pa.repeat(pa.scalar(value, kind), count)
+    if not pa.types.is_string(kind):
+        return pa.array(np.asarray(value, dtype=np.int64 if pa.types.is_integer(kind) else np.float64), type=kind)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "U":
+        return pa.array(value, type=kind)
+    values = value if isinstance(value, (list, np.ndarray)) else list(value)
+    try:
+        return pa.array(values, type=kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text (a label given as a number): as `str` writes it
+        return pa.array([str(v) for v in values], type=kind)

@@ -17,9 +17,11 @@ import ctypes
 import errno
 import json
 import os
+import queue
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +47,106 @@ def fsync_dir(path: Path) -> None:
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a DataFrame to Parquet deterministically (same frame, same bytes)."""
     frame.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
+
+
+class ParquetStream:
+    """A Parquet file written a table at a time (one row group per table, e.g. per simulated year).
+
+    The writing (encoding and compression, which release the GIL) happens on a background thread, so a run
+    computes its next year while the last one is written; at most `depth` tables wait in the queue, so memory
+    stays that of a few tables however long the run. The file is written as hidden `.NAME.part` and renamed
+    to NAME by `close`, so NAME is always a whole file. The same tables in the same order give the same bytes.
+    """
+
+    def __init__(self, path: Path, schema=None, *, depth: int = 2, background: bool = True):
+        self.path = Path(path)
+        self.part = self.path.with_name(f".{self.path.name}.part")
+        self.schema = schema
+        """The file's schema: given, or that of the first table (later tables are cast to it)."""
+        self.rows = 0
+        self.row_groups = 0
+        self._writer = None
+        self._error: BaseException | None = None
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._queue = queue.Queue(maxsize=depth)
+            self._thread = threading.Thread(target=self._drain, name=f"write {self.path.name}", daemon=True)
+            self._thread.start()
+
+    def write(self, table) -> None:
+        """Append `table` as the next row group(s); an empty table is skipped."""
+        if self._error is not None:
+            raise self._error
+        if table.num_rows == 0:
+            return
+        if self.schema is None:
+            self.schema = table.schema
+        elif not table.schema.equals(self.schema):
+            table = table.select(self.schema.names).cast(self.schema)
+        self.rows += table.num_rows
+        if self._queue is None:
+            self._write(table)
+        else:
+            self._queue.put(table)
+
+    def _write(self, table) -> None:
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.part, self.schema, compression="zstd")
+        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        self.row_groups += 1
+
+    def _drain(self) -> None:
+        assert self._queue is not None
+        while True:
+            table = self._queue.get()
+            if table is None:
+                return
+            if self._error is None:
+                try:
+                    self._write(table)
+                except BaseException as exc:  # reported to the writing thread by write() or close()
+                    self._error = exc
+
+    def _stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def close(self) -> Path:
+        """Finish the file (an empty one with the schema if no table had rows) and rename it into place."""
+        import pyarrow.parquet as pq
+
+        self._stop()
+        if self._error is not None:
+            raise self._error
+        if self._writer is None:
+            if self.schema is None:
+                raise ValueError(f"{self.path.name}: no rows and no schema to write")
+            self._writer = pq.ParquetWriter(self.part, self.schema, compression="zstd")
+        self._writer.close()
+        os.replace(self.part, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Stop writing (after the table being written) and remove the partial file."""
+        if self._thread is not None:
+            self._error = self._error or RuntimeError("aborted")
+            while True:  # drop what waits, so the stop mark fits
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            self._stop()
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # noqa: BLE001 - the file is being thrown away
+                pass
+        self.part.unlink(missing_ok=True)
 
 
 _RENAME_EXCHANGE = 2

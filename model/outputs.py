@@ -227,55 +227,93 @@ def agent_columns(model: RegionModel) -> dict[str, np.ndarray]:
         "year_moved": np.full(m, -1, dtype=np.int64),
     }
     parts = [province, city]
-    if model.record_functions and s.n_functions:
+    chosen = function_selection(model)
+    if chosen is not None:
         k = s.n_functions
         fixed = _function_constants(model)
         nan_k, type_names = fixed["nan"], fixed["type_names"]
         ids = s.labels("city_ids")
-        parts.append(
-            {
-                "agent_id": _agent_ids(model, "functions"),
-                "agent_type": fixed["agent_type"],
-                "key": _function_keys(model, k),
-                "name": type_names,
-                "name_zh": fixed["empty"],
-                "province": s.labels("province_ids")[s.city_province[s.fn_host]],
-                "host": ids[s.fn_host],
-                "population": nan_k,
-                "gdp": s.fn_output.copy(),
-                "gdp_per_capita_yuan": nan_k,
-                "pm25": s.pm25[s.fn_host],
-                "jobs": s.fn_jobs.copy(),
-                "natural_change": nan_k,
-                "migration_in": nan_k,
-                "migration_out": nan_k,
-                "net_migration": nan_k,
-                "service_level": nan_k,
-                "abatement": s.abatement[s.fn_host],
-                "so2_t": nan_k,
-                "nox_t": nan_k,
-                "pm25_primary_t": nan_k,
-                "co2_t": nan_k,
-                "co2_consumption_t": nan_k,
-                "fiscal_revenue": s.fn_tax(),
-                "transfers_net": nan_k,
-                "function_units": nan_k,
-                "density_built_per_km2": nan_k,
-                "units": s.fn_units.astype(float),
-                "function_type": type_names,
-                "origin": ids[s.fn_origin],
-                "year_moved": s.fn_year_moved.copy(),
-            }
-        )
+        functions = {
+            "agent_id": _agent_ids(model, "functions"),
+            "agent_type": fixed["agent_type"],
+            "key": _function_keys(model, k),
+            "name": type_names,
+            "name_zh": fixed["empty"],
+            "province": s.labels("province_ids")[s.city_province[s.fn_host]],
+            "host": ids[s.fn_host],
+            "population": nan_k,
+            "gdp": s.fn_output.copy(),
+            "gdp_per_capita_yuan": nan_k,
+            "pm25": s.pm25[s.fn_host],
+            "jobs": s.fn_jobs.copy(),
+            "natural_change": nan_k,
+            "migration_in": nan_k,
+            "migration_out": nan_k,
+            "net_migration": nan_k,
+            "service_level": nan_k,
+            "abatement": s.abatement[s.fn_host],
+            "so2_t": nan_k,
+            "nox_t": nan_k,
+            "pm25_primary_t": nan_k,
+            "co2_t": nan_k,
+            "co2_consumption_t": nan_k,
+            "fiscal_revenue": s.fn_tax(),
+            "transfers_net": nan_k,
+            "function_units": nan_k,
+            "density_built_per_km2": nan_k,
+            "units": s.fn_units.astype(float),
+            "function_type": type_names,
+            "origin": ids[s.fn_origin],
+            "year_moved": s.fn_year_moved.copy(),
+        }
+        if len(chosen) != k:  # a sample: the same functions every year
+            functions = {key: values[chosen] for key, values in functions.items()}
+        parts.append(functions)
     columns = {key: np.concatenate([p[key] for p in parts]) for key in city}
     columns["year"] = np.full(len(columns["agent_id"]), s.year, dtype=np.int64)
     return columns
 
 
+def function_selection(model: RegionModel) -> np.ndarray | None:
+    """Which functions get agent rows: `model.record_functions` is True (all), False or None (none), or the
+    sorted indices of a sample (`function_sample`). None when no function rows are recorded."""
+    chosen = model.record_functions
+    k = model.state.n_functions
+    if chosen is None or chosen is False or not k:
+        return None
+    if chosen is True:
+        return np.arange(k)
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def function_sample(n_functions: int, size: int) -> np.ndarray:
+    """A fixed sample of `size` of `n_functions` functions (sorted indices): the same for every seed and year of
+    a region of that many functions, drawn by its own generator, so sampling never touches the model's draws."""
+    size = max(0, min(int(size), n_functions))
+    if size == n_functions:
+        return np.arange(n_functions)
+    return np.sort(np.random.default_rng([20150430, n_functions]).choice(n_functions, size=size, replace=False))
+
+
+AGENT_ORDER = ("year", "agent_id", "agent_type", "key", "name", "population", "gdp", "pm25")
+"""The leading columns of the agent table; the rest follow in `agent_columns`' order."""
+TEXT_COLUMNS = ("agent_type", "key", "name", "name_zh", "province", "host", "function_type", "origin")
+
+
+def agent_table(columns: dict[str, np.ndarray]):
+    """One year's agent rows (`agent_columns`) as a pyarrow Table: the columns of `agent_frame`, in its order,
+    text as Arrow strings; the same schema every year, so the years append to one Parquet file."""
+    import pyarrow as pa
+
+    names = [*AGENT_ORDER, *(k for k in columns if k not in AGENT_ORDER)]
+    arrays = [pa.array(columns[k], type=pa.string()) if k in TEXT_COLUMNS else pa.array(columns[k]) for k in names]
+    return pa.Table.from_arrays(arrays, names=names)
+
+
 def concat_agent_columns(frames: list[dict[str, np.ndarray]]) -> pd.DataFrame:
     """All years' agent rows as one DataFrame, `year` first."""
     joined = {key: np.concatenate([f[key] for f in frames]) for key in frames[0]}
-    order = ["year", "agent_id", "agent_type", "key", "name", "population", "gdp", "pm25"]
+    order = list(AGENT_ORDER)
     frame = pd.DataFrame({k: joined[k] for k in order + [k for k in joined if k not in order]})
     for column in ("agent_type", "key", "name", "name_zh", "province", "host", "function_type", "origin"):
         frame[column] = frame[column].astype(object)

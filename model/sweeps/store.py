@@ -10,6 +10,10 @@ few hundred runs, so a sweep of a million runs needs no more memory than one of 
 Resuming is reading the ledger: the run ids already in a part are done; the rest are pending. A
 folder made from a different design refuses the file.
 
+`scenario.json` is the resolved scenario itself (base, variants and the sweep's `[set]` applied; its SHA-256
+is the fingerprint's `scenario_sha256`), so `rerun` repeats any row from the folder alone, after the
+scenario file has changed, moved or gone.
+
 `sweep.duckdb` holds views that read all parts as one table (`runs`, deduplicated on run_id), plus
 `runs_all`, `design` and `missing`. Their paths are relative to the sweep folder, so a moved or
 copied folder still queries: `open_results(folder)` sets DuckDB's `file_search_path` to the folder;
@@ -30,9 +34,11 @@ from typing import Any
 from regionsim.model.errors import UserError
 from regionsim.model.io import fsync_dir
 from regionsim.model.sweeps.spec import SweepSpec
-from regionsim.model.sweeps.task import RUN_COLUMNS, RunTask, make_task, run_one
+from regionsim.model.sweeps.task import RUN_COLUMNS, RunTask, ScenarioPayload, install, make_task, run_one
 
 FORMAT_VERSION = 1
+SCENARIO_FILE = "scenario.json"
+"""The resolved scenario document, as the workers received it."""
 PART_ROWS = 500
 """Rows buffered before a part file is written."""
 FLUSH_SECONDS = 2.0
@@ -99,6 +105,8 @@ class SweepFolder:
                 raise UserError(self._difference(info))
         else:
             self._write_design(fingerprint)
+        if not (root / SCENARIO_FILE).exists():  # (a folder started before the scenario was kept in it)
+            self._write_scenario()
         for stale in self.parts.glob(".*.tmp"):
             stale.unlink(missing_ok=True)
 
@@ -156,6 +164,13 @@ class SweepFolder:
         _atomic_write(
             self.root / "sweep.json", lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
         )
+
+    def _write_scenario(self) -> None:
+        """`scenario.json`: the resolved document the workers run (it hashes to the sweep's `scenario_sha256`)."""
+        spec = self.spec
+        document = {"name": spec.scenario_name, "ref": spec.scenario, "sha256": spec.scenario_digest, "data": spec.scenario_data}
+        text = json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+        _atomic_write(self.root / SCENARIO_FILE, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
     def _lock(self) -> None:
         import fcntl
@@ -344,12 +359,32 @@ def read_info(folder: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def read_scenario(folder: str | Path) -> ScenarioPayload | None:
+    """The sweep's resolved scenario kept in the folder (`scenario.json`), checked against the fingerprint's
+    digest; None for a folder made before it was kept."""
+    from regionsim.model.sweeps.spec import data_sha256
+
+    path = Path(folder) / SCENARIO_FILE
+    if not path.exists():
+        return None
+    document = json.loads(path.read_text(encoding="utf-8"))
+    expected = read_info(folder)["describe"].get("scenario_sha256", "")
+    digest = data_sha256(document["data"])
+    if digest != expected:
+        raise UserError(f"{path}: its content does not match the sweep's scenario_sha256 {expected[:12]}… (edited or damaged?)")
+    fixed = read_info(folder)["describe"].get("set", {})
+    return ScenarioPayload(ref=document["ref"], name=document["name"], data=document["data"], digest=digest, fixed=dict(fixed))
+
+
 def rerun(folder: str | Path, run_id: int) -> dict[str, Any]:
-    """Re-run one row of a sweep from its design row alone; return its result row."""
+    """Re-run one row of a sweep from the folder alone (its design row and `scenario.json`); return its result row.
+
+    A folder without `scenario.json` (made by an older regionsim) re-runs from the scenario reference instead."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     info = read_info(folder)
+    payload = read_scenario(folder)
     table = pq.read_table(Path(folder) / "design.parquet")
     rows = table.filter(pc.equal(table["run_id"], run_id)).to_pylist()
     if not rows:
@@ -369,5 +404,8 @@ def rerun(folder: str | Path, run_id: int) -> dict[str, Any]:
         years=tuple(described["years"]),
         series=tuple(described["series"]),
         series_years=tuple(info["series_years"]),
+        scenario_sha256=payload.digest if payload is not None else "",
     )
+    if payload is not None:
+        install(payload)  # the content, [set] applied: no file of the scenario is read
     return run_one(task)

@@ -7,6 +7,8 @@ target, and all of them go to the session's JSON file (see conftest.py).
 Targets:
   * capital_region to 2035: < 0.5 s of simulation after start-up;
   * 1,000 cities × 100,000 functions: < 0.3 s per simulated year; 3,000 × 100,000: < 1 s;
+  * `regionsim run` on 1,000 × 100,000, end to end (whole command, files written): per simulated year
+    at most 1.5 × the in-process step and < 0.3 s;
   * time per year grows no faster than linearly in functions, quadratically in cities;
   * the Mesa agent layer at most 1.5 × the bare kernels;
   * `regionsim --help` in < 0.5 s.
@@ -374,6 +376,101 @@ def test_peak_memory(results: dict[str, Any], sizes: tuple[list[int], list[int]]
         "bytes_per_city": {str(c): (peaks[c, few] - base) / c for c in city_counts},
         "bytes_per_function": per_function,
     }
+
+
+RUN_PROBE = """
+import sys, time
+started = time.perf_counter()
+from regionsim.model.cli import main
+status = main(sys.argv[1:])
+wall = time.perf_counter() - started
+peak = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)["VmHWM"].split()[0]
+print(wall, int(peak) * 1024)
+sys.exit(status)
+"""
+
+
+def _cli_run(path: Path, until: int, out: Path, extra: list[str]) -> tuple[float, int]:
+    """Wall seconds (the whole process: start-up, set-up, simulation, writing) and peak memory of `regionsim run`."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_PROBE, "run", str(path), "--until", str(until), "--seed", "3", "--quiet", "--out", str(out), *extra],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=3600,
+    )
+    wall = time.perf_counter() - started
+    assert done.returncode == 0, done.stderr
+    return wall, int(done.stdout.split()[-1])
+
+
+def _step_seconds(path: Path, years: int = 3) -> float:
+    """In-process seconds per simulated year of `model.step()` (after one warm-up year)."""
+    model = RegionModel(str(path), rng=3)
+    model.step()
+    started = time.perf_counter()
+    for _ in range(years):
+        model.step()
+    return (time.perf_counter() - started) / years
+
+
+def test_run_end_to_end(results: dict[str, Any], sizes: tuple[list[int], list[int]], synth_dir: Path, tmp_path: Path) -> None:
+    """`regionsim run` per simulated year, whole process and files included, beside the in-process step.
+
+    Per year = (wall of a run to base+12 − wall of a run to base+2) / 10, so start-up, set-up and the
+    base year cancel out. Memory is each process's peak resident set: a long run should not need more than
+    a short one (the rows are written year by year, not kept). On 1,000 × 100,000 the lean options are
+    measured too: a 1 % sample of function rows, and no events table.
+    """
+    city_counts, function_counts = sizes
+    rows, out = [], {}
+    cases = [(c, f, "all tables", []) for f in function_counts for c in city_counts]
+    if 1000 in city_counts and 100_000 in function_counts:
+        cases += [
+            (1000, 100_000, "--function-rows 0.01", ["--function-rows", "0.01"]),
+            (1000, 100_000, "--tables model,agents,scorecard", ["--tables", "model,agents,scorecard"]),
+            (1000, 100_000, "both", ["--function-rows", "0.01", "--tables", "model,agents,scorecard"]),
+        ]
+    steps: dict[tuple[int, int], float] = {}
+    for k, (cities, functions, label, extra) in enumerate(cases):
+        path = synth_path(synth_dir, cities, functions)
+        if (cities, functions) not in steps:
+            steps[cities, functions] = _step_seconds(path)
+        step = steps[cities, functions]
+        base = load_scenario(str(path)).base_year
+        short_s, short_peak = _cli_run(path, base + 2, tmp_path / f"short{k}", extra)
+        long_s, long_peak = _cli_run(path, base + 12, tmp_path / f"long{k}", extra)
+        per_year = (long_s - short_s) / 10
+        ratio = per_year / step
+        target = (cities, functions) == (1000, 100_000)
+        rows.append(
+            [
+                f"{cities:,} × {functions:,}, {label}",
+                step,
+                per_year,
+                ratio,
+                f"{verdict(ratio, 1.5)} (≤ 1.5), {verdict(per_year, 0.3)} (< 0.3 s)" if target else "",
+                long_s,
+                short_peak / 2**20,
+                long_peak / 2**20,
+            ]
+        )
+        out[f"{cities}x{functions} {label}"] = {
+            "step_s_per_year": step,
+            "run_s_per_year": per_year,
+            "ratio": ratio,
+            "run_2_years_s": short_s,
+            "run_12_years_s": long_s,
+            "peak_bytes_2_years": short_peak,
+            "peak_bytes_12_years": long_peak,
+        }
+    table(
+        "`regionsim run` end to end: seconds per simulated year (12-year minus 2-year run, whole process) beside model.step()",
+        ["synthetic region, options", "step s/yr", "run s/yr", "ratio", "target", "12-yr run s", "peak MB 2 yr", "peak MB 12 yr"],
+        rows,
+    )
+    results["run_end_to_end"] = out
 
 
 def test_write_json_is_readable(results: dict[str, Any]) -> None:
