@@ -273,6 +273,24 @@ def _flows(ctx: StepContext, natural: np.ndarray, out: np.ndarray | None = None)
                 changed = True
         if not changed:
             return m, inflow, outflow
+    # Not settled in 50 rounds (two capped cities trading residents shrink each other's room a little every
+    # round): fall back to the room without credit for departures, which one pass makes hold whatever the
+    # other flows do — inflows only shrink, so no city or province ends above its cap.
+    inflow = m.sum(axis=0)
+    strict = np.maximum(0.0, state.population_cap - state.population - natural)
+    over = np.flatnonzero(inflow > strict)
+    if len(over):
+        _scale_columns(m, over, strict[over] / inflow[over])
+    for members in capped:
+        prov = province[members[0]]
+        outside = np.ones(state.n_cities, dtype=bool)
+        outside[members] = False
+        incoming = m[:, members][outside].sum()
+        room_p = max(0.0, state.province_population_cap[prov] - state.population[members].sum() - natural[members].sum())
+        if incoming > room_p:
+            within = m[np.ix_(members, members)]
+            _scale_columns(m, members, np.full(len(members), room_p / incoming))
+            m[np.ix_(members, members)] = within
     return m, m.sum(axis=0), m.sum(axis=1)
 
 
