@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,9 @@ def regionsim(*args: str, cwd: Path | None = None, timeout: float = 300) -> subp
     """Run the `regionsim` console script in a fresh process."""
     exe = Path(sys.executable).parent / "regionsim"
     return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=timeout)
+
+
+def default_sigint() -> None:
+    """Give a child process Ctrl-C's default meaning (preexec_fn): a shell that started the suite in the background
+    made SIGINT ignored, and a child would inherit that and never see the tests' Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -408,7 +408,7 @@ def test_scheduled_release_rounds_the_cumulative_due_to_the_nearest_unit():
             release=[{"from": "capital", "type": "university", "units_per_year": rate}], **{"rules.relocate.release_schedule_scale": scale}
         )
         chosen, entry = relocate.scheduled_release(ctx)
-        assert len(chosen) == first and set(entry.tolist()) <= {0}
+        assert len(chosen) == first and len(entry) == first and set(entry.tolist()) <= {0}
         assert (ctx.state.fn_type[chosen] == UNIVERSITY).all() and len(set(chosen.tolist())) == len(chosen)
         assert ctx.state.schedule["due"][0] == pytest.approx(rate * scale)
         ctx.state.year += 1  # nothing moved: the whole cumulative due comes forward (up to the 6 universities)
@@ -809,3 +809,64 @@ def test_an_entry_with_nothing_to_release_does_not_hold_up_the_next():
     )
     chosen, entry = relocate.scheduled_release(ctx)
     assert entry.tolist() == [3, 3] and (ctx.state.fn_type[chosen] == UNIVERSITY).all()
+
+
+def test_residents_still_move_in_the_schedules_last_year():
+    ctx = _with_schedules(residents=[{"from": "capital", "to": "milltown", "persons_10k": 3.0, "start": 2024, "end": 2026}])
+    assert ctx.state.year == 2026
+    relocate.apply(ctx)
+    assert ctx.state.relocation_followers[A, C] == pytest.approx(1e4)  # 3万 over 2024–2026: 1万 in 2026
+
+
+def test_relocation_sentences_name_units_type_cities_and_reason():
+    from regionsim.model.sectors import FUNCTION_TYPE_LABELS
+
+    ctx = three_city_context({"rules.relocate.annual_quota_share": 0.0, "rules.relocate.choice_sharpness": 100.0})
+    _schedule_only(ctx, PLANT, 4.0)
+    relocate.apply(ctx)
+    ctx.state.year += 1
+    _schedule_only(ctx, UNIVERSITY, 1.0)
+    relocate.apply(ctx)
+    ctx.state.year += 1
+    _schedule_only(ctx, WHOLESALE, 2.0)
+    relocate.apply(ctx)
+    moves = ctx.events.frame()
+    moves = moves[moves.kind == "relocation"].set_index("function_type")
+    plant_zh, plant_en = FUNCTION_TYPE_LABELS["general_manufacturing_plant"]
+    uni_zh, uni_en = FUNCTION_TYPE_LABELS["university"]
+    plant, uni = moves.loc["general_manufacturing_plant"], moves.loc["university"]
+    assert plant.why_en.startswith(f"4 {plant_en}s moved from Capital to Mill Town (due on the release schedule): role match 1.0")
+    assert uni.why_en.startswith(f"1 {uni_en} moved from Capital to New Town (due on the release schedule): role match 1.0")
+    market_en = FUNCTION_TYPE_LABELS["wholesale_market"][1]
+    assert moves.loc["wholesale_market"].why_en.startswith(f"2 {market_en}s moved from Capital to Mill Town")
+    assert plant.why_zh.startswith(f"4个{plant_zh}由京城迁往工城（按疏解批次计划到期）")
+    keys = [k for k, _ in json.loads(plant.detail, object_pairs_hook=lambda pairs: pairs)]
+    assert keys == sorted(keys)  # the detail is written with sorted keys, so exports are stable
+
+
+def test_resident_moves_accumulate_and_skip_entries_with_no_one():
+    ctx = _with_schedules(
+        residents=[
+            {"from": "capital", "to": "newtown", "persons_10k": 0.0, "start": 2026, "end": 2030},  # no one
+            {"from": "capital", "to": "milltown", "persons_10k": 0.0002, "start": 2026, "end": 2027},  # 1 person a year
+            {"from": "newtown", "to": "milltown", "persons_10k": 0.00005, "start": 2026, "end": 2026},  # half a person
+        ],
+        **{"rules.zoning.vacated_housing_converted": 0.5},
+    )
+    s = ctx.state
+    relocate.apply(ctx)
+    assert s.relocation_followers[A, C] == pytest.approx(1.0) and s.relocation_followers[B, C] == pytest.approx(0.5)
+    assert s.relocation_followers[A, B] == 0.0
+    assert s.housing_converted[A] == pytest.approx(0.5)  # only the capital is optimised
+    s.year += 1
+    relocate.apply(ctx)
+    np.testing.assert_allclose(s.resident_schedule["moved"], [0.0, 2.0, 0.5])
+    # the followers were not handed on (no MIGRATE here): the 2 waiting in A count again, converted on top of last year's
+    assert s.housing_converted[A] == pytest.approx(0.5 + 0.5 * 2.0)
+
+
+def test_match_pairs_marks_movers_without_any_pair_minus_one():
+    # mover 2 (the last) has no feasible receiver at all; receiver 1 has room for 5, receiver 0 for none
+    args = (np.array([0, 1]), np.array([1, 0]), np.array([1.0, 1.0]), np.array([1.0, 1.0]), np.ones(3))
+    assert relocate.match_pairs(3, *args, np.array([0.0, 5.0])).tolist() == [1, -1, -1]
+    assert relocate.match_pairs(3, *args, np.array([1.0, 0.0])).tolist() == [-1, 0, -1]

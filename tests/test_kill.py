@@ -39,6 +39,8 @@ import pyarrow.parquet as pq
 import pytest
 from regionsim.model.run import RUN_FILES
 
+from tests.conftest import default_sigint
+
 ROOT = Path(__file__).resolve().parent.parent
 REGIONSIM = str(Path(sys.executable).parent / "regionsim")
 CAMPAIGN = os.environ.get("REGIONSIM_CAMPAIGN") == "1"
@@ -188,7 +190,7 @@ def kill_once(
     """
     args = [a if not a.endswith("/R") else str(parent / out_name) for a in ref.args]
     started, wall_started = time.perf_counter(), time.time()
-    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     if moment == "any":
         time.sleep(rng.uniform(min(earliest, ref.exit_at), ref.exit_at if sig == signal.SIGKILL else ref.temporary_at))
     else:
@@ -423,7 +425,9 @@ def test_sweep_killed_five_times_then_finished_has_every_run_once(tmp_path, rng)
     args = [REGIONSIM, "sweep", str(path), "--out", str(out), "--workers", "2", "--quiet"]
     done, killed = [], 0
     for _ in range(5):
-        driver = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        driver = subprocess.Popen(
+            args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=default_sigint
+        )
         # a random moment soon after this start has saved rows of its own (a new part file), so every
         # kill lands in a sweep that is making progress
         parts_before = len(list(out.glob("parts/part-*.parquet")))

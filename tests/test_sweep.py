@@ -26,6 +26,8 @@ import pytest
 from regionsim.model.errors import ScenarioError, UserError
 from regionsim.model.sweeps import RunTask, load_sweep, open_results, read_runs, rerun, run_sweep
 
+from tests.conftest import default_sigint
+
 ROOT = Path(__file__).resolve().parent.parent
 LHS = ROOT / "scenarios" / "sweeps" / "capital_lhs.toml"
 REGIONSIM = str(Path(sys.executable).parent / "regionsim")
@@ -331,6 +333,7 @@ def test_sigkilled_driver_resumes_to_exactly_one_row_per_run(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
     family = psutil.Process(driver.pid)
     deadline = time.monotonic() + 120
@@ -384,6 +387,7 @@ def test_ctrl_c_keeps_finished_rows_and_resumes(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 120
     while not list((out / "parts").glob("part-*.parquet")):
