@@ -96,17 +96,7 @@ def running_dashboard(log_name: str, env: dict | None = None, ready_path: str = 
     try:
         printed = process.stdout.readline()
         assert f":{port}/" in printed, f"the dashboard did not print its address: {printed!r}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + ready_path.lstrip("/"), timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, "the dashboard server exited"
-            assert time.monotonic() < deadline, "the dashboard server did not answer within 60 s"
-            time.sleep(0.2)
+        wait_until_answering(process, url + ready_path.lstrip("/"), "the dashboard server")
         yield process, url
     finally:
         process.terminate()
@@ -115,6 +105,21 @@ def running_dashboard(log_name: str, env: dict | None = None, ready_path: str = 
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def wait_until_answering(process, url: str, name: str, seconds: float = 60.0, pause: float = 0.2) -> None:
+    """Poll `url` until it answers 200; fail if `process` exits first or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        assert process.poll() is None, f"{name} exited"
+        assert time.monotonic() < deadline, f"{name} did not answer within {seconds:.0f} s"
+        time.sleep(pause)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.browser.conftest import ARTIFACTS, ROOT, OfflinePage, _free_port
+from tests.browser.conftest import ARTIFACTS, ROOT, OfflinePage, _free_port, wait_until_answering
 
 
 @contextlib.contextmanager
@@ -48,17 +48,7 @@ def running_game(folder: Path):
         student = re.search(r"students open (\S+) and type the code (\w+)", first)
         teacher = re.search(r"teacher's screen (\S+)", second)
         assert student and teacher, (first, second)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(student.group(1), timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, "the game server exited"
-            assert time.monotonic() < deadline, "the game server did not answer within 60 s"
-            time.sleep(0.2)
+        wait_until_answering(process, student.group(1), "the game server")
         yield student.group(1), teacher.group(1), student.group(2)
     finally:
         process.terminate()

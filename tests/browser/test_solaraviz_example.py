@@ -11,12 +11,10 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, ROOT, OfflinePage, _free_port
+from tests.browser.conftest import ARTIFACTS, ROOT, OfflinePage, _free_port, wait_until_answering
 
 APP = ROOT / "examples" / "solaraviz_app.py"
 ERROR_WORDS = ("Traceback", "Error:", "Exception", "Missing required model parameter", "Invalid model parameter")
@@ -32,17 +30,7 @@ def solara_run(log_name: str):
     process = subprocess.Popen(solara, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, f"solara run exited; see {ARTIFACTS / log_name}"
-            assert time.monotonic() < deadline, "solara run did not answer within 90 s"
-            time.sleep(0.3)
+        wait_until_answering(process, url, f"solara run (log: {ARTIFACTS / log_name})", seconds=90.0, pause=0.3)
         yield url
     finally:
         process.terminate()
