@@ -897,30 +897,34 @@ def _is_display_number(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 <= value <= 1e9
 
 
+def _check_id_table(c: _Checker, path: str, value: Any, form: str, collection: str, valid: Any, expected: str) -> None:
+    """A table keyed by ids of `collection` whose values pass `valid` (`form`: the table's shape, as the message shows
+    it; `expected`: a valid value)."""
+    what = form.split(" = ")[0]
+    if not isinstance(value, dict):
+        c.add(path, f"must be a table: {form}")
+        return
+    ids = c.ids(collection)
+    for key, item in value.items():
+        if key not in ids:
+            c.add(f"{path}.{key}", _unknown(key, sorted(ids), what=what))
+        elif not valid(item):
+            c.add(f"{path}.{key}", f"must be a {expected}, not {_show(item)}")
+
+
 def _check_city_numbers(c: _Checker, path: str, kind: str, value: Any) -> None:
     """A table: city id = number from 0 to 1e9."""
-    if not isinstance(value, dict):
-        c.add(path, "must be a table: city id = number")
-        return
-    cities = c.ids("cities")
-    for city, number in value.items():
-        if city not in cities:
-            c.add(f"{path}.{city}", _unknown(city, sorted(cities), what="city id"))
-        elif not _is_display_number(number):
-            c.add(f"{path}.{city}", f"must be a number from 0 to 1e9, not {_show(number)}")
+    _check_id_table(c, path, value, "city id = number", "cities", _is_display_number, "number from 0 to 1e9")
+
+
+def _is_share(value: Any) -> bool:
+    """A number from 0 to 1 (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 <= value <= 1
 
 
 def _check_province_shares(c: _Checker, path: str, kind: str, value: Any) -> None:
     """A table: province id = share from 0 to 1 (POLICY's abatement_floor)."""
-    if not isinstance(value, dict):
-        c.add(path, "must be a table: province id = share from 0 to 1")
-        return
-    provinces = c.ids("provinces")
-    for province, share in value.items():
-        if province not in provinces:
-            c.add(f"{path}.{province}", _unknown(province, sorted(provinces), what="province id"))
-        elif isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
-            c.add(f"{path}.{province}", f"must be a share from 0 to 1, not {_show(share)}")
+    _check_id_table(c, path, value, "province id = share from 0 to 1", "provinces", _is_share, "share from 0 to 1")
 
 
 def _check_schedule(c: _Checker, path: str, kind: str, value: Any) -> None:
