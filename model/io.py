@@ -49,6 +49,10 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     frame.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
 
+_POLL_S = 0.1
+"""How often a waiting writer thread (or the thread waiting for it) looks again."""
+
+
 class ParquetStream:
     """A Parquet file written a table at a time (one row group per table, e.g. per simulated year).
 
@@ -69,6 +73,7 @@ class ParquetStream:
         self._error: BaseException | None = None
         self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
+        self._done = threading.Event()
         if background:
             self._queue = queue.Queue(maxsize=depth)
             self._thread = threading.Thread(target=self._drain, name=f"write {self.path.name}", daemon=True)
@@ -88,7 +93,7 @@ class ParquetStream:
         if self._queue is None:
             self._write(table)
         else:
-            self._queue.put(table)
+            self._hand_over(table)
 
     def _write(self, table) -> None:
         import pyarrow.parquet as pq
@@ -98,22 +103,41 @@ class ParquetStream:
         self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
         self.row_groups += 1
 
+    # The two threads meet through the queue with timeouts, never an unbounded wait: a Ctrl-C that lands inside
+    # `Condition.notify` (CPython's threading is not safe against that) can lose the wake-up of the other
+    # thread, which then sees the item at its next poll instead of waiting for ever.
+
     def _drain(self) -> None:
         assert self._queue is not None
-        while True:
-            table = self._queue.get()
-            if table is None:
-                return
-            if self._error is None:
+        try:
+            while True:
                 try:
-                    self._write(table)
-                except BaseException as exc:  # reported to the writing thread by write() or close()
-                    self._error = exc
+                    table = self._queue.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                if table is None:
+                    return
+                if self._error is None:
+                    try:
+                        self._write(table)
+                    except BaseException as exc:  # reported to the writing thread by write() or close()
+                        self._error = exc
+        finally:
+            self._done.set()
+
+    def _hand_over(self, item) -> None:
+        while not self._done.is_set():
+            try:
+                self._queue.put(item, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
 
     def _stop(self) -> None:
         if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
+            self._hand_over(None)
+            while not self._done.wait(_POLL_S):  # (not Thread.join: an interrupted join can mark a live thread stopped)
+                pass
             self._thread = None
 
     def close(self) -> Path:

@@ -7,7 +7,8 @@
 * `--tables` writes only the tables asked for; `--function-rows` keeps none, all, or a fixed sample of the
   functions (the same ones every year and for every seed); the same command gives byte-identical files in
   separate processes; a bad option is a user's mistake (exit 2, nothing written).
-* A killed writer leaves no partial file under a final name (`io.ParquetStream`).
+* A killed writer leaves no partial file under a final name (`io.ParquetStream`), and a wake-up lost to a
+  Ctrl-C inside `Condition.notify` does not leave the writer thread (and the run) waiting for ever.
 * `store.rerun` repeats a row from the sweep folder alone, after the scenario file is gone.
 """
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +131,30 @@ def test_a_stream_shows_its_file_only_when_whole_and_an_aborted_one_leaves_nothi
         bad = io.ParquetStream(tmp_path / "b.parquet", table.schema, background=False)
         bad.write(pa.table({"year": ["not a number"], "x": ["a"]}))
 
+
+
+def test_a_lost_wake_up_does_not_hang_the_stream(tmp_path):
+    """What a Ctrl-C inside `queue.put` leaves behind (found by test_kill: `regionsim run` hung in abort).
+
+    `Condition.notify` interrupted after releasing the writer's waiter lock but before removing it leaves a
+    stale, held lock first in the waiters; the next `put` releases that one and the writer is never woken.
+    """
+    table = pa.table({"year": np.arange(3, dtype=np.int64)})
+    stream = io.ParquetStream(tmp_path / "t.parquet")
+    stream.write(table)
+    deadline = time.monotonic() + 5
+    while stream._queue.qsize() or not stream._queue.not_empty._waiters:  # the writer took it and waits again
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    stale = threading.Lock()
+    stale.acquire()
+    with stream._queue.mutex:
+        stream._queue.not_empty._waiters.appendleft(stale)
+    closing = threading.Thread(target=stream.close, daemon=True)
+    closing.start()
+    closing.join(10)
+    assert not closing.is_alive(), "the stream waits for ever for a writer that missed its wake-up"
+    assert pq.read_table(tmp_path / "t.parquet").num_rows == 3
 
 MEMORY = """
 import sys
