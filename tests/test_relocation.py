@@ -77,6 +77,29 @@ def test_schedule_backlog_comes_forward_when_a_receiver_has_room():
     assert _universities_moved(ctx) == 4  # last year's 2 and this year's 2
 
 
+
+def test_schedule_backlog_comes_forward_after_the_entry_ends():
+    """Units due by the entry's last year that found no receiver then still leave later; nothing new is due."""
+    ctx = three_city_context(
+        {
+            "rules.relocate.annual_quota_share": 0.0,
+            "rules.relocate.receiver_capacity.newtown": 0,
+            "rules.relocate.receiver_capacity.milltown": 0,
+        }
+    )
+    _schedule(ctx, A, UNIVERSITY, 2.0)
+    ctx.state.schedule["end"][:] = ctx.state.year  # this is the entry's last year
+    relocate.apply(ctx)
+    assert _universities_moved(ctx) == 0  # nowhere to go
+    ctx.params["relocate"]["receiver_capacity"]["newtown"] = 10
+    ctx.state.year += 1
+    relocate.apply(ctx)
+    assert _universities_moved(ctx) == 2  # the last year's 2 (the backlog), and no new 2
+    assert ctx.state.schedule["due"][0] == pytest.approx(2.0)
+    ctx.state.year += 1
+    relocate.apply(ctx)
+    assert _universities_moved(ctx) == 2  # backlog cleared: nothing more
+
 def test_scheduled_types_are_not_also_pushed_by_the_quota():
     # universities are on the capital's negative list; a schedule entry takes over their pace
     ctx = three_city_context({"rules.relocate.annual_quota_share": 1.0})

@@ -325,7 +325,8 @@ def scheduled_release(ctx: StepContext) -> tuple[np.ndarray, np.ndarray]:
     Entry e has released due_e units, rounded to the nearest, by now (due_e grows by rate_e · scale
     each active year);
     those not yet moved (including last years' units that found no receiver) come forward, chosen at
-    random among the functions of that type its city hosts.
+    random among the functions of that type its city hosts — after the entry's last year too, until the
+    backlog has moved (the batch was released; only its pace ended).
     """
     state, scale = ctx.state, float(ctx.params["relocate"]["release_schedule_scale"])
     sched = state.schedule
@@ -333,9 +334,10 @@ def scheduled_release(ctx: StepContext) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     active = (sched["start"] <= state.year) & (state.year <= sched["end"])
     sched["due"][active] += sched["rate"][active] * scale
+    backlog = (state.year > sched["end"]) & (np.floor(sched["due"] + 0.5 + 1e-9) - sched["moved"] >= 1.0)
     chosen, entry = [], []
     taken = np.zeros(state.n_functions, dtype=bool)
-    for e in np.flatnonzero(active):
+    for e in np.flatnonzero(active | backlog):
         want = np.floor(sched["due"][e] + 0.5 + 1e-9) - sched["moved"][e]  # rounded to the nearest unit
         if want < 1.0:
             continue
