@@ -18,16 +18,37 @@ Two layers, both plain Python (no server, no browser):
     `payer_provinces`; nobody paying sets both payment rates to 0, while the water-source areas keep
     restricting polluting industry (bohai_rim_outline L790–792「横向生态补偿」).
 
-  Offers between roles: a role proposes to pay another role an amount (亿元 a year) for its abatement for
-  a number of rounds; the other accepts or declines (the proposer may withdraw an open offer). An
-  accepted offer is an agreed payment of AIR (`abatement_payments`, green_development
-  L86「天津投入4亿元支持沧州、唐山两市治理大气污染」) in every year of those rounds, from the round it was accepted
-  in: the payer's cities pay the recipient's through the model's ledger, and the recipient's cities buy
-  end-of-pipe abatement with it at AIR's cost per tonne.
+  Offers between roles (`OFFER_KINDS`): a role proposes something to another role for a number of rounds;
+  the other accepts or declines (the proposer may withdraw an open offer). An accepted offer holds in
+  every year of those rounds, from the round it was accepted in:
+
+  - "abatement": pay an amount (亿元 a year) for the other's abatement — an agreed payment of AIR
+    (`abatement_payments`, green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」): the payer's
+    cities pay the recipient's through the model's ledger, and the recipient's cities buy end-of-pipe
+    abatement with it at AIR's cost per tonne. AIR's payments are between provinces, so these offers are
+    made by and to lead roles (below);
+  - "tax_split": the origin of relocated firms (either party) and their host agree the origin's share of
+    those firms' taxes (TAX_SHARE's `pair_split` for contracts from the origin's cities to the host's,
+    instead of `split_to_origin`; capital_metro_area L719「探索跨區域産業合作責任共擔和利益分享」); the latest
+    accepted split of a pair holds;
+  - "eco_comp": pay an amount (亿元 a year) of ecological compensation to a role with water-source cities
+    (ECO_COMP's `agreed_payments`, on top of the scenario's rates: the payer's other cities pay the
+    recipient's water-source cities through the ledger; bohai_rim_outline
+    L790–792「鼓励地区间探索建立横向生态补偿…受益区之间开展横向生态补偿试点」).
 
   Every decision's default is what the scenario already sets, so a class that changes nothing follows
   the scenario exactly (`plan_as_written`). A role that does not submit in a round keeps its previous
   round's decisions.
+
+* **Roles and score from the lesson** — the scenario's lesson (scenarios/lessons/NAME.toml) may hold a
+  `[game]` table (`game_setup`): `[[game.roles]]` (id, province, name_en, name_zh, cities) split a
+  province into several roles, each city of that province in exactly one of them; provinces not listed are
+  one role each. City-level decisions (`CITY_CHOICES`: receiving incentives) belong to the role holding the
+  city; the province-level ones (joint control, abatement floor, fund, eco-comp payer, payments for
+  abatement) to the province's first-listed role, its *lead* (the student's screen says who that is). Tax
+  splits and ecological compensation are agreed between any two roles, on their own cities. `score = {
+  gdp_per_head, clean_air, budget }` sets the score's weights. The table is kept with the game (game.json,
+  game.toml), so a resumed or replayed game keeps its roles and score.
 
 * **The game** (`Game`) — one room for one scenario: a join code, one role per province, per-session
   tokens (a student acts only for the role the server gave their token; anything else is refused and
@@ -41,9 +62,9 @@ Two layers, both plain Python (no server, no browser):
   as a run folder like `regionsim run` writes plus `game.toml` (the rounds' decisions, which
   `regionsim game --replay` re-runs) and `variant.toml` (the final decisions as a variant file).
 
-Score of a role (a teaching score, not a statistic; weights are estimates chosen so a province starts
-at 100): 40 × GDP per head ÷ its base-year value + 40 × base-year PM2.5 ÷ PM2.5 + 20 × (1 + money
-received net since the start ÷ base-year tax revenue).
+Score of a role (a teaching score, not a statistic; default weights are estimates chosen so a role starts
+at 100; a lesson may set others): 40 × GDP per head ÷ its base-year value + 40 × base-year PM2.5 ÷ PM2.5
++ 20 × (1 + money received net since the start ÷ base-year tax revenue). It starts at the weights' sum.
 """
 
 from __future__ import annotations
@@ -64,6 +85,7 @@ from typing import Any
 
 import numpy as np
 from regionsim.model.errors import UserError
+from regionsim.model.rules.eco_comp import AGREED_CLAUSE
 
 LOG = logging.getLogger("regionsim.game")
 
@@ -85,6 +107,16 @@ OFFER_CLAUSE = "green_development L86「天津投入4亿元支持沧州、唐山
 """What an offer between roles carries out: one province paying another for its air-pollution control."""
 OFFER_ACTIONS = {"offer": "offer", "accept": "acceptance", "decline": "decline", "withdraw": "withdrawal"}
 """An offer action → the kind of its event."""
+TAX_SPLIT_CLAUSE = "capital_metro_area L719「探索跨區域産業合作責任共擔和利益分享」"
+"""What a tax-split offer carries out: origin and host agree how they share a relocated firm's taxes."""
+OFFER_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "abatement": (OFFER_CLAUSE, ("amount",)),
+    "tax_split": (TAX_SPLIT_CLAUSE, ("split", "origin", "host")),
+    "eco_comp": (AGREED_CLAUSE, ("amount",)),
+}
+"""Kind of offer → (the clause it carries out, its own fields): a payment for the other's abatement (AIR's
+`abatement_payments`), the origin's share of relocated firms' taxes between the two (TAX_SHARE's `pair_split`),
+ecological compensation to the other's water-source areas (ECO_COMP's `agreed_payments`)."""
 SCORE_WEIGHTS = {"gdp_per_head": 40.0, "clean_air": 40.0, "budget": 20.0}
 """Teaching weights of the score (estimate: chosen so every role starts at 100)."""
 
@@ -172,7 +204,7 @@ CHOICES: dict[str, Choice] = {
 
 @dataclass(frozen=True)
 class Role:
-    """A province the class plays."""
+    """A province the class plays, or a part of one (a lesson may split a province, `game_setup`)."""
 
     id: str
     name_en: str
@@ -180,23 +212,141 @@ class Role:
     cities: tuple[str, ...]
     city_names_en: tuple[str, ...]
     city_names_zh: tuple[str, ...]
+    province: str = ""
+    lead: bool = True
+    """Makes its province's own decisions (the province's first-listed part, or the whole province)."""
+    whole: bool = True
+    """Holds every city of its province."""
 
 
-def roles_of(model) -> dict[str, Role]:
-    """One role per province of the model, in the scenario's order."""
+CITY_CHOICES = ("incentives",)
+"""Decisions made city by city: each city's belongs to the role holding the city. Every other decision (joint
+control, abatement floor, fund, ecological-compensation payer) and every payment for abatement (AIR's payments
+are between provinces) belongs to the province, and so to its lead role."""
+
+
+def roles_of(model, parts: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Role]:
+    """One role per province of the model, in the scenario's order; a province in `parts` (province id → its
+    parts as the lesson lists them: id, name_en, name_zh, cities) is played by those parts instead, the
+    first-listed leading. A role's cities keep the scenario's order."""
     s = model.state
     roles = {}
     for i, pid in enumerate(s.province_ids):
-        idx = [c for c in range(s.n_cities) if s.city_province[c] == i]
-        roles[pid] = Role(
-            pid,
-            s.province_names_en[i],
-            s.province_names_zh[i],
-            tuple(s.city_ids[c] for c in idx),
-            tuple(s.city_names_en[c] for c in idx),
-            tuple(s.city_names_zh[c] for c in idx),
-        )
+        listed = (parts or {}).get(pid) or [
+            {"id": pid, "name_en": s.province_names_en[i], "name_zh": s.province_names_zh[i], "cities": None}
+        ]
+        for k, part in enumerate(listed):
+            mine = set(part["cities"]) if part["cities"] is not None else None
+            idx = [c for c in range(s.n_cities) if s.city_province[c] == i and (mine is None or s.city_ids[c] in mine)]
+            roles[part["id"]] = Role(
+                part["id"],
+                part["name_en"],
+                part["name_zh"],
+                tuple(s.city_ids[c] for c in idx),
+                tuple(s.city_names_en[c] for c in idx),
+                tuple(s.city_names_zh[c] for c in idx),
+                province=pid,
+                lead=k == 0,
+                whole=len(listed) == 1,
+            )
     return roles
+
+
+# --- the lesson's [game] table -----------------------------------------------------------------------
+
+
+def lesson_setup(model) -> tuple[dict[str, Any], str]:
+    """The `[game]` table of the lesson of the model's scenario (scenarios/lessons/NAME.toml, NAME the scenario
+    or, for a variant, the first of its bases that has a lesson) and where it was read; ({}, "") without one."""
+    import tomllib
+    from importlib import resources
+
+    folder = resources.files("regionsim.scenarios").joinpath("lessons")
+    for path in model.region.chain:
+        lesson = folder.joinpath(f"{Path(path).stem}.toml")
+        if lesson.is_file():
+            where = f"lessons/{Path(path).stem}.toml"
+            try:
+                table = tomllib.loads(lesson.read_text(encoding="utf-8")).get("game", {})
+            except ValueError as exc:
+                raise UserError(f"{where}: not valid TOML ({exc})") from None
+            return table, where
+    return {}, ""
+
+
+ROLE_KEYS = ("id", "province", "name_en", "name_zh", "cities")
+
+
+def _check_part(part: Any, at: str, model, seen: dict[str, str]) -> str:
+    """One listed role of a lesson's `[game] roles`; return its province. `seen`: city → role so far."""
+    s = model.state
+    if not isinstance(part, dict) or set(part) != set(ROLE_KEYS):
+        raise UserError(f"{at}: must be a table with exactly {', '.join(ROLE_KEYS)}")
+    rid, pid = part["id"], part["province"]
+    if not isinstance(rid, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", rid) or rid in s.province_ids:
+        raise UserError(f"{at}.id: must be a new lowercase id (letters, digits, _), not a province id, not {rid!r}")
+    if pid not in s.province_ids:
+        raise UserError(f"{at}.province: unknown province {pid!r}; valid: {', '.join(s.province_ids)}")
+    for name in ("name_en", "name_zh"):
+        if not isinstance(part[name], str) or not part[name].strip():
+            raise UserError(f"{at}.{name}: must be a non-empty name")
+    if not isinstance(part["cities"], list) or not part["cities"]:
+        raise UserError(f"{at}.cities: must be a non-empty list of city ids of {pid}")
+    for city in part["cities"]:
+        if city not in s.city_ids:
+            raise UserError(f"{at}.cities: unknown city {str(city)[:40]!r}")
+        home = s.province_ids[int(s.city_province[s.city_ids.index(city)])]
+        if home != pid:
+            raise UserError(f"{at}.cities: {city!r} is in {home}, not {pid}: a role holds cities of its own province only")
+        if city in seen:
+            raise UserError(f"{at}.cities: {city!r} is listed twice (also in role {seen[city]!r}): every city exactly once")
+        seen[city] = rid
+    return pid
+
+
+def _check_roles(listed: Any, model, where: str) -> dict[str, list[dict[str, Any]]]:
+    """A lesson's `[game] roles` (a list of parts of provinces), checked: province id → its parts, in order."""
+    if not isinstance(listed, list):
+        raise UserError(f"{where}: game.roles: must be a list of [[game.roles]] tables")
+    s = model.state
+    parts: dict[str, list[dict[str, Any]]] = {}
+    seen: dict[str, str] = {}
+    for k, part in enumerate(listed):
+        at = f"{where}: game.roles[{k}]"
+        pid = _check_part(part, at, model, seen)
+        if part["id"] in {x["id"] for xs in parts.values() for x in xs}:
+            raise UserError(f"{at}.id: {part['id']!r} is listed twice")
+        parts.setdefault(pid, []).append(part)
+    for pid in parts:
+        i = s.province_ids.index(pid)
+        missing = [c for c in range(s.n_cities) if s.city_province[c] == i and s.city_ids[c] not in seen]
+        if missing:
+            shown = ", ".join(s.city_ids[c] for c in missing)
+            raise UserError(f"{where}: game.roles: {pid}'s cities {shown} are in no role: every city of a split province exactly once")
+    return parts
+
+
+def _check_score(score: Any, where: str) -> dict[str, float]:
+    """A lesson's `[game] score` weights, checked."""
+    keys = ", ".join(SCORE_WEIGHTS)
+    if not isinstance(score, dict) or set(score) != set(SCORE_WEIGHTS):
+        raise UserError(f"{where}: game.score: must be a table of all three weights {keys}, e.g. {{ gdp_per_head = 40, … }}")
+    for key, value in score.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1000.0:
+            raise UserError(f"{where}: game.score.{key}: must be a number from 0 to 1000, not {value!r}")
+    if sum(float(v) for v in score.values()) <= 0:
+        raise UserError(f"{where}: game.score: the weights must not all be 0")
+    return {key: float(score[key]) for key in SCORE_WEIGHTS}
+
+
+def game_setup(setup: Any, model, where: str = "game") -> tuple[dict[str, Role], dict[str, float]]:
+    """The roles and score weights of a lesson's `[game]` table (module docstring), checked; UserError names the
+    key path of the first problem. An empty table: one role per province and the default weights."""
+    if not isinstance(setup, dict) or set(setup) - {"roles", "score"}:
+        raise UserError(f"{where}: game: must be a table with roles and/or score")
+    parts = _check_roles(setup["roles"], model, where) if "roles" in setup else {}
+    weights = _check_score(setup["score"], where) if "score" in setup else dict(SCORE_WEIGHTS)
+    return roles_of(model, parts), weights
 
 
 def choices_for(params: dict[str, Any], model) -> list[str]:
@@ -212,19 +362,36 @@ def choices_for(params: dict[str, Any], model) -> list[str]:
     return keys
 
 
+def offer_kinds_for(params: dict[str, Any], model) -> list[str]:
+    """The kinds of offer this scenario allows (OFFER_KINDS): tax splits where functions move, ecological
+    compensation where there are water-source areas."""
+    kinds = ["abatement"]
+    if params["relocate"]["enabled"]:
+        kinds.append("tax_split")
+    if bool(np.any(model.state.water_source)):
+        kinds.append("eco_comp")
+    return kinds
+
+
+def role_choices(role: Role, offered: list[str]) -> list[str]:
+    """The decisions of `offered` that belong to `role` (CITY_CHOICES to every role, the rest to lead roles)."""
+    return [k for k in offered if role.lead or k in CITY_CHOICES]
+
+
 def default_decisions(params: dict[str, Any], roles: dict[str, Role], offered: list[str]) -> dict[str, dict[str, Any]]:
     """Each role's decisions as the scenario already sets them."""
     jc, fund, eco = params["joint_control"], params["fund"], params["eco_comp"]
     out: dict[str, dict[str, Any]] = {}
     for rid, role in roles.items():
+        pid = role.province or rid
         d: dict[str, Any] = {
-            "joint_control": bool(jc["enabled"]) and (not jc["members"] or rid in jc["members"]),
-            "fund": bool(fund["enabled"]) and (not fund["members"] or rid in fund["members"]),
-            "eco_comp_payer": bool(eco["enabled"]) and (not eco["payer_provinces"] or rid in eco["payer_provinces"]),
-            "abatement_floor": float((params["policy"].get("abatement_floor") or {}).get(rid, 0.0)),
+            "joint_control": bool(jc["enabled"]) and (not jc["members"] or pid in jc["members"]),
+            "fund": bool(fund["enabled"]) and (not fund["members"] or pid in fund["members"]),
+            "eco_comp_payer": bool(eco["enabled"]) and (not eco["payer_provinces"] or pid in eco["payer_provinces"]),
+            "abatement_floor": float((params["policy"].get("abatement_floor") or {}).get(pid, 0.0)),
             "incentives": {c: float((params["relocate"]["incentives"] or {}).get(c, 0.0)) for c in role.cities},
         }
-        out[rid] = {k: v for k, v in d.items() if k in offered}
+        out[rid] = {k: v for k, v in d.items() if k in role_choices(role, offered)}
     return out
 
 
@@ -259,44 +426,56 @@ def check_decisions(raw: Any, role: Role, offered: list[str], max_abatement: flo
     return out
 
 
-def resolve(
-    decisions: dict[str, dict[str, Any]],
+def _province_of(decisions: dict[str, Any], roles: dict[str, Role] | None) -> dict[str, str]:
+    """Each role's province (a role without `roles` is a province)."""
+    return {r: (roles[r].province if roles else r) for r in decisions}
+
+
+def _party_of(role: str, roles: dict[str, Role] | None) -> str | list[str]:
+    """How the rules name a role's cities: its province id when it holds the whole province, else its city ids."""
+    if roles is None or roles[role].whole:
+        return roles[role].province if roles else role
+    return list(roles[role].cities)
+
+
+def _resolve_agreements(
+    out: dict[tuple[str, str], Any],
     base: dict[str, Any],
-    fund_balance: float = 0.0,
-    payments: list[list[Any]] | None = None,
-) -> dict[tuple[str, str], Any]:
-    """The rule parameters (rule key, name) → value that carry out the class's `decisions`, given the
-    scenario's parameters `base` (and the fund's balance, which keeps a fund with money spending), and
-    the accepted offers in force, `payments` ([payer role, recipient role, 亿元 a year]; None: no offers)."""
-    everyone = set(decisions)
-    out: dict[tuple[str, str], Any] = {}
+    roles: dict[str, Role] | None,
+    payments: list[list[Any]] | None,
+    tax_splits: list[list[Any]] | None,
+    eco_payments: list[list[Any]] | None,
+) -> None:
+    """The accepted offers in force as AIR's abatement_payments (between provinces), TAX_SHARE's pair_split and
+    ECO_COMP's agreed_payments (between roles' cities), after the scenario's own entries."""
     if payments is not None:
         out["air", "abatement_payments"] = [list(x) for x in base["air"].get("abatement_payments") or []] + [
-            [str(a), str(b), float(x)] for a, b, x in payments
+            [roles[a].province if roles else str(a), roles[b].province if roles else str(b), float(x)] for a, b, x in payments
+        ]
+    if tax_splits is not None:
+        b = base["tax_share"]
+        out["tax_share", "pair_split"] = copy.deepcopy(b.get("pair_split") or []) + [
+            {"origin": _party_of(o, roles), "host": _party_of(h, roles), "split": float(s)} for o, h, s in tax_splits
+        ]
+        if not b["enabled"]:  # a scenario without tax sharing: only the agreed pairs share
+            out["tax_share", "enabled"] = bool(tax_splits)
+            out["tax_share", "split_to_origin"] = 0.0
+    if eco_payments is not None:
+        out["eco_comp", "agreed_payments"] = copy.deepcopy(base["eco_comp"].get("agreed_payments") or []) + [
+            {"payer": _party_of(a, roles), "recipient": _party_of(b, roles), "amount": float(x)} for a, b, x in eco_payments
         ]
 
-    def members(key: str) -> list[str]:
-        return sorted(r for r, d in decisions.items() if d.get(key))
 
-    if any("joint_control" in d for d in decisions.values()):
-        joined = members("joint_control")
-        out["joint_control", "enabled"] = bool(joined)
-        out["joint_control", "members"] = [] if set(joined) == everyone else joined
-    if any("abatement_floor" in d for d in decisions.values()):
-        floor = dict(base["policy"].get("abatement_floor") or {})
-        for r, d in decisions.items():
-            if d.get("abatement_floor", 0.0) > 0:
-                floor[r] = float(d["abatement_floor"])
-            else:
-                floor.pop(r, None)
-        out["policy", "abatement_floor"] = floor
-    if any("incentives" in d for d in decisions.values()):
-        incentives = dict(base["relocate"]["incentives"] or {})
-        for d in decisions.values():
-            for city, value in (d.get("incentives") or {}).items():
-                if value or city in incentives:
-                    incentives[city] = float(value)
-        out["relocate", "incentives"] = incentives
+def _resolve_money(
+    out: dict[tuple[str, str], Any],
+    decisions: dict[str, dict[str, Any]],
+    base: dict[str, Any],
+    members,
+    everyone: set,
+    fund_balance: float,
+    agreed_eco: bool,
+) -> None:
+    """The fund and ecological compensation: who pays, and the rates (0 when nobody does)."""
     if any("fund" in d for d in decisions.values()):
         payers = members("fund")
         b = base["fund"]
@@ -306,7 +485,7 @@ def resolve(
     if any("eco_comp_payer" in d for d in decisions.values()):
         payers = members("eco_comp_payer")
         b = base["eco_comp"]
-        out["eco_comp", "enabled"] = bool(b["enabled"]) or bool(payers)
+        out["eco_comp", "enabled"] = bool(b["enabled"]) or bool(payers) or agreed_eco
         listed = list(b["payer_provinces"] or [])
         if not payers or (set(payers) == everyone and not listed):
             out["eco_comp", "payer_provinces"] = listed  # nobody: rates 0 below; everyone: [] means every province
@@ -314,15 +493,67 @@ def resolve(
             out["eco_comp", "payer_provinces"] = payers
         out["eco_comp", "payment_10k_yuan_per_km2"] = b["payment_10k_yuan_per_km2"] if payers else 0.0
         out["eco_comp", "compensation_share"] = b["compensation_share"] if payers else 0.0
+
+
+def resolve(
+    decisions: dict[str, dict[str, Any]],
+    base: dict[str, Any],
+    fund_balance: float = 0.0,
+    payments: list[list[Any]] | None = None,
+    *,
+    tax_splits: list[list[Any]] | None = None,
+    eco_payments: list[list[Any]] | None = None,
+    roles: dict[str, Role] | None = None,
+) -> dict[tuple[str, str], Any]:
+    """The rule parameters (rule key, name) → value that carry out the class's `decisions`, given the
+    scenario's parameters `base` (and the fund's balance, which keeps a fund with money spending), and
+    the accepted offers in force (None: no offers of that kind): `payments` ([payer role, recipient role,
+    亿元 a year] for abatement), `tax_splits` ([origin role, host role, origin's share]) and `eco_payments`
+    ([payer role, recipient role, 亿元 a year] of ecological compensation). `roles` maps role ids to their
+    provinces and cities; without it every role is the province of the same id."""
+    province = _province_of(decisions, roles)
+    everyone = set(roles[r].province for r in roles) if roles else set(decisions)
+    out: dict[tuple[str, str], Any] = {}
+    _resolve_agreements(out, base, roles, payments, tax_splits, eco_payments)
+
+    def members(key: str) -> list[str]:
+        return sorted({province[r] for r, d in decisions.items() if d.get(key)})
+
+    if any("joint_control" in d for d in decisions.values()):
+        joined = members("joint_control")
+        out["joint_control", "enabled"] = bool(joined)
+        out["joint_control", "members"] = [] if set(joined) == everyone else joined
+    if any("abatement_floor" in d for d in decisions.values()):
+        floor = dict(base["policy"].get("abatement_floor") or {})
+        for r, d in decisions.items():
+            if "abatement_floor" not in d:
+                continue
+            if d["abatement_floor"] > 0:
+                floor[province[r]] = float(d["abatement_floor"])
+            else:
+                floor.pop(province[r], None)
+        out["policy", "abatement_floor"] = floor
+    if any("incentives" in d for d in decisions.values()):
+        incentives = dict(base["relocate"]["incentives"] or {})
+        for d in decisions.values():
+            for city, value in (d.get("incentives") or {}).items():
+                if value or city in incentives:
+                    incentives[city] = float(value)
+        out["relocate", "incentives"] = incentives
+    _resolve_money(out, decisions, base, members, everyone, fund_balance, bool(eco_payments))
     return out
 
 
 def apply_decisions(
-    model, decisions: dict[str, dict[str, Any]], base: dict[str, Any], payments: list[list[Any]] | None = None
+    model,
+    decisions: dict[str, dict[str, Any]],
+    base: dict[str, Any],
+    payments: list[list[Any]] | None = None,
+    **agreements: Any,
 ) -> dict[tuple[str, str], Any]:
-    """Set the model's rule parameters to carry out `decisions` (and accepted offers' `payments`) from its
-    next step on; return them."""
-    values = resolve(decisions, base, float(model.state.fund_balance), payments)
+    """Set the model's rule parameters to carry out `decisions` (and the accepted offers in force: `payments`,
+    and `resolve`'s keywords tax_splits, eco_payments, roles) from its next step on; return them."""
+    values = resolve(decisions, base, float(model.state.fund_balance), payments, **agreements)
     for (rule, name), value in values.items():
         model.params[rule][name] = copy.deepcopy(value)
     return values
@@ -336,15 +567,30 @@ def as_overrides(values: dict[tuple[str, str], Any]) -> dict[str, Any]:
 # --- indicators and score ---------------------------------------------------------------------------
 
 
-def province_indicators(model) -> dict[str, dict[str, float]]:
-    """This year's population (万), GDP (亿元), population-weighted PM2.5 (µg/m³), tax revenue and net
-    money received this year (亿元) of each province."""
+def city_roles(model, roles: dict[str, Role] | None) -> np.ndarray:
+    """The number (in `roles`' order) of the role holding each city; without roles, its province's number."""
     s = model.state
-    pop = s.province_sum(s.population)
-    gdp = s.province_sum(s.gdp())
-    pm = s.province_sum(s.population * s.pm25) / np.maximum(pop, 1e-9)
-    tax = s.province_sum(s.tax_revenue())
-    net = s.province_sum(s.transfers.net()[: s.n_cities]) if s.year > model.region.base_year else np.zeros(s.n_provinces)
+    if roles is None:
+        return np.asarray(s.city_province)
+    number = {c: k for k, role in enumerate(roles.values()) for c in role.cities}
+    return np.array([number[c] for c in s.city_ids], dtype=int)
+
+
+def province_indicators(model, roles: dict[str, Role] | None = None) -> dict[str, dict[str, float]]:
+    """This year's population (万), GDP (亿元), population-weighted PM2.5 (µg/m³), tax revenue and net
+    money received this year (亿元) of each role (without `roles`: of each province)."""
+    s = model.state
+    which = city_roles(model, roles)
+    ids = list(roles) if roles is not None else list(s.province_ids)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(which, weights=values, minlength=len(ids))
+
+    pop = total(s.population)
+    gdp = total(s.gdp())
+    pm = total(s.population * s.pm25) / np.maximum(pop, 1e-9)
+    tax = total(s.tax_revenue())
+    net = total(s.transfers.net()[: s.n_cities]) if s.year > model.region.base_year else np.zeros(len(ids))
     return {
         pid: {
             "population_10k": float(pop[i]) / 1e4,  # the state counts persons
@@ -353,7 +599,7 @@ def province_indicators(model) -> dict[str, dict[str, float]]:
             "tax_100m_yuan": float(tax[i]),
             "net_received_100m_yuan": float(net[i]),
         }
-        for i, pid in enumerate(s.province_ids)
+        for i, pid in enumerate(ids)
     }
 
 
@@ -363,9 +609,11 @@ def money_moved(model) -> float:
 
 
 class Path_:
-    """A run's yearly province indicators, cumulative money and scores (the class's, or a comparison run's)."""
+    """A run's yearly indicators of each role, cumulative money and scores (the class's, or a comparison run's)."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, roles: dict[str, Role] | None = None, weights: dict[str, float] | None = None) -> None:
+        self.roles = roles
+        self.weights = dict(weights or SCORE_WEIGHTS)
         self.years: list[int] = []
         self.rows: list[dict[str, dict[str, float]]] = []
         self.cumulative: dict[str, float] = {}
@@ -375,14 +623,14 @@ class Path_:
 
     def record(self, model) -> None:
         """Add the model's current year."""
-        row = province_indicators(model)
+        row = province_indicators(model, self.roles)
         if not self.base:
             self.base = copy.deepcopy(row)
             self.cumulative = {p: 0.0 for p in row}
         for p, v in row.items():
             self.cumulative[p] += v["net_received_100m_yuan"]
             v["net_received_cumulative_100m_yuan"] = self.cumulative[p]
-            v["score"] = score(v, self.base[p])
+            v["score"] = score(v, self.base[p], self.weights)
         self.moved += money_moved(model)
         region = region_row(row)
         region["money_moved_cumulative_100m_yuan"] = self.moved
@@ -394,9 +642,9 @@ class Path_:
         return {"years": self.years, "rows": self.rows}
 
 
-def score(now: dict[str, float], base: dict[str, float]) -> float:
-    """A role's teaching score (module docstring): 100 in the base year."""
-    w = SCORE_WEIGHTS
+def score(now: dict[str, float], base: dict[str, float], weights: dict[str, float] | None = None) -> float:
+    """A role's teaching score (module docstring) with `weights` (default SCORE_WEIGHTS): their sum in the base year."""
+    w = weights or SCORE_WEIGHTS
     gdp_pc = now["gdp_100m_yuan"] / max(now["population_10k"], 1e-9)
     gdp_pc0 = base["gdp_100m_yuan"] / max(base["population_10k"], 1e-9)
     return (
@@ -445,16 +693,20 @@ def comparison_cases(scenario: str) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def offers_from(actions: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Every offer's state after `actions` (in order): id → from, to, amount (亿元 a year), rounds,
-    round made, status (open, accepted, declined, withdrawn) and, once accepted, its first and last round."""
+    """Every offer's state after `actions` (in order): id → kind (OFFER_KINDS; "abatement" when not given),
+    from, to, the kind's fields (amount in 亿元 a year; or split, origin and host), rounds, round made, status
+    (open, accepted, declined, withdrawn) and, once accepted, its first and last round and the acceptance's
+    sequence number."""
     offers: dict[int, dict[str, Any]] = {}
     for a in actions:
         if a["action"] == "offer":
+            kind = a.get("kind", "abatement")
             offers[a["offer"]] = {
                 "id": a["offer"],
+                "kind": kind,
                 "from": a["from"],
                 "to": a["to"],
-                "amount": a["amount"],
+                **{f: a[f] for f in OFFER_KINDS[kind][1]},
                 "rounds": a["rounds"],
                 "made_round": a["round"],
                 "by": a["name"],
@@ -466,16 +718,52 @@ def offers_from(actions: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
         offer["answered_round"] = a["round"]
         if a["action"] == "accept":
             offer["first_round"], offer["last_round"] = a["round"], a["round"] + offer["rounds"] - 1
+            offer["accepted_seq"] = a["seq"]
     return offers
 
 
-def payments_in(offers: dict[int, dict[str, Any]], round_no: int) -> list[list[Any]]:
-    """[payer, recipient, 亿元 a year] of the accepted offers that pay in round `round_no`, by offer id."""
+def in_force(offers: dict[int, dict[str, Any]], round_no: int, kind: str) -> list[dict[str, Any]]:
+    """The accepted offers of `kind` that hold in round `round_no`, by offer id."""
     return [
-        [o["from"], o["to"], o["amount"]]
+        o
         for _, o in sorted(offers.items())
-        if o["status"] == "accepted" and o["first_round"] <= round_no <= o["last_round"]
+        if o.get("kind", "abatement") == kind and o["status"] == "accepted" and o["first_round"] <= round_no <= o["last_round"]
     ]
+
+
+def payments_in(offers: dict[int, dict[str, Any]], round_no: int) -> list[list[Any]]:
+    """[payer, recipient, 亿元 a year] of the accepted abatement offers that pay in round `round_no`, by offer id."""
+    return [[o["from"], o["to"], o["amount"]] for o in in_force(offers, round_no, "abatement")]
+
+
+def splits_in(offers: dict[int, dict[str, Any]], round_no: int) -> list[list[Any]]:
+    """[origin, host, origin's share] of the accepted tax-split offers in force in round `round_no`, in the order
+    they were accepted (so the latest accepted split of a pair holds)."""
+    held = sorted(in_force(offers, round_no, "tax_split"), key=lambda o: o["accepted_seq"])
+    return [[o["origin"], o["host"], o["split"]] for o in held]
+
+
+def eco_payments_in(offers: dict[int, dict[str, Any]], round_no: int) -> list[list[Any]]:
+    """[payer, water-source recipient, 亿元 a year] of the accepted ecological-compensation offers that pay in
+    round `round_no`, by offer id."""
+    return [[o["from"], o["to"], o["amount"]] for o in in_force(offers, round_no, "eco_comp")]
+
+
+def offer_words(o: dict[str, Any], roles: dict[str, Role], lang: str) -> str:
+    """What an offer (or an action on one) agrees, in plain words."""
+    kind, n = o.get("kind", "abatement"), o["rounds"]
+    a, b = roles[o["from"]], roles[o["to"]]
+    if lang == "zh":
+        if kind == "tax_split":
+            origin, host = roles[o["origin"]].name_zh, roles[o["host"]].name_zh
+            return f"从{origin}迁往{host}的企业，税收的{o['split']:.0%}归迁出地{origin}，共{n}轮"
+        what = "生态补偿（付给其水源地）" if kind == "eco_comp" else "减排费用"
+        return f"{a.name_zh}每年向{b.name_zh}支付{o['amount']:,.1f}亿元{what}，共{n}轮"
+    if kind == "tax_split":
+        origin, host = roles[o["origin"]].name_en, roles[o["host"]].name_en
+        return f"{host} hands {origin} {o['split']:.0%} of the taxes of firms that moved from {origin} to {host}, for {n} round(s)"
+    what = "ecological compensation for its water-source areas" if kind == "eco_comp" else "for its abatement"
+    return f"{a.name_en} pays {b.name_en} {o['amount']:,.1f} 亿元 a year {what}, for {n} round(s)"
 
 
 # --- the game ----------------------------------------------------------------------------------------
@@ -520,6 +808,7 @@ class Game:
         round_seconds: float = 180.0,
         join_code: str | None = None,
         teacher_key: str | None = None,
+        setup: dict[str, Any] | None = None,
         _saved: dict[str, Any] | None = None,
     ) -> None:
         from regionsim.model.model import RegionModel
@@ -534,8 +823,14 @@ class Game:
         self.round_seconds = float(round_seconds)
         self.model = RegionModel(scenario, rng=self.seed)
         self.base_params = copy.deepcopy(self.model.params)
-        self.roles = roles_of(self.model)
+        where = "game"
+        if setup is None:
+            setup, where = lesson_setup(self.model)
+        self.setup = copy.deepcopy(setup)
+        """The lesson's `[game]` table the game was set up with (roles, score), kept for resume and replay."""
+        self.roles, self.weights = game_setup(self.setup, self.model, where or "game")
         self.offered = choices_for(self.base_params, self.model)
+        self.offer_kinds = offer_kinds_for(self.base_params, self.model)
         self.max_abatement = float(self.base_params["policy"]["max_abatement"])
         self.defaults = default_decisions(self.base_params, self.roles, self.offered)
         self.current = copy.deepcopy(self.defaults)
@@ -552,7 +847,7 @@ class Game:
         self.ended = False
         self.version = 0
         """Increases with every change a screen should show."""
-        self.path = Path_(self.model)
+        self.path = Path_(self.model, self.roles, self.weights)
         self.deadline = time.time() + self.round_seconds if self.round_seconds > 0 else None
         self._debrief: dict[str, Any] | None = None
         if _saved is not None:
@@ -570,6 +865,7 @@ class Game:
             "round_seconds": self.round_seconds,
             "join_code": self.join_code,
             "teacher_key": self.teacher_key,
+            "setup": self.setup,
             "players": self.players,
             "rounds": self.rounds,
             "pending": self.pending,
@@ -604,6 +900,7 @@ class Game:
             round_seconds=saved["round_seconds"],
             join_code=saved["join_code"],
             teacher_key=saved["teacher_key"],
+            setup=saved.get("setup", {}),  # a game saved before lessons set up roles had one role per province
             _saved=saved,
         )
 
@@ -702,7 +999,12 @@ class Game:
         or a bad value."""
         with self.lock:
             player = self._authorise(token, role, round_no)
-            checked = check_decisions(decisions, self.roles[role], self.offered, self.max_abatement)
+            mine = role_choices(self.roles[role], self.offered)
+            for key in decisions if isinstance(decisions, dict) else ():
+                if key in self.offered and key not in mine:
+                    lead = self.lead_of(role)
+                    raise Refused(f"{key}: a decision of the whole province, made by {lead.name_en} ({lead.id})")
+            checked = check_decisions(decisions, self.roles[role], mine, self.max_abatement)
             self.seq += 1
             self.pending.append(
                 {"seq": self.seq, "round": self.round, "role": role, "name": player["name"], "player": _hash(token), "decisions": checked}
@@ -714,6 +1016,15 @@ class Game:
     def submitted(self) -> set[str]:
         """Roles with a submission in this round."""
         return {s["role"] for s in self.pending}
+
+    def lead_of(self, role: str) -> Role:
+        """The role that makes the province-wide decisions of `role`'s province."""
+        province = self.roles[role].province
+        return next(r for r in self.roles.values() if r.province == province and r.lead)
+
+    def choices_of(self, role: str) -> list[str]:
+        """The decisions `role` makes (`role_choices`)."""
+        return role_choices(self.roles[role], self.offered)
 
     # --- offers ------------------------------------------------------------------------------------
     def offers(self) -> dict[int, dict[str, Any]]:
@@ -734,19 +1045,61 @@ class Game:
         self.save()
         return int(entry["offer"])
 
-    def offer(self, token: Any, role: Any, to: Any, amount: Any, rounds: Any) -> int:
-        """`role` proposes to pay role `to` `amount` 亿元 a year for its abatement, for `rounds` rounds
-        from the round it is accepted in; return the offer's id. Refused (and logged, if forged) as `submit`."""
+    def offer_targets(self, role: str, kind: str) -> list[str]:
+        """The roles `role` may make an offer of `kind` to (in the roles' order)."""
+        me, water = self.roles[role], self._water_roles()
+        if kind == "abatement":  # AIR's payments are between provinces: their lead roles make them
+            return [r for r, x in self.roles.items() if me.lead and x.lead and x.province != me.province]
+        if kind == "eco_comp":  # to a role with water-source cities, from one with other cities
+            return [r for r in self.roles if r != role and r in water] if self._has_other_cities(role) else []
+        return [r for r in self.roles if r != role]
+
+    def _water_roles(self) -> set[str]:
+        water = {c for c, w in zip(self.model.state.city_ids, self.model.state.water_source, strict=True) if w}
+        return {r for r, x in self.roles.items() if water & set(x.cities)}
+
+    def _has_other_cities(self, role: str) -> bool:
+        water = {c for c, w in zip(self.model.state.city_ids, self.model.state.water_source, strict=True) if w}
+        return bool(set(self.roles[role].cities) - water)
+
+    def _offer_terms(self, role: str, to: Any, kind: Any, amount: Any, split: Any, origin: Any) -> dict[str, Any]:
+        """The kind's own fields of an offer by `role` to `to`, checked (Refused names what is wrong)."""
+        if kind not in self.offer_kinds:
+            raise Refused(f"kind: must be one of {', '.join(self.offer_kinds)}")
+        targets = self.offer_targets(role, kind)
+        if to not in targets:
+            if kind == "abatement" and not self.roles[role].lead:
+                lead = self.lead_of(role)
+                raise Refused(f"payments for abatement are between provinces: {lead.name_en} ({lead.id}) makes them for yours")
+            shown = ", ".join(targets) or "none"
+            raise Refused(f"an offer of kind {kind} goes to one of: {shown}")
+        if kind == "tax_split":
+            if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0.0 <= float(split) <= 1.0:
+                raise Refused("split: must be the origin's share, from 0 to 1")
+            if origin not in (role, to):
+                raise Refused(f"origin: must be {role} or {to} (the role whose cities the firms leave)")
+            return {"split": float(split), "origin": origin, "host": to if origin == role else role}
+        limit = self.offer_limit(role)
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0.0 < float(amount) <= limit:
+            raise Refused(f"amount: must be more than 0 and at most {limit:,.1f} 亿元 a year")
+        return {"amount": float(amount)}
+
+    def offer(
+        self, token: Any, role: Any, to: Any, amount: Any, rounds: Any, kind: Any = "abatement", split: Any = None, origin: Any = None
+    ) -> int:
+        """`role` makes role `to` an offer for `rounds` rounds from the round it is accepted in; return its id.
+        Kinds (OFFER_KINDS): "abatement", to pay `amount` 亿元 a year for the other's abatement; "tax_split", that
+        the origin (`origin`, `role` or `to`) receives `split` of the taxes of firms that moved from its cities to
+        the other's; "eco_comp", to pay `amount` 亿元 a year of ecological compensation to the other's water-source
+        cities. Refused (and logged, if forged) as `submit`."""
         with self.lock:
             player = self._authorise(token, role)
             if to not in self.roles or to == role:
                 raise Refused(f"offer to one of the other roles: {', '.join(r for r in self.roles if r != role)}")
-            limit = self.offer_limit(role)
-            if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0.0 < float(amount) <= limit:
-                raise Refused(f"amount: must be more than 0 and at most {limit:,.1f} 亿元 a year")
+            terms = self._offer_terms(role, to, kind, amount, split, origin)
             if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= OFFER_MAX_ROUNDS:
                 raise Refused(f"rounds: must be a whole number from 1 to {OFFER_MAX_ROUNDS}")
-            action = {"action": "offer", "role": role, "from": role, "to": to, "amount": float(amount), "rounds": int(rounds)}
+            action = {"action": "offer", "role": role, "kind": kind, "from": role, "to": to, **terms, "rounds": int(rounds)}
             return self._act(player, token, action)
 
     def answer(self, token: Any, role: Any, offer_id: Any, action: Any) -> None:
@@ -765,7 +1118,7 @@ class Game:
                 raise Refused(f"only {party} may {action} offer {offer_id}")
             if offer["status"] != "open":
                 raise Refused(f"offer {offer_id} is {offer['status']}, not open")
-            keep = ("from", "to", "amount", "rounds")
+            keep = ("kind", "from", "to", *OFFER_KINDS[offer["kind"]][1], "rounds")
             self._act(player, token, {"action": action, "role": role, "offer": offer_id, **{k: offer[k] for k in keep}})
 
     def due(self) -> bool:
@@ -776,6 +1129,15 @@ class Game:
             if self.players and set(self.players) <= {s.get("player") for s in self.pending}:
                 return True
             return self.deadline is not None and time.time() >= self.deadline
+
+    def agreements(self, round_no: int) -> dict[str, list[list[Any]]]:
+        """The accepted offers in force in round `round_no`: payments (abatement), tax_splits, eco_payments."""
+        offers = self.offers()
+        return {
+            "payments": payments_in(offers, round_no),
+            "tax_splits": splits_in(offers, round_no),
+            "eco_payments": eco_payments_in(offers, round_no),
+        }
 
     def seconds_left(self) -> float | None:
         return None if self.deadline is None else max(0.0, self.deadline - time.time())
@@ -795,7 +1157,7 @@ class Game:
                 "decisions": decisions,
                 "submissions": self.pending,
                 "offers": self.pending_offers,
-                "payments": payments_in(self.offers(), self.round),
+                **self.agreements(self.round),
             }
             self._play(record)
             self.pending = []
@@ -851,7 +1213,15 @@ class Game:
                     why_zh=f"第{round_no}轮：{self.roles[rid].name_zh}——{choice.label_zh}：{shown}{how_zh}",
                     detail=json.dumps({"round": round_no, "role": rid, "decision": key, "value": value}, sort_keys=True),
                 )
-        apply_decisions(model, record["decisions"], self.base_params, record.get("payments", []))
+        apply_decisions(
+            model,
+            record["decisions"],
+            self.base_params,
+            record.get("payments", []),
+            tax_splits=record.get("tax_splits", []),
+            eco_payments=record.get("eco_payments", []),
+            roles=self.roles,
+        )
         for _ in range(self.years_per_round):
             if not model.running:
                 break
@@ -866,12 +1236,13 @@ class Game:
     def _log_offer(self, year: int, round_no: int, a: dict[str, Any]) -> None:
         """One offer action as an event (rule GAME, the acting role as source, the other as target)."""
         other = a["to"] if a["role"] == a["from"] else a["from"]
-        payer, payee = self.roles[a["from"]], self.roles[a["to"]]
-        what_en = f"{payer.name_en} pays {payee.name_en} {a['amount']:,.1f} 亿元 a year for its abatement, for {a['rounds']} round(s)"
-        what_zh = f"{payer.name_zh}每年向{payee.name_zh}支付{a['amount']:,.1f}亿元减排费用，共{a['rounds']}轮"
+        kind = a.get("kind", "abatement")
         verb_en = {"offer": "offers", "accept": "accepts", "decline": "declines", "withdraw": "withdraws"}[a["action"]]
         verb_zh = {"offer": "提议", "accept": "接受", "decline": "拒绝", "withdraw": "撤回"}[a["action"]]
         actor = self.roles[a["role"]]
+        keys = ("round", "role", "seq", "action", "offer", "from", "to", "amount", "rounds")
+        if kind != "abatement":
+            keys = ("round", "role", "seq", "action", "offer", "kind", "from", "to", *OFFER_KINDS[kind][1], "rounds")
         self.model.events.add(
             year,
             "GAME",
@@ -879,14 +1250,12 @@ class Game:
             a["role"],
             other,
             units=int(a["offer"]),
-            amount=float(a["amount"]),
-            unit="100m yuan per year",
-            clause=OFFER_CLAUSE,
-            why_en=f"Round {round_no}: {a['name']} for {actor.name_en} {verb_en} offer {a['offer']}: {what_en}",
-            why_zh=f"第{round_no}轮：{a['name']}代表{actor.name_zh}{verb_zh}第{a['offer']}号提议：{what_zh}",
-            detail=json.dumps(
-                {k: a[k] for k in ("round", "role", "seq", "action", "offer", "from", "to", "amount", "rounds")}, sort_keys=True
-            ),
+            amount=float(a["split"] if kind == "tax_split" else a["amount"]),
+            unit="origin's share of tax" if kind == "tax_split" else "100m yuan per year",
+            clause=OFFER_KINDS[kind][0],
+            why_en=f"Round {round_no}: {a['name']} for {actor.name_en} {verb_en} offer {a['offer']}: {offer_words(a, self.roles, 'en')}",
+            why_zh=f"第{round_no}轮：{a['name']}代表{actor.name_zh}{verb_zh}第{a['offer']}号提议：{offer_words(a, self.roles, 'zh')}",
+            detail=json.dumps({k: a[k] for k in keys}, sort_keys=True),
         )
 
     def end(self, teacher_key: Any) -> None:
@@ -912,6 +1281,9 @@ class Game:
                 "submitted": role in self.submitted(),
                 "offers": [o for o in self.offers().values() if role in (o["from"], o["to"])],
                 "offer_limit": self.offer_limit(role),
+                "choices": self.choices_of(role),
+                "lead": self.lead_of(role).id,
+                "weights": dict(self.weights),
             }
 
     def status(self) -> dict[str, Any]:
@@ -943,12 +1315,12 @@ class Game:
             paths = {"class": self.path.to_dict()}
             for name, (scenario, overrides) in comparison_cases(self.scenario).items():
                 model = RegionModel(scenario, rng=self.seed, **overrides)
-                path = Path_(model)
+                path = Path_(model, self.roles, self.weights)
                 while model.running and model.state.year < self.year:
                     model.step()
                     path.record(model)
                 paths[name] = path.to_dict()
-            self._debrief = {"roles": list(self.roles), "paths": paths}
+            self._debrief = {"roles": list(self.roles), "weights": dict(self.weights), "paths": paths}
             return self._debrief
 
     # --- export ----------------------------------------------------------------------------------
@@ -961,6 +1333,8 @@ class Game:
             tomlkit.comment("A classroom game's decisions, round by round. Re-run it with: regionsim game --replay game.toml --out DIR")
         )
         doc["game"] = {"scenario": self.scenario, "seed": self.seed, "years_per_round": self.years_per_round}
+        if self.setup:
+            doc["game"]["setup"] = self.setup  # the lesson's roles and score the game was played with
         rounds = tomlkit.aot()
         for r in self.rounds:
             rounds.append(
@@ -972,6 +1346,8 @@ class Game:
                     "submissions": r["submissions"],
                     "offers": r.get("offers", []),
                     "payments": r.get("payments", []),
+                    "tax_splits": r.get("tax_splits", []),
+                    "eco_payments": r.get("eco_payments", []),
                 }
             )
         doc["rounds"] = rounds
@@ -981,12 +1357,24 @@ class Game:
         """The class's final decisions as a variant file of the scenario (`regionsim run variant.toml`)."""
         import tomlkit
 
-        last = self.rounds[-1].get("payments", []) if self.rounds else []
-        values = as_overrides(resolve(self.current, self.base_params, payments=last))
+        last = self.rounds[-1] if self.rounds else {}
+        values = as_overrides(
+            resolve(
+                self.current,
+                self.base_params,
+                payments=last.get("payments", []),
+                tax_splits=last.get("tax_splits", []),
+                eco_payments=last.get("eco_payments", []),
+                roles=self.roles,
+            )
+        )
         doc = tomlkit.document()
         doc.add(tomlkit.comment("The classroom game's FINAL decisions, held from the base year: regionsim run variant.toml --seed"))
         doc.add(tomlkit.comment(f"{self.seed} --out DIR. It replays the game exactly only if the class never changed its decisions;"))
-        doc.add(tomlkit.comment("Accepted offers paying in the last round are held from the base year too (rules.air.abatement_payments)."))
+        doc.add(
+            tomlkit.comment("Accepted offers in force in the last round are held from the base year too (rules.air.abatement_payments,")
+        )
+        doc.add(tomlkit.comment("rules.tax_share.pair_split, rules.eco_comp.agreed_payments)."))
         doc.add(tomlkit.comment("game.toml holds every round (regionsim game --replay game.toml --out DIR)."))
         doc["variant"] = {
             "base": self.scenario,
@@ -1029,7 +1417,14 @@ def replay(game_file: Path) -> Any:
     except (OSError, ValueError, KeyError) as exc:
         raise UserError(f"{game_file}: not a game file ({exc})") from None
     with tempfile.TemporaryDirectory(prefix="regionsim-replay-") as folder:
-        game = Game(spec["scenario"], Path(folder), seed=spec["seed"], years_per_round=spec["years_per_round"], round_seconds=0)
+        game = Game(
+            spec["scenario"],
+            Path(folder),
+            seed=spec["seed"],
+            years_per_round=spec["years_per_round"],
+            round_seconds=0,
+            setup=spec.get("setup", {}),
+        )
         for r in rounds:
             record = {
                 "round": r["round"],
@@ -1038,6 +1433,8 @@ def replay(game_file: Path) -> Any:
                 "submissions": r.get("submissions", []),
                 "offers": r.get("offers", []),
                 "payments": r.get("payments", []),
+                "tax_splits": r.get("tax_splits", []),
+                "eco_payments": r.get("eco_payments", []),
             }
             game._play(record)
         return game.model

@@ -972,6 +972,61 @@ def _check_province_payments(c: _Checker, path: str, kind: str, value: Any) -> N
             c.add(path, f"{_show(entry)} is not [payer province, recipient province, 亿元 per year]: two known provinces, 0 to 1e9")
 
 
+def _party_cities(c: _Checker, path: str, party: Any) -> set[str] | None:
+    """The city ids of an agreement's party (a province id, or a non-empty list of city ids); None, reported, when it is
+    neither."""
+    provinces = sorted(c.ids("provinces"))
+    if isinstance(party, str) and party in provinces:
+        return {str(r.get("id")) for r in c.data.get("cities", []) if isinstance(r, dict) and r.get("province") == party}
+    cities = c.ids("cities")
+    if isinstance(party, list) and party and all(isinstance(x, str) and x in cities for x in party) and len(set(party)) == len(party):
+        return set(party)
+    c.add(path, f"must be a province id ({', '.join(provinces)}) or a list of distinct known city ids, not {_show(party)}")
+    return None
+
+
+def _check_agreements(c: _Checker, path: str, value: Any, fields: tuple[str, str, str], form: str) -> list[tuple[str, set[str], set[str]]]:
+    """A list of tables with exactly `fields` (two parties, then a number); each party checked. Return (entry path, first
+    party's cities, second party's cities) of the entries whose parties are valid."""
+    if not isinstance(value, list):
+        c.add(path, f"must be a list of {form} tables")
+        return []
+    valid = []
+    for index, entry in enumerate(value):
+        where = f"{path}[{index}]"
+        if not isinstance(entry, dict) or set(entry) != set(fields):
+            c.add(where, f"must be a table {form}, not {_show(entry)}")
+            continue
+        first, second = (_party_cities(c, f"{where}.{name}", entry[name]) for name in fields[:2])
+        if first is not None and second is not None:
+            valid.append((where, first, second))
+    return valid
+
+
+def _check_pair_split(c: _Checker, path: str, kind: str, value: Any) -> None:
+    """TAX_SHARE's pair_split: a list of { origin, host, split } (parties: a province id or a list of city ids)."""
+    form = "{ origin = province or [cities], host = province or [cities], split = share from 0 to 1 }"
+    _check_agreements(c, path, value, ("origin", "host", "split"), form)
+    for index, entry in enumerate(value if isinstance(value, list) else []):
+        if isinstance(entry, dict) and "split" in entry and not _is_share(entry["split"]):
+            c.add(f"{path}[{index}].split", f"must be a share from 0 to 1, not {_show(entry['split'])}")
+
+
+def _check_water_payments(c: _Checker, path: str, kind: str, value: Any) -> None:
+    """ECO_COMP's agreed_payments: a list of { payer, recipient, amount } (parties: a province id or a list of city ids);
+    the recipient must hold a water-source city and the payer a city that is not one."""
+    form = "{ payer = province or [cities], recipient = province or [cities], amount = 亿元 a year }"
+    water = {str(r.get("id")) for r in c.data.get("cities", []) if isinstance(r, dict) and r.get("water_source") is True}
+    for where, payers, recipients in _check_agreements(c, path, value, ("payer", "recipient", "amount"), form):
+        if not payers - water:
+            c.add(f"{where}.payer", "holds no city that is not a water source: nobody would pay")
+        if not recipients & water:
+            c.add(f"{where}.recipient", "holds no water-source city (water_source = true): nobody would be paid")
+    for index, entry in enumerate(value if isinstance(value, list) else []):
+        if isinstance(entry, dict) and "amount" in entry and not _is_display_number(entry["amount"]):
+            c.add(f"{path}[{index}].amount", f"must be a number from 0 to 1e9 (亿元 a year), not {_show(entry['amount'])}")
+
+
 _LIST_PARAM_CHECKS: dict[str, Callable[[_Checker, str, str, Any], None]] = {
     "sector": _check_id_list,
     "province": _check_id_list,
@@ -984,6 +1039,8 @@ _LIST_PARAM_CHECKS: dict[str, Callable[[_Checker, str, str, Any], None]] = {
     "display_number": _check_display_number,
     "city_pairs": _check_city_pairs,
     "province_payments": _check_province_payments,
+    "pair_split": _check_pair_split,
+    "water_payments": _check_water_payments,
 }
 """List-parameter kind (the values of `LIST_PARAM_KINDS`) → its checker (checker, key path, kind, value)."""
 

@@ -507,3 +507,234 @@ def test_offers_survive_a_resume_and_replay_from_the_export(tmp_path: Path) -> N
     from regionsim.model.scenario import load_scenario
 
     load_scenario(str(out / "variant.toml"))  # the final decisions, offers in force included, are a valid variant
+
+
+# --- tax-sharing splits and ecological compensation between roles ---------------------------------------
+
+
+def tax_share_paid(model: RegionModel, hosts: set[str], origins: set[str]) -> pd.Series:
+    """TAX_SHARE money paid each year by cities `hosts` to cities `origins` (亿元; from the payment events, which the
+    ledger records one for one)."""
+    events = model.event_frame().query("rule == 'TAX_SHARE' and kind == 'payment'")
+    mine = events[events.source.isin(hosts) & events.target.isin(origins)]
+    return mine.groupby("year").amount.sum()
+
+
+def test_an_accepted_tax_split_gives_the_origin_that_share_from_the_round_it_is_accepted(tmp_path: Path) -> None:
+    """Classroom: firms move from the Capital (East) to Mill Town (West) and New Town (East). West proposes that
+    East, the origin, keeps 80% of the moved firms' taxes for three rounds; East accepts. The same firms move as
+    without the offer, so Mill Town pays the Capital 0.8 / 0.5 = 1.6 times as much each of those years; New Town
+    (East to East) still pays 50%."""
+    plain, _ = two_players(tmp_path / "plain")
+    game, tokens = two_players(tmp_path / "split")
+    offer = game.offer(tokens["west"], "west", "east", None, 3, kind="tax_split", split=0.8, origin="east")
+    game.answer(tokens["east"], "east", offer, "accept")
+    for round_no in (1, 2, 3, 4):
+        plain.step_round()
+        record = game.step_round()
+        assert record["tax_splits"] == ([["east", "west", 0.8]] if round_no <= 3 else [])
+        assert abs(sum(game.model.state.transfers.net())) < 1e-9  # the ledger stays conserved
+    assert game.model.params["tax_share"]["pair_split"] == []  # the split ended with its rounds
+    west_to_east = tax_share_paid(game.model, {"milltown", "greencounty"}, {"capital", "newtown"})
+    before = tax_share_paid(plain.model, {"milltown", "greencounty"}, {"capital", "newtown"})
+    years = [2026, 2027, 2028]
+    assert before[years].min() > 1.0  # firms moved and paid in each of these years
+    # 1.6 times, to 1e-6: the extra money feeds back on the firms' taxes only slightly (4e-8 by the third year)
+    np.testing.assert_allclose(west_to_east[years], 1.6 * before[years], rtol=1e-6)
+    assert west_to_east[years].sum() > before[years].sum() + 10.0  # the origin receives more over the same rounds
+    within_east = tax_share_paid(game.model, {"newtown"}, {"capital"})
+    pd.testing.assert_series_equal(within_east, tax_share_paid(plain.model, {"newtown"}, {"capital"}))
+    said = game.model.event_frame().query("rule == 'TAX_SHARE' and source == 'milltown'").set_index("year").why_en
+    assert "80% of the taxes" in said[2028] and "50% of the taxes" in said[2029]
+    events = game.model.event_frame().query("rule == 'GAME' and kind in ('offer', 'acceptance')")
+    details = [json.loads(x) for x in events.detail]
+    assert [(d["role"], d["action"], d["kind"], d["split"], d["origin"], d["host"]) for d in details] == [
+        ("west", "offer", "tax_split", 0.8, "east", "west"),
+        ("east", "accept", "tax_split", 0.8, "east", "west"),
+    ]
+    assert "West Province hands East Province 80% of the taxes of firms that moved from East" in events.why_en.iloc[0]
+
+
+def test_an_accepted_eco_comp_offer_moves_exactly_amount_times_years_to_the_water_source(tmp_path: Path) -> None:
+    """East stops paying the scenario's ecological compensation and instead offers West 6 亿元 a year for two rounds
+    of two years; West accepts. ECO_COMP then moves exactly 6 × 4 = 24 亿元, all from East's cities to Green
+    County (West's water source), and nothing after."""
+    game, tokens = two_players(tmp_path / "g", years_per_round=2)
+    game.submit(tokens["east"], "east", {"eco_comp_payer": False})
+    offer = game.offer(tokens["east"], "east", "west", 6.0, 2, kind="eco_comp")
+    game.answer(tokens["west"], "west", offer, "accept")
+    s = game.model.state
+    for round_no in (1, 2, 3):
+        record = game.step_round()
+        assert record["eco_payments"] == ([["east", "west", 6.0]] if round_no <= 2 else [])
+        net = dict(zip(s.city_ids, s.transfers.net("ECO_COMP")[: s.n_cities].tolist(), strict=True))
+        paying = round_no <= 2
+        assert net["greencounty"] == pytest.approx(6.0 if paying else 0.0, abs=1e-12)
+        assert net["capital"] + net["newtown"] == pytest.approx(-6.0 if paying else 0.0, abs=1e-12)
+        assert net["milltown"] == 0.0
+    paid = game.model.event_frame().query("rule == 'ECO_COMP'")
+    assert set(paid.kind) == {"agreed_payment"}  # the scenario's rates paid nothing: East chose not to pay
+    assert list(paid.year) == [2026, 2027, 2028, 2029] and paid.amount.sum() == pytest.approx(24.0)
+    assert set(paid.source) == {"east"} and set(paid.target) == {"west"}
+    assert "Green County" in paid.why_en.iloc[0]
+    acted = [json.loads(x) for x in game.model.event_frame().query("rule == 'GAME' and kind == 'acceptance'").detail]
+    assert acted == [{**acted[0], "kind": "eco_comp", "amount": 6.0, "from": "east", "to": "west", "round": 1}]
+
+
+def test_tax_split_and_eco_comp_offers_are_checked(tmp_path: Path) -> None:
+    game, tokens = two_players(tmp_path / "g")
+    assert game.offer_kinds == ["abatement", "tax_split", "eco_comp"]
+    with pytest.raises(Refused, match="split: must be the origin's share"):
+        game.offer(tokens["west"], "west", "east", None, 1, kind="tax_split", split=1.2, origin="east")
+    with pytest.raises(Refused, match="origin: must be west or east"):
+        game.offer(tokens["west"], "west", "east", None, 1, kind="tax_split", split=0.6, origin="north")
+    with pytest.raises(Refused, match="kind eco_comp goes to one of: none"):
+        game.offer(tokens["west"], "west", "east", 1.0, 1, kind="eco_comp")  # East has no water source
+    with pytest.raises(Refused, match="at most"):
+        game.offer(tokens["east"], "east", "west", game.offer_limit("east") + 1, 1, kind="eco_comp")
+    with pytest.raises(Refused, match="kind: must be one of"):
+        game.offer(tokens["east"], "east", "west", 1.0, 1, kind="gift")
+    assert game.pending_offers == []
+
+
+def test_tax_splits_and_eco_comp_offers_survive_resume_and_replay_and_make_a_valid_variant(tmp_path: Path) -> None:
+    whole, tokens = two_players(tmp_path / "whole")
+    a = whole.offer(tokens["west"], "west", "east", None, 4, kind="tax_split", split=0.7, origin="east")
+    b = whole.offer(tokens["east"], "east", "west", 3.0, 4, kind="eco_comp")
+    whole.answer(tokens["east"], "east", a, "accept")
+    whole.answer(tokens["west"], "west", b, "accept")
+    whole.step_round()
+    resumed = Game.resume(tmp_path / "whole")
+    assert resumed.offers() == whole.offers()
+    for game in (whole, resumed):
+        game.step_round()
+    assert_same(whole.model, resumed.model)
+    out = whole.export(tmp_path / "export")
+    assert_same(whole.model, replay(out / "game.toml"))
+    from regionsim.model.scenario import load_scenario
+
+    variant = load_scenario(str(out / "variant.toml"))
+    assert variant.params["tax_share"]["pair_split"] == [{"origin": "east", "host": "west", "split": 0.7}]
+    assert variant.params["eco_comp"]["agreed_payments"] == [{"payer": "east", "recipient": "west", "amount": 3.0}]
+
+
+# --- roles split by the lesson, and the lesson's score ------------------------------------------------------
+
+HEBEI_REST = [
+    "lf_north3",
+    "langfang",
+    "tangshan",
+    "zhangjiakou",
+    "chengde",
+    "cangzhou",
+    "qinhuangdao",
+    "shijiazhuang",
+    "hengshui",
+    "xingtai",
+    "handan",
+]
+
+
+def capital_game(folder: Path, setup: dict | None = None, **kw) -> tuple[Game, dict[str, str]]:
+    game = Game("capital_region", folder, seed=SEED, years_per_round=1, round_seconds=0, setup=setup, **kw)
+    return game, {role: game.join(game.join_code, "p-" + role, role=role)[0] for role in game.roles}
+
+
+def test_the_capital_region_lesson_splits_hebei_into_two_roles_the_first_leading(tmp_path: Path) -> None:
+    game, tokens = capital_game(tmp_path / "g")
+    assert list(game.roles) == ["beijing", "tianjin", "hebei_rest", "xiongan_baoding"]
+    rest, xa = game.roles["hebei_rest"], game.roles["xiongan_baoding"]
+    assert (rest.province, rest.lead, xa.province, xa.lead) == ("hebei", True, "hebei", False)
+    assert set(rest.cities) == set(HEBEI_REST) and xa.cities == ("xiongan", "baoding")
+    assert game.choices_of("xiongan_baoding") == ["incentives"] and "joint_control" in game.choices_of("hebei_rest")
+    # the two parts add up to Hebei
+    s = game.model.state
+    hebei = s.province_sum(s.population)[s.province_ids.index("hebei")] / 1e4
+    assert game.path.base["hebei_rest"]["population_10k"] + game.path.base["xiongan_baoding"]["population_10k"] == pytest.approx(hebei)
+    # a province-wide decision is the lead's: refused to the other part, with who makes it
+    with pytest.raises(Refused, match="joint_control: a decision of the whole province, made by Rest of Hebei"):
+        game.submit(tokens["xiongan_baoding"], "xiongan_baoding", {"joint_control": False})
+    with pytest.raises(Refused, match="not one of your cities"):
+        game.submit(tokens["xiongan_baoding"], "xiongan_baoding", {"incentives": {"shijiazhuang": 1.0}})
+    with pytest.raises(Refused, match="Rest of Hebei \\(hebei_rest\\) makes them"):
+        game.offer(tokens["xiongan_baoding"], "xiongan_baoding", "beijing", 1.0, 1)  # abatement payments: province to province
+    game.submit(tokens["xiongan_baoding"], "xiongan_baoding", {"incentives": {"xiongan": 3.0, "baoding": 1.0}})
+    game.submit(tokens["hebei_rest"], "hebei_rest", {"abatement_floor": 0.2, "joint_control": False})
+    split = game.offer(tokens["xiongan_baoding"], "xiongan_baoding", "beijing", None, 2, kind="tax_split", split=0.3, origin="beijing")
+    game.answer(tokens["beijing"], "beijing", split, "accept")
+    game.step_round()
+    p = game.model.params
+    assert p["relocate"]["incentives"]["xiongan"] == 3.0 and p["relocate"]["incentives"]["baoding"] == 1.0
+    assert p["policy"]["abatement_floor"] == {"hebei": 0.2}  # the lead's choice is Hebei's
+    assert p["joint_control"]["members"] == ["beijing", "tianjin"]
+    # the split holds between Beijing's cities and Xiong'an's and Baoding's only, not the rest of Hebei
+    assert p["tax_share"]["pair_split"] == [{"origin": "beijing", "host": ["xiongan", "baoding"], "split": 0.3}]
+
+
+def test_a_game_with_split_roles_that_changes_nothing_follows_the_scenario(tmp_path: Path) -> None:
+    game, _ = capital_game(tmp_path / "g")
+    game.step_round()
+    game.step_round()
+    plain = RegionModel("capital_region", rng=SEED, until=game.year).run()
+    pd.testing.assert_frame_equal(plain.model_frame(), game.model.model_frame())
+    pd.testing.assert_frame_equal(plain.event_frame(), game.model.event_frame().query("rule != 'GAME'").reset_index(drop=True))
+
+
+@pytest.mark.parametrize(
+    ("roles", "message"),
+    [
+        (
+            [{"id": "xa", "province": "hebei", "name_en": "X", "name_zh": "雄", "cities": ["xiongan", "baoding"]}],
+            "cities .* are in no role",
+        ),
+        (
+            [
+                {"id": "a", "province": "hebei", "name_en": "A", "name_zh": "甲", "cities": HEBEI_REST + ["xiongan"]},
+                {"id": "b", "province": "hebei", "name_en": "B", "name_zh": "乙", "cities": ["xiongan", "baoding"]},
+            ],
+            r"game\.roles\[1\]\.cities: 'xiongan' is listed twice",
+        ),
+        (
+            [{"id": "a", "province": "hebei", "name_en": "A", "name_zh": "甲", "cities": ["tj_main"]}],
+            r"game\.roles\[0\]\.cities: 'tj_main' is in tianjin, not hebei",
+        ),
+        ([{"id": "a", "province": "hebei", "name_en": "A", "name_zh": "甲", "cities": ["atlantis"]}], r"unknown city 'atlantis'"),
+        ([{"id": "hebei", "province": "hebei", "name_en": "A", "name_zh": "甲", "cities": ["xiongan"]}], r"game\.roles\[0\]\.id"),
+        ([{"id": "a", "province": "mars", "name_en": "A", "name_zh": "甲", "cities": ["xiongan"]}], r"game\.roles\[0\]\.province"),
+        ([{"id": "a", "province": "hebei", "cities": ["xiongan"]}], r"game\.roles\[0\]: must be a table with exactly"),
+    ],
+)
+def test_a_bad_role_split_is_refused_naming_the_key(tmp_path: Path, roles: list, message: str) -> None:
+    from regionsim.model.errors import UserError
+
+    with pytest.raises(UserError, match=message):
+        Game("capital_region", tmp_path / "g", seed=SEED, round_seconds=0, setup={"roles": roles})
+
+
+def test_the_lesson_score_weights_change_the_score_as_computed_by_hand(tmp_path: Path) -> None:
+    weights = {"gdp_per_head": 10.0, "clean_air": 60.0, "budget": 40.0}
+    plain, _ = two_players(tmp_path / "plain")
+    game = Game("classroom", tmp_path / "g", seed=SEED, years_per_round=1, round_seconds=0, setup={"score": weights})
+    assert game.path.rows[0]["east"]["score"] == pytest.approx(110.0)  # the weights' sum at the start
+    for g in (plain, game):
+        g.step_round()
+        g.step_round()
+    for role in ("east", "west"):
+        now, base = game.path.rows[-1][role], game.path.base[role]
+        assert abs(now["net_received_cumulative_100m_yuan"]) > 1.0  # money moved (joint control, compensation): all terms count
+        by_hand = (
+            10.0 * (now["gdp_100m_yuan"] / now["population_10k"]) / (base["gdp_100m_yuan"] / base["population_10k"])
+            + 60.0 * base["pm25_ugm3"] / now["pm25_ugm3"]
+            + 40.0 * (1.0 + now["net_received_cumulative_100m_yuan"] / base["tax_100m_yuan"])
+        )
+        assert now["score"] == pytest.approx(by_hand, rel=1e-12)
+        assert plain.path.rows[-1][role]["pm25_ugm3"] == pytest.approx(now["pm25_ugm3"])  # the same path, scored otherwise
+        assert now["score"] != pytest.approx(plain.path.rows[-1][role]["score"], rel=1e-6)
+    assert game.role_view("west")["weights"] == weights
+    assert Game.resume(tmp_path / "g").weights == weights  # kept with the game
+    from regionsim.model.errors import UserError
+
+    with pytest.raises(UserError, match=r"game\.score: must be a table of all three weights"):
+        Game("classroom", tmp_path / "bad", seed=SEED, round_seconds=0, setup={"score": {"clean_air": 100}})
+    with pytest.raises(UserError, match=r"game\.score\.budget: must be a number from 0 to 1000"):
+        Game("classroom", tmp_path / "bad2", seed=SEED, round_seconds=0, setup={"score": {**weights, "budget": -5}})

@@ -137,6 +137,43 @@ def test_tax_share_split_and_cap_are_levers():
     assert state.transfers.net("TAX_SHARE")[A] == pytest.approx(1.0)  # capped at one year's tax
 
 
+def test_tax_share_pair_split_sets_the_split_of_that_pair_only():
+    """Two contracts of one year's tax of 1 亿元 each: capital→milltown (east→west) and capital→newtown (east→east).
+    A pair split of 0.8 for east→west pays 0.8 on the first; the second keeps split_to_origin, 0.5."""
+    ctx = three_city_context({"rules.tax_share.pair_split": [{"origin": "east", "host": "west", "split": 0.8}]})
+    state = ctx.state
+    for f, host in ((0, C), (1, B)):
+        state.fn_host[f], state.fn_output[f], state.fn_tax_history[f] = host, 10.0, [1.0, 1.0, 1.0]
+        tax_share.open_contracts(state, np.array([f]), np.array([A]), ctx.params["tax_share"])
+    tax_share.apply(ctx)
+    rows = dict(zip(zip(state.transfers.payer, state.transfers.payee, strict=True), state.transfers.amount, strict=True))
+    assert rows == pytest.approx({(C, A): 0.8, (B, A): 0.5})
+    assert state.transfers.net("TAX_SHARE").sum() == pytest.approx(0.0)
+    # the cap (three years of pre-move tax) is unchanged: 0.8 a year reaches it in the fourth year
+    for _ in range(4):
+        state.transfers.clear()
+        tax_share.apply(ctx)
+    assert state.fn_contract_paid[0] == pytest.approx(3.0) and state.fn_contract_origin[0] == -1
+    # a later entry wins; parties may be lists of city ids
+    pairs = [{"origin": "east", "host": "west", "split": 0.8}, {"origin": ["capital"], "host": ["milltown"], "split": 0.2}]
+    ctx2 = three_city_context({"rules.tax_share.pair_split": pairs})
+    s2 = ctx2.state
+    s2.fn_host[0], s2.fn_output[0], s2.fn_tax_history[0] = C, 10.0, [1.0, 1.0, 1.0]
+    tax_share.open_contracts(s2, np.array([0]), np.array([A]), ctx2.params["tax_share"])
+    tax_share.apply(ctx2)
+    assert s2.transfers.net("TAX_SHARE")[A] == pytest.approx(0.2)
+    assert "20% of the taxes" in ctx2.events.frame().why_en.iloc[-1]
+
+
+def test_tax_share_pair_split_is_checked():
+    from regionsim.model.errors import UserError
+
+    with pytest.raises(UserError, match=r"rules\.tax_share\.pair_split\[0\]\.origin: must be a province id"):
+        three_city_context({"rules.tax_share.pair_split": [{"origin": "north", "host": "west", "split": 0.8}]})
+    with pytest.raises(UserError, match=r"rules\.tax_share\.pair_split\[0\]\.split: must be a share from 0 to 1, not 1\.5"):
+        three_city_context({"rules.tax_share.pair_split": [{"origin": "east", "host": "west", "split": 1.5}]})
+
+
 # --- TRANSFER ------------------------------------------------------------------------------------
 
 
@@ -328,6 +365,42 @@ def test_eco_comp_pays_water_source_by_area_and_foregone_output():
     # payers: the non-water-source cities of province "east", by population
     pop = state.population[[A, B]]
     np.testing.assert_allclose(-net[[A, B]], owed * pop / pop.sum())
+
+
+def test_eco_comp_agreed_payments_go_from_the_payer_to_its_water_source_cities_on_top_of_the_rates():
+    """With the rates at 0, only the agreement pays: west (milltown, made a water source here) receives 3 亿元 from
+    east's cities, in proportion to their population; a second agreement by city list adds 1 亿元 from newtown alone."""
+    ctx = three_city_context(
+        {
+            "rules.eco_comp.payment_10k_yuan_per_km2": 0.0,
+            "rules.eco_comp.compensation_share": 0.0,
+            "rules.eco_comp.agreed_payments": [
+                {"payer": "east", "recipient": "west", "amount": 3.0},
+                {"payer": ["newtown"], "recipient": ["milltown"], "amount": 1.0},
+            ],
+            "cities.milltown.water_source": True,
+        }
+    )
+    state = ctx.state
+    eco_comp.apply(ctx)
+    net = state.transfers.net("ECO_COMP")
+    pop = state.population[[A, B]]
+    assert net[C] == pytest.approx(4.0)
+    np.testing.assert_allclose(-net[[A, B]], 3.0 * pop / pop.sum() + [0.0, 1.0])
+    assert net.sum() == pytest.approx(0.0)
+    events = ctx.events.frame().query("kind == 'agreed_payment'")
+    assert list(events.source) == ["east", "newtown"] and list(events.target) == ["west", "milltown"]
+    assert list(events.amount) == [3.0, 1.0] and "as agreed" in events.why_en.iloc[0]
+
+
+def test_eco_comp_agreed_payments_are_checked():
+    from regionsim.model.errors import UserError
+
+    with pytest.raises(UserError, match=r"agreed_payments\[0\]\.recipient: holds no water-source city"):
+        three_city_context({"rules.eco_comp.agreed_payments": [{"payer": "east", "recipient": "east", "amount": 1.0}]})
+    with pytest.raises(UserError, match=r"agreed_payments\[0\]\.amount: must be a number"):
+        bad = [{"payer": "east", "recipient": "west", "amount": -1.0}]
+        three_city_context({"rules.eco_comp.agreed_payments": bad, "cities.milltown.water_source": True})
 
 
 def test_fund_balance_equals_contributions_minus_spending():

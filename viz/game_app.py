@@ -14,9 +14,10 @@ from html import escape
 from urllib.parse import parse_qs
 
 import solara
-from regionsim.model.game import CHOICES, OFFER_MAX_ROUNDS, Refused
+from regionsim.model.game import CHOICES, OFFER_MAX_ROUNDS, Refused, offer_words
 from regionsim.viz import game_server
 from regionsim.viz.game_text import tr
+from regionsim.viz.svg import PALETTE, Series, line_chart_svg
 
 CSS = """
 .rs-game { font-family: sans-serif; max-width: 1200px; margin: 0 auto; padding: 8px; }
@@ -25,6 +26,9 @@ CSS = """
 .rs-game td:first-child, .rs-game th:first-child { text-align: left; }
 .rs-code { font-size: 56px; font-weight: bold; letter-spacing: 6px; }
 .rs-explain { font-size: 13px; color: #444; margin: 0 0 10px 0; }
+.rs-debrief-who { display: flex; flex-wrap: wrap; gap: 6px; margin-bottom: 8px; }
+.rs-offer-form { flex-wrap: wrap; }
+.rs-offer-form > * { min-width: 150px; }
 """
 
 
@@ -111,7 +115,7 @@ def DecisionForm(lang: str, token: str, role: str, round_no: int):
         set_message("")
 
     solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("decisions", lang)), classes=[f"rs-form-round-{round_no}"])
-    for key in game.offered:
+    for key in game.choices_of(role):
         choice = CHOICES[key]
         label = choice.label_zh if lang == "zh" else choice.label_en
         explain = choice.explain_zh if lang == "zh" else choice.explain_en
@@ -143,34 +147,64 @@ def DecisionForm(lang: str, token: str, role: str, round_no: int):
 
 
 def offer_line(game, offer: dict, lang: str) -> str:
-    """One offer in plain words: who pays whom how much, and where it stands."""
-    names = {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()}
+    """One offer in plain words: what it agrees, and where it stands."""
     status = tr(f"offer_{offer['status']}", lang)
     if offer["status"] == "accepted":
         status += " · " + tr("offer_paying", lang, a=offer["first_round"], b=offer["last_round"])
-    return tr(
-        "offer_line",
-        lang,
-        id=offer["id"],
-        payer=names[offer["from"]],
-        payee=names[offer["to"]],
-        amount=offer["amount"],
-        rounds=offer["rounds"],
-        status=status,
-    )
+    return tr("offer_line", lang, id=offer["id"], what=offer_words(offer, game.roles, lang), status=status)
+
+
+@solara.component
+def OfferRow(lang: str, token: str, role: str, offer: dict, act):
+    """One offer to or from this role, with the buttons its role may press."""
+    game = game_server.GAME
+    oid = offer["id"]
+    with solara.Row(classes=["rs-offer", f"rs-offer-{oid}", f"rs-offer-{offer['status']}"]):
+        solara.HTML(tag="span", unsafe_innerHTML=escape(offer_line(game, offer, lang)))
+        if offer["status"] == "open" and offer["to"] == role:
+            for action in ("accept", "decline"):
+                solara.Button(
+                    tr(action, lang),
+                    on_click=lambda a=action: act(lambda: game.answer(token, role, oid, a)),
+                    classes=[f"rs-{action}-{oid}"],
+                )
+        elif offer["status"] == "open" and offer["from"] == role:
+            solara.Button(
+                tr("withdraw", lang),
+                on_click=lambda: act(lambda: game.answer(token, role, oid, "withdraw")),
+                classes=[f"rs-withdraw-{oid}"],
+            )
+
+
+def _pick(label: str, options: dict[str, str], value: str, on_value, css: str) -> None:
+    """A select of `options` (key → shown text), or the one option as text."""
+    if len(options) > 1:
+        solara.Select(
+            label,
+            values=list(options.values()),
+            value=options[value],
+            on_value=lambda v: on_value(next(k for k, x in options.items() if x == v)),
+            classes=[css],
+        )
+    else:
+        solara.HTML(tag="span", unsafe_innerHTML=f"{escape(label)}: <b>{escape(options[value])}</b>", classes=[css])
 
 
 @solara.component
 def OffersPanel(lang: str, token: str, role: str, offers: list, limit: float):
-    """Offers to and from this role (accept, decline, withdraw) and a form to propose one."""
+    """Offers to and from this role (accept, decline, withdraw) and a form to propose one of each kind."""
     game = game_server.GAME
-    others = [r for r in game.roles if r != role]
     names = {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()}
-    to, set_to = solara.use_state(others[0])
+    kind, set_kind = solara.use_state(game.offer_kinds[0])
+    to, set_to = solara.use_state("")
     amount, set_amount = solara.use_state(round(min(limit, 10.0), 1))
+    split, set_split = solara.use_state(0.5)
+    origin, set_origin = solara.use_state(role)
     rounds, set_rounds = solara.use_state(2)
     message, set_message = solara.use_state("")
     tonnes = 1e4 / max(game.model.params["air"]["cost_10k_yuan_per_t"], 1e-12)
+    targets = game.offer_targets(role, kind)
+    target = to if to in targets else (targets[0] if targets else "")
 
     def act(call):
         try:
@@ -182,56 +216,53 @@ def OffersPanel(lang: str, token: str, role: str, offers: list, limit: float):
 
     solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("offers", lang)))
     solara.HTML(tag="p", unsafe_innerHTML=escape(tr("offers_explain", lang, t=tonnes)), classes=["rs-explain"])
+    for extra in ("tax_split", "eco_comp"):
+        if extra in game.offer_kinds:
+            solara.HTML(tag="p", unsafe_innerHTML=escape(tr(f"{extra}_explain", lang)), classes=["rs-explain"])
     if not offers:
         solara.HTML(tag="div", unsafe_innerHTML=escape(tr("no_offers", lang)), classes=["rs-no-offers"])
     for offer in sorted(offers, key=lambda o: -o["id"]):
-        oid = offer["id"]
-        with solara.Row(classes=["rs-offer", f"rs-offer-{oid}", f"rs-offer-{offer['status']}"]):
-            solara.HTML(tag="span", unsafe_innerHTML=escape(offer_line(game, offer, lang)))
-            if offer["status"] == "open" and offer["to"] == role:
-                solara.Button(
-                    tr("accept", lang),
-                    on_click=lambda o=oid: act(lambda: game.answer(token, role, o, "accept")),
-                    classes=[f"rs-accept-{oid}"],
-                )
-                solara.Button(
-                    tr("decline", lang),
-                    on_click=lambda o=oid: act(lambda: game.answer(token, role, o, "decline")),
-                    classes=[f"rs-decline-{oid}"],
-                )
-            elif offer["status"] == "open" and offer["from"] == role:
-                solara.Button(
-                    tr("withdraw", lang),
-                    on_click=lambda o=oid: act(lambda: game.answer(token, role, o, "withdraw")),
-                    classes=[f"rs-withdraw-{oid}"],
-                )
+        OfferRow(lang, token, role, offer, act)
     with solara.Row(classes=["rs-offer-form"]):
-        if len(others) > 1:
-            solara.Select(
-                tr("offer_to", lang),
-                values=[names[r] for r in others],
-                value=names[to],
-                on_value=lambda v: set_to(next(r for r in others if names[r] == v)),
-            )
+        _pick(tr("offer_kind", lang), {k: tr(f"kind_{k}", lang) for k in game.offer_kinds}, kind, set_kind, "rs-offer-kind")
+        if not targets:
+            solara.HTML(tag="span", unsafe_innerHTML=escape(tr("no_target", lang)), classes=["rs-no-target"])
         else:
-            solara.HTML(tag="span", unsafe_innerHTML=f"{escape(tr('offer_to', lang))}: <b>{escape(names[others[0]])}</b>")
-        solara.InputFloat(
-            tr("offer_amount", lang, limit=limit),
-            value=amount,
-            on_value=lambda v: set_amount(float(v or 0.0)),
-            continuous_update=True,
-            classes=["rs-offer-amount"],
-        )
-        solara.InputInt(
-            tr("offer_rounds", lang, n=OFFER_MAX_ROUNDS),
-            value=rounds,
-            on_value=lambda v: set_rounds(int(v or 0)),
-            continuous_update=True,
-            classes=["rs-offer-rounds"],
-        )
-        solara.Button(
-            tr("offer_send", lang), on_click=lambda: act(lambda: game.offer(token, role, to, amount, rounds)), classes=["rs-offer-send"]
-        )
+            _pick(tr("offer_to", lang), {r: names[r] for r in targets}, target, set_to, "rs-offer-to")
+            if kind == "tax_split":
+                solara.InputFloat(
+                    tr("offer_split", lang),
+                    value=split,
+                    on_value=lambda v: set_split(float(v or 0.0)),
+                    continuous_update=True,
+                    classes=["rs-offer-split"],
+                )
+                mine = {role: names[role], target: names[target]}
+                _pick(tr("offer_origin", lang), mine, origin if origin in mine else role, set_origin, "rs-offer-origin")
+            else:
+                solara.InputFloat(
+                    tr("offer_amount", lang, limit=limit),
+                    value=amount,
+                    on_value=lambda v: set_amount(float(v or 0.0)),
+                    continuous_update=True,
+                    classes=["rs-offer-amount"],
+                )
+            solara.InputInt(
+                tr("offer_rounds", lang, n=OFFER_MAX_ROUNDS),
+                value=rounds,
+                on_value=lambda v: set_rounds(int(v or 0)),
+                continuous_update=True,
+                classes=["rs-offer-rounds"],
+            )
+            solara.Button(
+                tr("offer_send", lang),
+                on_click=lambda: act(
+                    lambda: game.offer(
+                        token, role, target, amount, rounds, kind=kind, split=split, origin=origin if origin in (role, target) else role
+                    )
+                ),
+                classes=["rs-offer-send"],
+            )
     if message:
         solara.HTML(tag="div", unsafe_innerHTML=escape(message), classes=["rs-error", "rs-offer-error"], style="color:#b71c1c")
 
@@ -278,13 +309,19 @@ def StudentPage():
             ("net", "net_received_cumulative_100m_yuan", 1),
             ("score", "score", 1),
         ]
+        w = view["weights"]
+        start_score = sum(w.values())
         table = "".join(
             f"<tr><td>{escape(tr(k, lang))}</td><td class='rs-ind-{col}'>{_num(now.get(col, 0.0), d)}</td>"
-            f"<td>({_num(base.get(col, 100.0 if col == 'score' else 0.0), d)})</td></tr>"
+            f"<td>({_num(base.get(col, start_score if col == 'score' else 0.0), d)})</td></tr>"
             for k, col, d in rows
         )
         solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("indicators", lang)))
         solara.HTML(tag="table", unsafe_innerHTML=table, classes=["rs-indicators"])
+        words = tr("score_words", lang, g=w["gdp_per_head"], a=w["clean_air"], b=w["budget"], total=start_score)
+        solara.HTML(tag="p", unsafe_innerHTML=escape(words), classes=["rs-explain", "rs-score-words"])
+        if not info.whole:
+            solara.HTML(tag="p", unsafe_innerHTML=escape(lead_words(game, role, lang)), classes=["rs-explain", "rs-lead"])
         if game.ended or not game.model.running:
             solara.HTML(tag="div", unsafe_innerHTML=escape(tr("ended", lang)), classes=["rs-ended"])
             return
@@ -292,6 +329,19 @@ def StudentPage():
         solara.HTML(tag="div", unsafe_innerHTML=escape(state), classes=["rs-status", "rs-done" if view["submitted"] else "rs-waiting"])
         DecisionForm(lang, token, role, view["round"]).key(f"form-{view['round']}-{role}-{lang}")  # a fresh form each round
         OffersPanel(lang, token, role, view["offers"], view["offer_limit"]).key(f"offers-{role}-{lang}")
+
+
+def lead_words(game, role: str, lang: str) -> str:
+    """Who makes the province-wide decisions of a role that is part of a province, in plain words."""
+    info = game.roles[role]
+    s = game.model.state
+    i = s.province_ids.index(info.province)
+    province = s.province_names_zh[i] if lang == "zh" else s.province_names_en[i]
+    names = {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()}
+    if info.lead:
+        others = [names[r] for r, v in game.roles.items() if v.province == info.province and r != role]
+        return tr("lead_self", lang, province=province, others=("、" if lang == "zh" else ", ").join(others))
+    return tr("lead_other", lang, province=province, lead=names[game.lead_of(role).id])
 
 
 # --- teacher ----------------------------------------------------------------------------------------
@@ -318,6 +368,51 @@ def debrief_html(game, lang: str) -> str:
             )
     year = data["paths"]["class"]["years"][-1]
     return f"<caption>{escape(tr('debrief', lang))} — {year}</caption>{head}{''.join(body)}"
+
+
+DEBRIEF_PATHS = (("class", PALETTE[0], False), ("no_coordination", PALETTE[1], True), ("plan_as_written", PALETTE[2], False))
+"""The debrief's three paths: text key, colour, dashed."""
+DEBRIEF_MEASURES = (
+    ("score", "chart_score", ""),
+    ("pm25_ugm3", "chart_pm25", "µg/m³"),
+    ("gdp_100m_yuan", "chart_gdp", "亿元"),
+    ("money", "chart_net", "亿元"),
+)
+"""The debrief's charts of each role (column, title key, unit); "money" is a role's net received, the region's money moved."""
+
+
+def debrief_charts_html(game, lang: str) -> str:
+    """The class's path against each-for-itself and full coordination over the years: for each role and the
+    region, a line chart (viz/svg.py, inline SVG) of score, PM2.5, GDP and money, one line per path."""
+    data = game.debrief()
+    names = {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()} | {"region": tr("region", lang)}
+    blocks = []
+    for who in [*data["roles"], "region"]:
+        charts = []
+        for column, title, unit in DEBRIEF_MEASURES:
+            if column == "money":
+                column, title = (
+                    ("money_moved_cumulative_100m_yuan", "chart_moved") if who == "region" else ("net_received_cumulative_100m_yuan", title)
+                )
+            series = [
+                Series(
+                    tr(path, lang), data["paths"][path]["years"], [row[who][column] for row in data["paths"][path]["rows"]], colour, dashed
+                )
+                for path, colour, dashed in DEBRIEF_PATHS
+            ]
+            charts.append(
+                line_chart_svg(
+                    f"{names[who]}: {tr(title, lang)}",
+                    series,
+                    width=290,
+                    height=190,
+                    unit=unit,
+                    lang=lang,
+                    css_class=f"rs-chart rs-debrief-chart rs-debrief-chart-{column}",
+                )
+            )
+        blocks.append(f"<div class='rs-debrief-who' data-who='{escape(who)}'>{''.join(charts)}</div>")
+    return f"<h3>{escape(tr('debrief_charts', lang))}</h3>{''.join(blocks)}"
 
 
 @solara.component
@@ -421,6 +516,7 @@ def TeacherPage():
             solara.HTML(tag="div", unsafe_innerHTML=escape(message), classes=["rs-message"])
         if show_debrief or status["ended"]:
             solara.HTML(tag="table", unsafe_innerHTML=debrief_html(game, lang), classes=["rs-debrief"])
+            solara.HTML(tag="div", unsafe_innerHTML=debrief_charts_html(game, lang), classes=["rs-debrief-charts"])
         from regionsim.viz.views import map_view
 
         solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("map_title", lang)))

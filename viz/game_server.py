@@ -6,7 +6,8 @@ screens (viz/game_app.py) offline; a small JSON API beside them lets lightweight
 
   POST /game-api/join    {"code", "name", "role"?}                  → {"token", "role"}
   POST /game-api/submit  {"token", "role", "round", "decisions"}    → {"seq"}; 403 when refused
-  POST /game-api/offer   {"token", "role", "to", "amount", "rounds"}  → {"offer"}; 403 when refused
+  POST /game-api/offer   {"token", "role", "to", "amount", "rounds", "kind"?, "split"?, "origin"?}  → {"offer"}; 403 when refused
+                         (kind: abatement (default) or eco_comp with an amount; tax_split with split and origin)
   POST /game-api/answer  {"token", "role", "offer", "action"}         → {"ok"} (accept, decline, withdraw); 403 when refused
   GET  /game-api/status                                             → round, year, roles submitted, offers
 
@@ -73,7 +74,16 @@ def add_api_routes() -> None:
     async def offer(request):
         body = await read(request)
         try:
-            offer_id = GAME.offer(body.get("token"), body.get("role"), body.get("to"), body.get("amount"), body.get("rounds"))
+            offer_id = GAME.offer(
+                body.get("token"),
+                body.get("role"),
+                body.get("to"),
+                body.get("amount"),
+                body.get("rounds"),
+                kind=body.get("kind", "abatement"),
+                split=body.get("split"),
+                origin=body.get("origin"),
+            )
         except Refused as exc:
             return JSONResponse({"error": str(exc)}, status_code=403)
         return JSONResponse({"offer": offer_id})

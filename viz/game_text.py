@@ -19,7 +19,26 @@ TEXT: dict[str, tuple[str, str]] = {
     "gdp": ("GDP (亿元)", "地区生产总值（亿元）"),
     "pm25": ("PM2.5 (µg/m³, fine dust in the air)", "PM2.5（微克/立方米，空气中的细颗粒物）"),
     "net": ("Money received net since the start (亿元; negative: paid)", "开局以来净收入（亿元；负数为净支出）"),
-    "score": ("Score (100 at the start: GDP per head, clean air, budget)", "得分（开局为100：人均GDP、空气、财政）"),
+    "score": ("Score (GDP per head, clean air, budget)", "得分（人均GDP、空气、财政）"),
+    "score_words": (
+        "Your score = {g:g} × GDP per head ÷ GDP per head at the start + {a:g} × PM2.5 at the start ÷ PM2.5 now "
+        "+ {b:g} × (1 + money received net since the start ÷ tax revenue at the start): {total:g} at the start. "
+        "The lesson sets these weights.",
+        "你的得分 = {g:g} ×（人均GDP ÷ 开局人均GDP）+ {a:g} ×（开局PM2.5 ÷ 当前PM2.5）"
+        "+ {b:g} ×（1 + 开局以来净收入 ÷ 开局税收）；开局为{total:g}分。权重由本课设定。",
+    ),
+    "lead_other": (
+        "{province}'s province-wide decisions (joint air control, abatement effort, cooperation fund, paying ecological "
+        "compensation, payments for another province's abatement) are made by {lead}. You decide the receiving incentives "
+        "of your own cities, and may agree tax splits and ecological compensation with any role.",
+        "{province}的全省性决定（大气污染联防联控、减排力度、合作基金、支付生态补偿、为其他省减排出资）由{lead}作出。"
+        "你决定本地城市的承接激励，并可与任何角色商定税收分成和生态补偿。",
+    ),
+    "lead_self": (
+        "You also make {province}'s province-wide decisions (joint air control, abatement effort, cooperation fund, paying "
+        "ecological compensation, payments for another province's abatement), for {others} too.",
+        "你同时代表{province}作出全省性决定（大气污染联防联控、减排力度、合作基金、支付生态补偿、为其他省减排出资），也适用于{others}。",
+    ),
     "decisions": ("Your decisions for the next round", "你下一轮的决定"),
     "submit": ("Submit", "提交"),
     "submitted": (
@@ -52,6 +71,19 @@ TEXT: dict[str, tuple[str, str]] = {
     "plan_as_written": ("full coordination (plan as written)", "全面协同（按规划执行）"),
     "region": ("Region", "全区域"),
     "money_moved": ("Money moved (亿元, cumulative)", "资金流动（亿元，累计）"),
+    "net_or_moved": (
+        "Money received net since the start (亿元); region: money moved (亿元, cumulative)",
+        "开局以来净收入（亿元）；全区域：累计资金流动（亿元）",
+    ),
+    "chart_score": ("Score", "得分"),
+    "chart_pm25": ("PM2.5 (µg/m³)", "PM2.5（微克/立方米）"),
+    "chart_gdp": ("GDP (亿元)", "地区生产总值（亿元）"),
+    "chart_net": ("Money received net, cumulative (亿元)", "累计净收入（亿元）"),
+    "chart_moved": ("Money moved, cumulative (亿元)", "累计资金流动（亿元）"),
+    "debrief_charts": (
+        "Over the years: the class (blue), each for itself (red, dashed) and full coordination (green)",
+        "逐年对比：全班（蓝线）、各自为政（红色虚线）与全面协同（绿线）",
+    ),
     "path": ("Path", "路径"),
     "yes": ("yes", "是"),
     "no": ("no", "否"),
@@ -66,14 +98,33 @@ TEXT: dict[str, tuple[str, str]] = {
         "（1亿元约削减{t:,.0f}吨）。上风向的空气变好，你的空气也会变好。对方可以接受或拒绝；接受后从本轮起付款。"
         "正如2015年天津投入4亿元支持沧州、唐山治理大气污染。",
     ),
-    "offer_to": ("Pay province", "付款给"),
+    "offer_to": ("To", "对方"),
+    "offer_kind": ("Kind of offer", "提议类型"),
+    "kind_abatement": ("Pay for their abatement", "出钱请对方减排"),
+    "kind_tax_split": ("Tax split on firms that moved", "迁移企业税收分成"),
+    "kind_eco_comp": ("Ecological compensation for their water sources", "向对方水源地支付生态补偿"),
+    "tax_split_explain": (
+        "When firms move from one role's cities to another's, the host hands part of their taxes back to the origin "
+        "until three years' worth of their old taxes are paid (half, in the plan's rule). You may agree another share "
+        "with a role for a number of rounds: a higher share pays the origin more, sooner; a lower one lets the host keep more.",
+        "企业从一个角色的城市迁往另一个角色的城市后，迁入地把部分税收返还迁出地，直到累计达到迁移前三年的税额"
+        "（规划办法为五五分成）。你可以与某个角色商定另一个分成比例，持续若干轮：比例越高，迁出地拿得越多、越快；"
+        "越低，迁入地留得越多。",
+    ),
+    "eco_comp_explain": (
+        "You may pay a role that guards water sources (areas that keep polluting industry out to protect the water "
+        "others drink) an amount a year: it goes from your cities to their water-source cities, on top of any "
+        "compensation already paid.",
+        "你可以每年向守护水源地的角色（为保护别人饮用的水而不发展污染产业的地区）支付一笔钱：从你的城市付给对方的水源地城市，"
+        "在已有的生态补偿之外另行支付。",
+    ),
+    "offer_split": ("Origin's share of the taxes (0–1)", "迁出地分得的税收比例（0–1）"),
+    "offer_origin": ("Firms move from", "企业迁出方"),
+    "no_target": ("No role can take this kind of offer from you.", "没有角色可以接受你的这类提议。"),
     "offer_amount": ("亿元 a year (at most {limit:,.1f})", "每年亿元（最多{limit:,.1f}）"),
     "offer_rounds": ("for rounds (1–{n})", "持续轮数（1–{n}）"),
     "offer_send": ("Propose", "提出"),
-    "offer_line": (
-        "No. {id}: {payer} pays {payee} {amount:,.1f} 亿元 a year for {rounds} round(s) — {status}",
-        "第{id}号：{payer}每年向{payee}支付{amount:,.1f}亿元，共{rounds}轮——{status}",
-    ),
+    "offer_line": ("No. {id}: {what} — {status}", "第{id}号：{what}——{status}"),
     "offer_paying": ("paying in rounds {a}–{b}", "第{a}–{b}轮付款"),
     "offer_open": ("waiting for an answer", "等待答复"),
     "offer_accepted": ("accepted", "已接受"),

@@ -10,6 +10,14 @@ Each year, for every water-source city w (`water_source = true` in the scenario)
 and owed_w is paid by the beneficiary cities (the non-water-source cities of `payer_provinces`,
 or of every province when none are named) in proportion to their population.
 
+Agreed payments (`agreed_payments`, a list of { payer = …, recipient = …, amount = 亿元 a year }; empty by
+default; the classroom game's accepted ecological-compensation offers set it), in addition to the rates
+above: each year the payer's non-water-source cities pay `amount`, in proportion to their population, to
+the recipient's water-source cities, in proportion to their area (the land they protect); payer and
+recipient are each a province id or a list of city ids. The money moves through the ledger (nothing is
+lost). A compensation agreed between protected and benefiting areas, as bohai_rim_outline L790–792
+「鼓励地区间探索建立横向生态补偿…受益区之间开展横向生态补偿试点」 invites.
+
 Plan clauses: bohai_rim_outline L666–668「完善生态补偿机制…京津冀水源涵养功能区」 (Zhangjiakou–Chengde
 water-conservation functional zone), L790–792「横向生态补偿…在流域生态保护区与受益区之间开展横向生态补偿试点」;
 capital_metro_area L731「協調跨區域利益關係,實現保護和治理的成本共擔」 (cost sharing within a watershed);
@@ -20,7 +28,8 @@ rates and the yearly restriction are estimates: the plans give no numbers.
 from __future__ import annotations
 
 import numpy as np
-from regionsim.model.rules.base import POLICY, Lever, RuleSpec, StepContext
+from regionsim.model.rules.base import POLICY, Lever, RuleSpec, StepContext, fmt
+from regionsim.model.rules.tax_share import party_cities
 from regionsim.model.sectors import SECTOR_INDEX
 
 RULE = RuleSpec(
@@ -68,9 +77,16 @@ RULE = RuleSpec(
             role=POLICY,
         ),
     ),
-    list_params={"restricted_sectors": "sector", "payer_provinces": "province"},
-    list_defaults={"restricted_sectors": ["energy", "heavy_industry", "general_manufacturing"], "payer_provinces": []},
+    list_params={"restricted_sectors": "sector", "payer_provinces": "province", "agreed_payments": "water_payments"},
+    list_defaults={
+        "restricted_sectors": ["energy", "heavy_industry", "general_manufacturing"],
+        "payer_provinces": [],
+        "agreed_payments": [],
+    },
 )
+
+AGREED_CLAUSE = "bohai_rim_outline L790–792「鼓励地区间探索建立横向生态补偿…受益区之间开展横向生态补偿试点」"
+"""The clause each agreed payment cites."""
 
 
 def apply(ctx: StepContext) -> None:
@@ -89,8 +105,15 @@ def apply(ctx: StepContext) -> None:
     if payer_provinces:
         payers &= np.isin(state.city_province, payer_provinces)
     payer_idx = np.nonzero(payers)[0]
-    if len(payer_idx) == 0:
-        return
+    if len(payer_idx) > 0:
+        _pay_owed(ctx, water, owed, payer_idx)
+    if p.get("agreed_payments"):
+        pay_agreed(ctx)
+
+
+def _pay_owed(ctx: StepContext, water: np.ndarray, owed: np.ndarray, payer_idx: np.ndarray) -> None:
+    """The beneficiaries `payer_idx` pay the water-source cities `water` what they are `owed`, by population."""
+    state = ctx.state
     weight = state.population[payer_idx] / state.population[payer_idx].sum()
     # one payment per (water-source city, payer), water-source city by water-source city
     amounts = owed[:, None] * weight[None, :]
@@ -129,3 +152,51 @@ def apply(ctx: StepContext) -> None:
         why_en=why_en,
         why_zh=why_zh,
     )
+
+
+def _shares(weights: np.ndarray) -> np.ndarray:
+    """`weights` as shares summing to 1 (equal shares when they are all 0)."""
+    total = float(weights.sum())
+    return weights / total if total > 0 else np.full(len(weights), 1.0 / max(len(weights), 1))
+
+
+def _party_name(state, party, lang: str) -> str:
+    """A party in words: the province's name, or its cities' names."""
+    if isinstance(party, str):
+        names = state.province_names_zh if lang == "zh" else state.province_names_en
+        return names[state.province_ids.index(party)]
+    names = state.labels("city_names_zh" if lang == "zh" else "city_names_en")[party_cities(state, party)]
+    return ("、" if lang == "zh" else ", ").join(names)
+
+
+def pay_agreed(ctx: StepContext) -> None:
+    """This year's agreed payments (module docstring), recorded in the ledger and as one event each."""
+    state = ctx.state
+    for entry in ctx.params["eco_comp"]["agreed_payments"]:
+        amount = float(entry["amount"])
+        payers = party_cities(state, entry["payer"])
+        payers = payers[~state.water_source[payers]]
+        water = party_cities(state, entry["recipient"])
+        water = water[state.water_source[water]]
+        if amount <= 0 or len(payers) == 0 or len(water) == 0:
+            continue
+        paid, got = amount * _shares(state.population[payers]), amount * _shares(state.area_km2[water])
+        flows = np.outer(paid, got) / amount  # payer city × water-source city; rows sum to paid, columns to got
+        state.transfers.pay("ECO_COMP", np.repeat(payers, len(water)), np.tile(water, len(payers)), flows.ravel())
+        source, target = (x if isinstance(x, str) else "+".join(x) for x in (entry["payer"], entry["recipient"]))
+        payer_en, payer_zh = _party_name(state, entry["payer"], "en"), _party_name(state, entry["payer"], "zh")
+        cities_en = ", ".join(state.labels("city_names_en")[water])
+        cities_zh = "、".join(state.labels("city_names_zh")[water])
+        ctx.events.add(
+            ctx.year,
+            "ECO_COMP",
+            "agreed_payment",
+            source,
+            target,
+            units=len(water),
+            amount=amount,
+            unit="100m yuan",
+            clause=AGREED_CLAUSE,
+            why_en=f"{payer_en} pays {fmt(amount, 3)} 亿元 of ecological compensation, as agreed, to the water-source area(s) {cities_en}",
+            why_zh=f"{payer_zh}按约定向水源地{cities_zh}支付生态补偿{fmt(amount, 3)}亿元",
+        )

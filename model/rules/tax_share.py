@@ -16,6 +16,13 @@ Each year, while paid_f < cap_f:
   payment_f = min(split_to_origin × tax_f, cap_f − paid_f), paid by the host to the origin.
 A function that moves again opens a new contract with its latest host as origin.
 
+Per-pair splits (`pair_split`, a list of { origin = …, host = …, split = share }; empty by default): a
+contract whose origin city lies in `origin` and whose host city lies in `host` (each a province id or a list
+of city ids) uses that entry's split instead of `split_to_origin`, from the year it is set on; a later
+entry of the list wins over an earlier one for the same contract. The cap is unchanged, so a higher split
+pays the same total sooner. The classroom game's accepted tax-split offers set it (origin and host agree
+their own split, as capital_metro_area L719「探索跨區域産業合作責任共擔和利益分享」 invites).
+
 Plan clauses: green_development L82「税收收入分享办法」; bohai_rim_outline L1107–1109「探索创新产
 业跨区域转移的利益共享机制」, L1230「区际利益补偿」; inner_mongolia_bohai L128「创新产业跨区域转移的利益共享机制」
 (enclave parks, 「飞地」); capital_metro_area L719「探索跨區域産業合作責任共擔和利益分享」; harbin_changchun
@@ -63,7 +70,27 @@ RULE = RuleSpec(
             role=POLICY,
         ),
     ),
+    list_params={"pair_split": "pair_split"},
+    list_defaults={"pair_split": []},
 )
+
+
+def party_cities(state, party) -> np.ndarray:
+    """The city indices of a party of an agreement: a province id (its cities) or a list of city ids."""
+    if isinstance(party, str):
+        return np.nonzero(state.city_province == state.province_ids.index(party))[0]
+    index = {c: i for i, c in enumerate(state.city_ids)}
+    return np.array(sorted(index[c] for c in party), dtype=int)
+
+
+def contract_splits(state, p: dict, host: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """The origin's share of each contract (host and origin city indices): `split_to_origin`, or the last
+    entry of `pair_split` whose origin and host hold the contract's cities."""
+    split = np.full(len(host), float(p["split_to_origin"]))
+    for entry in p.get("pair_split") or []:
+        match = np.isin(origin, party_cities(state, entry["origin"])) & np.isin(host, party_cities(state, entry["host"]))
+        split[match] = float(entry["split"])
+    return split
 
 
 def open_contracts(state, moved: np.ndarray, origin: np.ndarray, params: dict) -> None:
@@ -80,32 +107,35 @@ def apply(ctx: StepContext) -> None:
     if len(active) == 0:
         return
     tax = state.fn_tax()[active]
-    due = np.minimum(p["split_to_origin"] * tax, state.fn_contract_cap[active] - state.fn_contract_paid[active])
-    state.fn_contract_paid[active] += due
     host, origin = state.fn_host[active], state.fn_contract_origin[active]
+    share = contract_splits(state, p, host, origin)
+    due = np.minimum(share * tax, state.fn_contract_cap[active] - state.fn_contract_paid[active])
+    state.fn_contract_paid[active] += due
     n = state.n_cities
     pair = host * n + origin
     pairs, which = np.unique(pair, return_inverse=True)  # not a bincount over all n² pairs: 9 M at 3,000 cities
     totals = np.bincount(which, weights=due, minlength=len(pairs))
     counts = np.bincount(which, minlength=len(pairs))
+    splits = np.zeros(len(pairs))
+    splits[which] = share  # one split per city pair: pair_split names cities or provinces, never single contracts
     keep = totals > 0
     h_idx, o_idx = np.divmod(pairs[keep], n)
-    paid, units = totals[keep], counts[keep]
+    paid, units, split = totals[keep], counts[keep], splits[keep]
     state.transfers.pay("TAX_SHARE", h_idx, o_idx, paid)
-    split, cap = p["split_to_origin"], p["cap_years"]
+    cap = p["cap_years"]
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
     def why_en() -> list[str]:
         return [
-            f"{h} pays {o} {x:,.2f} 亿元: {split:.0%} of the taxes of {k} relocated unit(s), until "
+            f"{h} pays {o} {x:,.2f} 亿元: {s:.0%} of the taxes of {k} relocated unit(s), until "
             f"{cap:g} years of their pre-move taxes are reached"
-            for h, o, x, k in zip(en[h_idx].tolist(), en[o_idx].tolist(), paid.tolist(), units.tolist(), strict=True)
+            for h, o, x, k, s in zip(en[h_idx].tolist(), en[o_idx].tolist(), paid.tolist(), units.tolist(), split.tolist(), strict=True)
         ]
 
     def why_zh() -> list[str]:
         return [
-            f"{h}向{o}支付{x:,.2f}亿元：{k}个迁入单位税收的{split:.0%}，累计至迁移前{cap:g}年税收为止"
-            for h, o, x, k in zip(zh[h_idx].tolist(), zh[o_idx].tolist(), paid.tolist(), units.tolist(), strict=True)
+            f"{h}向{o}支付{x:,.2f}亿元：{k}个迁入单位税收的{s:.0%}，累计至迁移前{cap:g}年税收为止"
+            for h, o, x, k, s in zip(zh[h_idx].tolist(), zh[o_idx].tolist(), paid.tolist(), units.tolist(), split.tolist(), strict=True)
         ]
 
     ids = state.labels("city_ids")

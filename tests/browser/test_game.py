@@ -1,6 +1,7 @@
 """The classroom game in offline Chromium: a teacher and six students, each in their own browser
-context, play three rounds of classroom; the debrief shows the three paths; the export re-runs to the
-same outputs; a student forging another role's decision is refused and logged; a reload keeps the role."""
+context, play three rounds of classroom; the debrief shows the three paths, in a table and as charts over
+the years; the export re-runs to the same outputs; a student forging another role's decision is refused
+and logged; a reload keeps the role; students agree a payment and a tax split on their screens."""
 
 from __future__ import annotations
 
@@ -124,6 +125,19 @@ def test_a_teacher_and_six_students_play_three_rounds(browser, tmp_path: Path) -
         tpage.wait_for_selector(".rs-debrief", timeout=60_000)
         for path in ("class", "no_coordination", "plan_as_written"):
             assert tpage.locator(f".rs-debrief-{path}").count() == 3  # East, West and the region
+        # the charts over the years: score, PM2.5, GDP and money for East, West and the region, each with a line
+        # per path over the seven years 2025–2031
+        charts = tpage.locator(".rs-debrief-charts svg.rs-debrief-chart")
+        assert charts.count() == 12
+        assert tpage.locator(".rs-debrief-who").evaluate_all("els => els.map(e => e.dataset.who)") == ["east", "west", "region"]
+        lines = charts.evaluate_all(
+            """svgs => svgs.map(s => [...s.querySelectorAll('polyline.rs-line')].map(
+                   p => [p.querySelector('title').textContent, p.getAttribute('points').split(' ').length]))"""
+        )
+        paths = ["the class", "each for itself (no coordination)", "full coordination (plan as written)"]
+        assert lines == [[[name, 7] for name in paths]] * 12
+        assert tpage.locator(".rs-debrief-charts svg.rs-debrief-chart-pm25_ugm3").count() == 3
+        assert students[0].page.locator(".rs-score-words").inner_text().startswith("Your score = 40 × GDP per head")
         tpage.click(".rs-lang")
         tpage.wait_for_selector("text=课堂博弈", timeout=30_000)
         tpage.screenshot(path=str(ARTIFACTS / "game-teacher-debrief.png"), full_page=True)
@@ -197,6 +211,18 @@ def test_students_trade_an_offer_and_the_teacher_reassigns_and_ends(browser, tmp
         wpage.click(".rs-accept-1")
         epage.wait_for_selector(".rs-offer-1.rs-offer-accepted", timeout=30_000)
         tpage.wait_for_selector(".rs-teacher-offer.rs-offer-accepted", timeout=30_000)
+
+        # West proposes, on its screen, that East (the origin of the firms that move) keeps 80% of their taxes
+        pick(wpage, "rs-offer-kind", "Tax split on firms that moved")
+        split = wpage.locator(".rs-offer-split input")
+        split.fill("0.8")
+        split.press("Enter")
+        pick(wpage, "rs-offer-origin", "East Province")
+        wpage.click(".rs-offer-send")
+        epage.wait_for_selector(".rs-accept-3", timeout=30_000)
+        assert "80% of the taxes of firms that moved from East Province" in epage.inner_text(".rs-offer-3")
+        epage.click(".rs-accept-3")
+        wpage.wait_for_selector(".rs-offer-3.rs-offer-accepted", timeout=30_000)
         tpage.click(".rs-step")
         tpage.wait_for_selector(".rs-round:text-is('2')", timeout=60_000)
 
@@ -227,7 +253,13 @@ def test_students_trade_an_offer_and_the_teacher_reassigns_and_ends(browser, tmp
     assert [(json.loads(d)["round"], s, k) for d, s, k in zip(game.detail, game.source, game.kind, strict=True)] == [
         (1, "east", "offer"),
         (1, "west", "acceptance"),
+        (1, "west", "offer"),
+        (1, "east", "acceptance"),
     ]
+    split = [json.loads(d) for d in game.detail][2]
+    assert (split["kind"], split["split"], split["origin"], split["host"]) == ("tax_split", 0.8, "east", "west")
+    said = events.query("rule == 'TAX_SHARE' and source == 'milltown'").why_en
+    assert said.str.contains("80% of the taxes").all() and len(said) == 2  # 2026 and 2027: the split held both years
     paid = events.query("rule == 'AIR' and kind == 'payment'")
     assert list(paid.year) == [2026, 2027] and list(paid.amount) == [12.0, 12.0]  # round 1 stepped two years; the game ended
 
@@ -254,7 +286,7 @@ def test_the_dashboard_starts_a_game_on_its_scenario_and_links_the_teachers_scre
         tpage.wait_for_selector(".rs-code", timeout=60_000)
         assert tpage.inner_text(".rs-code").strip() == code
         roles = tpage.locator(".rs-who").evaluate_all("rows => rows.map(r => r.dataset.role)")
-        assert roles == ["beijing", "tianjin", "hebei"]  # the dashboard's scenario, capital_region
+        assert roles == ["beijing", "tianjin", "hebei_rest", "xiongan_baoding"]  # capital_region; its lesson splits Hebei
         assert session.external == [], session.external
         session.close()
         saved = list((tmp_path / "games").glob("capital_region-*/game.json"))
