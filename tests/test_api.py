@@ -15,7 +15,7 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 from regionsim import RegionModel, RegionScenario, ScenarioError, simulate
 from regionsim.model.rules import REGISTRY
 
-from tests.conftest import regionsim
+from tests.conftest import cli
 
 OUTCOMES = ["pm25_population_weighted", "population_total", "gdp_total_100m_yuan", "population_receiving_cities"]
 BASE_YEAR = 2025  # classroom's meta.base_year
@@ -204,7 +204,7 @@ def test_every_int_lever_takes_its_whole_float_bounds_and_every_float_lever_refu
 
 def test_cli_refuses_a_fractional_int_lever_and_an_early_until_with_exit_2(tmp_path):
     for args in (["--set", "rules.services.lag_years=3.5"], ["--until", "1990"]):
-        done = regionsim("run", "classroom", *args, "--out", str(tmp_path / "out"))
+        done = cli("run", "classroom", *args, "--out", str(tmp_path / "out"))
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr
         assert ("rules.services.lag_years" if "--set" in args else "until") in done.stderr

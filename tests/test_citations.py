@@ -23,7 +23,7 @@ from regionsim.model.citations import PLAN_FILES, Reference, check, plans_dir, r
 from regionsim.model.rules import BY_ID, MODULES, REGISTRY
 from regionsim.model.rules.base import ENABLED, POLICY, ROLES, UNCERTAINTY, Lever
 
-from tests.conftest import CI, ROOT, regionsim
+from tests.conftest import CI, ROOT, cli
 
 PLANS = plans_dir()
 
@@ -112,7 +112,7 @@ def test_the_dashboard_tooltip_quotes_the_cited_line(fake_plans: Path, monkeypat
 
 
 def test_cli_refuses_a_plans_folder_without_the_texts(tmp_path: Path) -> None:
-    result = regionsim("--plans", str(tmp_path), "list")
+    result = cli("--plans", str(tmp_path), "list")
     assert result.returncode == 2 and "not a folder of the plan texts" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -161,7 +161,7 @@ def test_choices_are_policy_and_responses_are_uncertainties(rule: str, lever: st
 
 
 def test_levers_command_lists_policy_levers_first_then_model_assumptions() -> None:
-    result = regionsim("levers", "capital_region")
+    result = cli("levers", "capital_region")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.index("POLICY LEVERS") < out.index("MODEL ASSUMPTIONS / UNCERTAINTIES")

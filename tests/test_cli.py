@@ -1,4 +1,8 @@
-"""The `regionsim` command line as a user meets it: files, exit codes, messages."""
+"""The `regionsim` command line as a user meets it: files, exit codes, messages.
+
+The runs compared across processes start fresh interpreters (`regionsim`); the other calls run in a process
+forked from a warm one (`cli`, tests/conftest.py), which runs the same entry point without the start-up.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,18 @@ import tomllib
 import pandas as pd
 import pytest
 
-from tests.conftest import regionsim
+from tests.conftest import cli, regionsim
 
 RUN_FILES = {"model.parquet", "agents.parquet", "events.parquet", "scorecard.csv", "scenario.toml", "run.json"}
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """capital_region to 2035 with seeds 7, 7 and 8, each in a fresh process."""
+    """capital_region to 2035 with seeds 7 and 7, each in a fresh interpreter, and 8 (in a forked process)."""
     root = tmp_path_factory.mktemp("runs")
     results = {}
-    for name, seed in (("A", 7), ("B", 7), ("C", 8)):
-        done = regionsim("run", "capital_region", "--until", "2035", "--seed", str(seed), "--out", str(root / name))
+    for name, seed, start in (("A", 7, regionsim), ("B", 7, regionsim), ("C", 8, cli)):
+        done = start("run", "capital_region", "--until", "2035", "--seed", str(seed), "--out", str(root / name))
         assert done.returncode == 0, done.stderr
         results[name] = (root / name, done)
     return results
@@ -49,13 +53,13 @@ def test_same_seed_identical_files_in_separate_processes(runs):
 def test_resolved_scenario_reproduces_the_run(runs, tmp_path):
     folder = runs["A"][0]
     tomllib.loads((folder / "scenario.toml").read_text())
-    again = regionsim("run", str(folder / "scenario.toml"), "--seed", "7", "--out", str(tmp_path / "again"), "--quiet")
+    again = cli("run", str(folder / "scenario.toml"), "--seed", "7", "--out", str(tmp_path / "again"), "--quiet")
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "again" / "events.parquet").read_bytes() == (folder / "events.parquet").read_bytes()
 
 
 def test_set_switches_rules(tmp_path):
-    done = regionsim("run", "classroom", "--set", "rules.joint_control.enabled=false", "--out", str(tmp_path / "x"), "--quiet")
+    done = cli("run", "classroom", "--set", "rules.joint_control.enabled=false", "--out", str(tmp_path / "x"), "--quiet")
     assert done.returncode == 0, done.stderr
     meta = json.loads((tmp_path / "x" / "run.json").read_text())
     assert meta["parameters"]["joint_control"]["enabled"] is False
@@ -78,7 +82,7 @@ def test_set_switches_rules(tmp_path):
     ],
 )
 def test_user_mistakes_exit_2_with_one_clear_message(tmp_path, args, expected):
-    done = regionsim(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    done = cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert expected in done.stderr
     assert "Traceback" not in done.stderr
@@ -94,7 +98,7 @@ def test_validate_reports_every_problem_at_once(tmp_path):
     source = source.replace('to = "newtown"', 'to = "atlantis"', 1)
     source = source.replace("horizon = 2035", "horizon = 2020", 1)
     broken.write_text(source)
-    done = regionsim("validate", str(broken))
+    done = cli("validate", str(broken))
     assert done.returncode == 2
     assert "4 problems" in done.stderr  # the bad link also leaves New Town unconnected
     assert "population_10k" in done.stderr and "atlantis" in done.stderr and "meta.horizon" in done.stderr
@@ -104,13 +108,13 @@ def test_validate_reports_every_problem_at_once(tmp_path):
 
 
 def test_validate_ok_and_sources_and_levers():
-    done = regionsim("validate", "capital_region", "classroom")
+    done = cli("validate", "capital_region", "classroom")
     assert done.returncode == 0, done.stderr
-    sources = regionsim("sources", "classroom")
+    sources = cli("sources", "classroom")
     assert sources.returncode == 0 and "without" in sources.stdout
     assert "0 without" in sources.stdout.splitlines()[-2]
     assert sources.stdout.splitlines()[-1].startswith("by status: ")
-    levers = regionsim("levers", "classroom")
+    levers = cli("levers", "classroom")
     assert "JOINT_CONTROL" in levers.stdout and "bohai_rim_outline L802" in levers.stdout
 
 
@@ -118,12 +122,12 @@ def test_output_folder_appears_whole_and_refuses_foreign_folders(tmp_path):
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "thesis.docx").write_text("precious")
-    done = regionsim("run", "classroom", "--out", str(foreign), "--quiet")
+    done = cli("run", "classroom", "--out", str(foreign), "--quiet")
     assert done.returncode == 2 and "not a regionsim run" in done.stderr
     assert (foreign / "thesis.docx").read_text() == "precious"
     out = tmp_path / "run"
-    assert regionsim("run", "classroom", "--out", str(out), "--quiet").returncode == 0
-    assert regionsim("run", "classroom", "--seed", "5", "--out", str(out), "--quiet").returncode == 0  # replaces a run
+    assert cli("run", "classroom", "--out", str(out), "--quiet").returncode == 0
+    assert cli("run", "classroom", "--seed", "5", "--out", str(out), "--quiet").returncode == 0  # replaces a run
     assert json.loads((out / "run.json").read_text())["seed"] == 5
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from regionsim.model.errors import UserError
 from regionsim.model.scenario import load_scenario, parse_set
 
-from tests.conftest import FIXTURE, ROOT, regionsim
+from tests.conftest import FIXTURE, ROOT, cli
 
 CAMPAIGN = os.environ.get("REGIONSIM_CAMPAIGN") == "1"
 EXAMPLES = 3000 if CAMPAIGN else 120
@@ -206,7 +206,7 @@ def test_cli_on_hostile_files_gives_status_2_without_traceback(tmp_path):
     for name, data in samples.items():
         path = tmp_path / name
         path.write_bytes(data)
-        done = regionsim("validate", str(path))
+        done = cli("validate", str(path))
         assert done.returncode in (0, 2), (name, done.stderr)
         assert "Traceback" not in done.stderr, (name, done.stderr)
         if name != "bom.toml":

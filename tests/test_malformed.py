@@ -8,10 +8,11 @@ there point at tests/fixtures/three_cities.toml or at each other.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 MALFORMED = ROOT / "tests" / "malformed"
@@ -62,9 +63,8 @@ EXPECTED = {
 
 
 def validate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "regionsim.model.cli", "validate", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
+    """`regionsim validate ARGS` in its own process (forked from a warm interpreter: tests/conftest.py `cli`)."""
+    return cli("validate", *args)
 
 
 def test_every_malformed_file_has_an_expectation():

@@ -132,7 +132,6 @@ def test_a_stream_shows_its_file_only_when_whole_and_an_aborted_one_leaves_nothi
         bad.write(pa.table({"year": ["not a number"], "x": ["a"]}))
 
 
-
 def test_a_lost_wake_up_does_not_hang_the_stream(tmp_path):
     """What a Ctrl-C inside `queue.put` leaves behind (found by test_kill: `regionsim run` hung in abort).
 
@@ -155,6 +154,7 @@ def test_a_lost_wake_up_does_not_hang_the_stream(tmp_path):
     closing.join(10)
     assert not closing.is_alive(), "the stream waits for ever for a writer that missed its wake-up"
     assert pq.read_table(tmp_path / "t.parquet").num_rows == 3
+
 
 MEMORY = """
 import sys

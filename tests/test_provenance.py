@@ -4,12 +4,11 @@ each province's cities add up to its published totals (a named remainder unit cl
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from regionsim.model.provenance import numbers_with_sources, status, status_counts
 from regionsim.model.scenario import load_scenario
+
+from tests.conftest import cli
 
 SHIPPED = ("capital_region", "bohai_rim", "harbin_changchun", "classroom")
 REAL = ("capital_region", "bohai_rim", "harbin_changchun")
@@ -41,16 +40,14 @@ def test_every_number_has_a_known_status_and_none_is_left_recalled(name):
 
 
 def test_sources_command_prints_the_status_summary_and_filters():
-    done = subprocess.run([sys.executable, "-m", "regionsim.model.cli", "sources", "capital_region"], capture_output=True, text=True)
+    done = cli("sources", "capital_region")
     assert done.returncode == 0, done.stderr
     summary = done.stdout.strip().splitlines()[-1]
     counts = status_counts(numbers_with_sources(load_scenario("capital_region").data))
     assert summary.startswith("by status: ")
     for name in ("plan clause", "published", "derived", "estimate"):
         assert f"{name} {counts[name]}" in summary
-    derived = subprocess.run(
-        [sys.executable, "-m", "regionsim.model.cli", "sources", "capital_region", "--status", "derived"], capture_output=True, text=True
-    )
+    derived = cli("sources", "capital_region", "--status", "derived")
     body = derived.stdout.strip().splitlines()[1:-2]
     assert len(body) == counts["derived"] > 0
     assert all("derived" in line for line in body)

@@ -77,7 +77,6 @@ def test_schedule_backlog_comes_forward_when_a_receiver_has_room():
     assert _universities_moved(ctx) == 4  # last year's 2 and this year's 2
 
 
-
 def test_schedule_backlog_comes_forward_after_the_entry_ends():
     """Units due by the entry's last year that found no receiver then still leave later; nothing new is due."""
     ctx = three_city_context(
@@ -99,6 +98,7 @@ def test_schedule_backlog_comes_forward_after_the_entry_ends():
     ctx.state.year += 1
     relocate.apply(ctx)
     assert _universities_moved(ctx) == 2  # backlog cleared: nothing more
+
 
 def test_scheduled_types_are_not_also_pushed_by_the_quota():
     # universities are on the capital's negative list; a schedule entry takes over their pace

@@ -6,8 +6,6 @@ Bohai Rim's base-year sums must reproduce the plan's own totals (bohai_rim_outli
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +15,8 @@ import pytest
 from regionsim.model.provenance import numbers_with_sources
 from regionsim.model.run import run_model
 from regionsim.model.scenario import SCENARIO_DIR, list_scenarios, load_scenario
+
+from tests.conftest import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(list_scenarios())
@@ -55,9 +55,7 @@ def test_every_number_has_a_source(name):
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_sources_command_exits_zero(name):
-    done = subprocess.run(
-        [sys.executable, "-m", "regionsim.model.cli", "sources", name], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
+    done = cli("sources", name)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "Traceback" not in done.stderr
 
@@ -216,13 +214,7 @@ def test_targets_cite_a_plan_line():
 @pytest.mark.parametrize("base", ["bohai_rim", "harbin_changchun"])
 def test_cli_run_writes_all_files(base, tmp_path):
     out = tmp_path / base
-    done = subprocess.run(
-        [sys.executable, "-m", "regionsim.model.cli", "run", base, "--until", "2030", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    done = cli("run", base, "--until", "2030", "--out", str(out), timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     for name in ("model.parquet", "agents.parquet", "events.parquet", "scorecard.csv", "scenario.toml", "run.json"):
         assert (out / name).is_file(), name

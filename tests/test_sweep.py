@@ -26,7 +26,7 @@ import pytest
 from regionsim.model.errors import ScenarioError, UserError
 from regionsim.model.sweeps import RunTask, load_sweep, open_results, read_runs, rerun, run_sweep
 
-from tests.conftest import default_sigint
+from tests.conftest import cli, default_sigint
 
 ROOT = Path(__file__).resolve().parent.parent
 LHS = ROOT / "scenarios" / "sweeps" / "capital_lhs.toml"
@@ -214,15 +214,15 @@ def test_bad_levers_are_user_errors_naming_file_and_key(tmp_path, lever, message
 
 def test_cli_reports_user_mistakes_with_exit_2(tmp_path):
     path = small_sweep(tmp_path, levers='"rules.relocate.annual_quota_share" = { low = 0.1, high = 1.5 }')
-    result = regionsim("sweep", path, "--out", tmp_path / "out")
+    result = cli("sweep", path, "--out", tmp_path / "out")
     assert result.returncode == 2, result.stderr
     assert "rules.relocate.annual_quota_share" in result.stderr and "Traceback" not in result.stderr
     bad_outcome = small_sweep(tmp_path, name="o.toml").read_text().replace('"pm25_population_weighted"', '"pm25_weighted"')
     (tmp_path / "o.toml").write_text(bad_outcome)
-    result = regionsim("sweep", tmp_path / "o.toml", "--out", tmp_path / "out2")
+    result = cli("sweep", tmp_path / "o.toml", "--out", tmp_path / "out2")
     assert result.returncode == 2 and "unknown indicator 'pm25_weighted'" in result.stderr
     assert "pm25_population_weighted" in result.stderr  # the suggestion
-    result = regionsim("sweep", tmp_path / "missing.toml", "--out", tmp_path / "out3")
+    result = cli("sweep", tmp_path / "missing.toml", "--out", tmp_path / "out3")
     assert result.returncode == 2 and "no such sweep file" in result.stderr
 
 
@@ -279,7 +279,7 @@ def test_any_row_rerun_alone_reproduces_its_outcomes(lhs_local):
 def test_rerunning_a_finished_sweep_does_nothing(lhs_local):
     out, _ = lhs_local
     parts_before = sorted(p.name for p in (out / "parts").iterdir())
-    result = regionsim("sweep", LHS, "--out", out, "--workers", "2", timeout=120)
+    result = cli("sweep", LHS, "--out", out, "--workers", "2", timeout=120)
     assert result.returncode == 0, result.stderr
     assert "nothing to do" in result.stdout
     assert sorted(p.name for p in (out / "parts").iterdir()) == parts_before
@@ -362,7 +362,7 @@ def test_sigkilled_driver_resumes_to_exactly_one_row_per_run(tmp_path):
     con = open_results(out)
     assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM runs").fetchone() == (200, 200)
     con.close()
-    again = regionsim("sweep", LHS, "--out", out, "--workers", "2", timeout=120)
+    again = cli("sweep", LHS, "--out", out, "--workers", "2", timeout=120)
     assert again.returncode == 0 and "nothing to do" in again.stdout
     assert len(part_rows(out)) == 200
 
@@ -718,7 +718,7 @@ def test_every_problem_of_a_sweep_file_is_reported_at_once_with_its_line(tmp_pat
     assert "Did you mean pm25_population_weighted" in message
     assert f"{path}:{expected['sweep.colour']}: sweep.colour: unknown key" in message
     # the command line: all of them, exit status 2, no traceback
-    result = regionsim("sweep", path, "--out", tmp_path / "out")
+    result = cli("sweep", path, "--out", tmp_path / "out")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert all(key in result.stderr for key in expected)
 

@@ -9,14 +9,14 @@ from regionsim.model.provenance import numbers_with_sources
 from regionsim.model.scenario import load_scenario
 from regionsim.model.synth import source_text, synth_scenario, write_synth
 
-from tests.conftest import regionsim
+from tests.conftest import cli
 
 
 @pytest.fixture(scope="module")
 def synth_200(tmp_path_factory):
     """A 200-city, 4,000-function synthetic scenario written by the command line."""
     path = tmp_path_factory.mktemp("synth") / "synth_200.toml"
-    done = regionsim("synth", "--cities", "200", "--functions", "4000", "--seed", "5", "--out", str(path))
+    done = cli("synth", "--cities", "200", "--functions", "4000", "--seed", "5", "--out", str(path))
     assert done.returncode == 0, done.stderr
     assert "200 cities" in done.stdout and "4000 functions" in done.stdout
     return path
@@ -59,7 +59,7 @@ def test_same_seed_same_file_other_seed_other_region(tmp_path):
 def test_synth_sizes_are_exact_and_bad_sizes_are_user_errors(tmp_path):
     document = synth_scenario(2, 0, seed=0)
     assert len(document["cities"]) == 2 and document["function_stocks"] == []
-    done = regionsim("synth", "--cities", "1", "--functions", "10", "--out", str(tmp_path / "x.toml"))
+    done = cli("synth", "--cities", "1", "--functions", "10", "--out", str(tmp_path / "x.toml"))
     assert done.returncode == 2 and "--cities 1" in done.stderr and "Traceback" not in done.stderr
-    done = regionsim("synth", "--cities", "10", "--functions", "-5", "--out", str(tmp_path / "x.toml"))
+    done = cli("synth", "--cities", "10", "--functions", "-5", "--out", str(tmp_path / "x.toml"))
     assert done.returncode == 2 and "--functions -5" in done.stderr
