@@ -26,7 +26,10 @@ is an accounting choice of the model (the plans say nothing about it), not a cla
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
+from regionsim.model.events import text_join, text_number, text_pick
 from regionsim.model.kernels import derived, entries_above, matvec, vecmat
 from regionsim.model.rules.base import POLICY, UNCERTAINTY, Lever, RuleSpec, StepContext
 from regionsim.model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
@@ -147,6 +150,22 @@ def trade(state, p: dict) -> np.ndarray:
     return a[:, None] * k * b[None, :]
 
 
+def delivery_text(en, zh, e_idx, c_idx, delivered):
+    """The deliveries' sentences, as two lazy text columns (Arrow string arrays, built column-wise), row by row
+    f"{en[c]} buys {x:,.2f} 亿元 of power and coal from {en[e]}, whose energy output exceeds its own use" and
+    f"{zh[c]}从{zh[e]}购入{x:,.2f}亿元电力和煤炭：后者能源产出超过自身需求" (tests/test_event_text.py)."""
+    amount = cache(lambda: text_number(delivered, 2, grouping=True))  # shared by the two languages
+
+    def why_en():
+        c, e = text_pick(en, c_idx), text_pick(en, e_idx)
+        return text_join(c, " buys ", amount(), " 亿元 of power and coal from ", e, ", whose energy output exceeds its own use")
+
+    def why_zh():
+        return text_join(text_pick(zh, c_idx), "从", text_pick(zh, e_idx), "购入", amount(), "亿元电力和煤炭：后者能源产出超过自身需求")
+
+    return why_en, why_zh
+
+
 def apply(ctx: StepContext) -> None:
     """Deliver surplus energy, settle payments and compute consumption-based CO2."""
     state, p = ctx.state, ctx.params["energy"]
@@ -163,20 +182,7 @@ def apply(ctx: StepContext) -> None:
     state.co2_consumption = state.emissions[:, CO2] - exported * co2_per_unit + imported_co2
     state.transfers.pay_outer("ENERGY", p["price_factor"] * a, k, b, payer_axis=1)  # importer c pays exporter e
     e_idx, c_idx, delivered = entries_above(a, k, b, EVENT_MIN, row_max=kernel(state, p["decay_km"])[1])
-    en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
-
-    def why_en() -> list[str]:
-        return [
-            f"{c} buys {x:,.2f} 亿元 of power and coal from {e}, whose energy output exceeds its own use"
-            for c, x, e in zip(en[c_idx].tolist(), delivered.tolist(), en[e_idx].tolist(), strict=True)
-        ]
-
-    def why_zh() -> list[str]:
-        return [
-            f"{c}从{e}购入{x:,.2f}亿元电力和煤炭：后者能源产出超过自身需求"
-            for c, x, e in zip(zh[c_idx].tolist(), delivered.tolist(), zh[e_idx].tolist(), strict=True)
-        ]
-
+    why_en, why_zh = delivery_text(state.labels("city_names_en"), state.labels("city_names_zh"), e_idx, c_idx, delivered)
     ids = state.labels("city_ids")
     ctx.events.add_many(
         len(e_idx),

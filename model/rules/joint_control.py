@@ -34,9 +34,11 @@ inner_mongolia_bohai L69「推进乌海及周边小三角地区、京津冀区�
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
+from regionsim.model.events import text_join, text_number, text_pick
 from regionsim.model.kernels import derived, entries_above, vecmat
 from regionsim.model.rules import air
 from regionsim.model.rules.base import Lever, RuleSpec, StepContext, fmt
@@ -171,6 +173,29 @@ def coordinate(ctx: StepContext) -> None:
         )
 
 
+def payment_text(en, zh, r_idx, j_idx, paid, share):
+    """The payments' sentences, as two lazy text columns (Arrow string arrays, built column-wise), row by row
+    f"{en[r]} pays {en[j]} {x:,.3f} 亿元 toward its abatement: {w:.0%} of that abatement's benefit falls on {en[r]}"
+    and f"{zh[r]}向{zh[j]}支付{x:,.3f}亿元减排费用：其减排收益的{w:.0%}落在{zh[r]}" (tests/test_event_text.py)."""
+
+    @cache
+    def numbers():  # shared by the two languages
+        return text_number(paid, 3, grouping=True), text_number(share, 0, percent=True)
+
+    def why_en():
+        x, w = numbers()
+        r = text_pick(en, r_idx)
+        j = text_pick(en, j_idx)
+        return text_join(r, " pays ", j, " ", x, " 亿元 toward its abatement: ", w, " of that abatement's benefit falls on ", r)
+
+    def why_zh():
+        x, w = numbers()
+        r = text_pick(zh, r_idx)
+        return text_join(r, "向", text_pick(zh, j_idx), "支付", x, "亿元减排费用：其减排收益的", w, "落在", r)
+
+    return why_en, why_zh
+
+
 def pay(ctx: StepContext) -> None:
     """Downwind beneficiaries in other provinces pay part of the upwind cities' abatement cost."""
     state, p = ctx.state, ctx.params["joint_control"]
@@ -189,20 +214,7 @@ def pay(ctx: StepContext) -> None:
     state.transfers.pay_outer("JOINT_CONTROL", left, cross, right)
     r_idx, j_idx, paid = entries_above(left, cross, right, EVENT_MIN, row_max=row_max)
     share = left[r_idx] * cross[r_idx, j_idx] / np.maximum(column[j_idx], 1e-300)
-    en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
-
-    def why_en() -> list[str]:
-        return [
-            f"{r} pays {j} {x:,.3f} 亿元 toward its abatement: {w:.0%} of that abatement's benefit falls on {r}"
-            for r, j, x, w in zip(en[r_idx].tolist(), en[j_idx].tolist(), paid.tolist(), share.tolist(), strict=True)
-        ]
-
-    def why_zh() -> list[str]:
-        return [
-            f"{r}向{j}支付{x:,.3f}亿元减排费用：其减排收益的{w:.0%}落在{r}"
-            for r, j, x, w in zip(zh[r_idx].tolist(), zh[j_idx].tolist(), paid.tolist(), share.tolist(), strict=True)
-        ]
-
+    why_en, why_zh = payment_text(state.labels("city_names_en"), state.labels("city_names_zh"), r_idx, j_idx, paid, share)
     ids = state.labels("city_ids")
     ctx.events.add_many(
         len(r_idx),

@@ -54,6 +54,7 @@ bohai_rim_outline L974「钢厂环保搬迁」; green_development L69「2300万�
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -648,6 +649,8 @@ _LOST_EN = {
     "headroom": "it has less room ({a:.2f} vs {b:.2f})",
     "incentive": "it offers less ({a:.1f} vs {b:.1f})",
 }
+_AS_WELL = ("it scored as well but had no room left this year or lost the draw", "得分相当，但今年已无接收容量或抽签落选")
+"""Why a runner-up that scored at least as high as the chosen receiver was not chosen (English, Chinese)."""
 _LOST_ZH = {
     "role": "功能定位匹配较低（{a:.1f}对{b:.1f}）",
     "time": "距离更远（{a:.0f}对{b:.0f}分钟）",
@@ -675,13 +678,193 @@ def runners_up(ctx: StepContext, utility: np.ndarray, parts: dict, row: int, cho
             "incentive": p["weight_incentive"] * (values["incentive"][0] - values["incentive"][1]),
         }
         if scores[j] >= utility[row, chosen]:
-            why_en, why_zh = "it scored as well but had no room left this year or lost the draw", "得分相当，但今年已无接收容量或抽签落选"
+            why_en, why_zh = _AS_WELL
         else:
             key = min(gap, key=gap.get)
             a, b = values[key]
             why_en, why_zh = _LOST_EN[key].format(a=a, b=b), _LOST_ZH[key].format(a=a, b=b)
         out.append({"city": ids[int(j)], "score_gap": round(float(utility[row, chosen] - scores[j]), 3), "why": why_en, "why_zh": why_zh})
     return out
+
+
+# --- the relocation events' text, built column-wise as Arrow string arrays (tests/test_event_text.py holds
+# the sentence and JSON each row had when written value by value, and checks whole runs against them) ---
+
+_TYPE_LABEL_ZH = [FUNCTION_TYPE_LABELS[name][0] for name in FUNCTION_TYPE_NAMES]
+_TYPE_LABEL_EN = [FUNCTION_TYPE_LABELS[name][1] for name in FUNCTION_TYPE_NAMES]
+
+
+def move_sentences(en: np.ndarray, zh: np.ndarray, m: dict[str, np.ndarray]):
+    """why_en and why_zh of the moves `m` (`_log_moves`'s columns), as lazy text columns; row by row
+    f"{u} {type_en}{'s' if u > 1 else ''} moved from {en[origin]} to {en[target]} ({reason_en}): role match {role:.1f},
+    travel time {minutes:.0f} min, headroom {headroom:.2f}, incentive {incentive:.1f}" and
+    f"{u}个{type_zh}由{zh[origin]}迁往{zh[target]}（{reason_zh}）：功能定位匹配{role:.1f}，通行时间{minutes:.0f}分钟，
+    容量余量{headroom:.2f}，激励{incentive:.1f}"."""
+    from regionsim.model.events import text_int, text_join, text_number, text_pick
+
+    @cache
+    def numbers():  # shared by the two languages
+        return text_int(m["units"]), *(text_number(m[k], d) for k, d in (("role", 1), ("minutes", 0), ("headroom", 2), ("incentive", 1)))
+
+    def why_en():
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        u, r, t, h, i = numbers()
+        plural = pc.if_else(pa.array(np.asarray(m["units"]) > 1), "s", "")
+        kind, reason = text_pick(_TYPE_LABEL_EN, m["ftype"]), text_pick([text[0] for text in REASON_TEXT], m["codes"])
+        origin, target = text_pick(en, m["origin"]), text_pick(en, m["target"])
+        return text_join(
+            u, " ", kind, plural, " moved from ", origin, " to ", target, " (", reason, "): role match ", r,
+            ", travel time ", t, " min, headroom ", h, ", incentive ", i,
+        )  # fmt: skip
+
+    def why_zh():
+        u, r, t, h, i = numbers()
+        kind, reason = text_pick(_TYPE_LABEL_ZH, m["ftype"]), text_pick([text[1] for text in REASON_TEXT], m["codes"])
+        origin, target = text_pick(zh, m["origin"]), text_pick(zh, m["target"])
+        return text_join(
+            u, "个", kind, "由", origin, "迁往", target, "（", reason, "）：功能定位匹配", r,
+            "，通行时间", t, "分钟，容量余量", h, "，激励", i,
+        )  # fmt: skip
+
+    return why_en, why_zh
+
+
+def runner_up_receivers(utility: np.ndarray, rows: np.ndarray, chosen: np.ndarray, k: int = RUNNERS_UP) -> tuple[np.ndarray, np.ndarray]:
+    """For every move (group row `rows[i]`, receiver `chosen[i]`): the `k` receivers `runners_up` names, as
+    (receivers, named): receiver t of move i is named if named[i, t]. Those are the best-scored others in
+    order (ties: lower index first, as a stable sort), up to the first that could not receive (score not finite)."""
+    n = utility.shape[1]
+    groups, inverse = np.unique(rows, return_inverse=True)
+    depth = min(k + 1, n)
+    top = np.full((len(groups), k + 1), -1, dtype=np.int64)
+    block = max(1, 2_000_000 // max(n, 1))
+    for a in range(0, len(groups), block):
+        scores = utility[groups[a : a + block]].copy()
+        scores[np.isnan(scores)] = -np.inf  # a stable sort puts NaN after −inf; neither is ever named
+        lines = np.arange(len(scores))
+        for t in range(depth):
+            best = np.argmax(scores, axis=1)  # the first of the highest: a stable sort's order
+            top[a : a + block, t] = best
+            scores[lines, best] = -np.inf
+    candidates = top[inverse.ravel()]
+    other = candidates != chosen[:, None]
+    order = np.argsort(~other, axis=1, kind="stable")[:, :k]  # the first k that are not the chosen one
+    receivers = np.take_along_axis(candidates, order, axis=1)
+    named = np.take_along_axis(other, order, axis=1) & (receivers >= 0)
+    named &= np.isfinite(utility[rows[:, None], np.maximum(receivers, 0)])
+    return np.where(named, receivers, 0), np.logical_and.accumulate(named, axis=1)
+
+
+def _json_text(text: str) -> str:
+    """`text` as it appears inside a JSON string (json.dumps with ensure_ascii=False, without the quotes)."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _lost_text(templates: dict[str, str], key: np.ndarray, values: dict[str, tuple[np.ndarray, np.ndarray]], memo: dict):
+    """`templates[KEYS[key]].format(a=…, b=…)` row by row, JSON-escaped; templates hold "{a:.Nf}" / "{b:.Nf}" fields.
+    `memo` keeps the numbers' texts for the other language's templates."""
+    from string import Formatter
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from regionsim.model.events import text_join, text_number
+
+    texts = []
+    for name in _LOST_KEYS:
+        parts = []
+        for literal, field, spec, _ in Formatter().parse(templates[name]):
+            parts.append(_json_text(literal))
+            if field is not None:
+                if field not in ("a", "b") or not (spec.startswith(".") and spec.endswith("f")):
+                    raise ValueError(f"runner-up template {templates[name]!r}: fields must be {{a:.Nf}} or {{b:.Nf}}")
+                number = (name, field, int(spec[1:-1]))
+                if number not in memo:
+                    memo[number] = text_number(values[name][field == "b"], number[2])
+                parts.append(memo[number])
+        texts.append(text_join(*parts))
+    return pc.choose(pa.array(key, type=pa.int8()), *texts)
+
+
+_LOST_KEYS = ("role", "time", "headroom", "incentive")
+"""The parts of the score a runner-up can trail in, in the order `runners_up` looks at them (ties: the first)."""
+
+
+def _runner_json(
+    ctx: StepContext, utility: np.ndarray, parts: dict, rows: np.ndarray, chosen: np.ndarray, j: np.ndarray, cities: list[str]
+):
+    """Each move's runner-up `j` as `runners_up` describes it, as JSON text (json.dumps, sort_keys, ensure_ascii=False),
+    and where that was not written column-wise (a part of the score is NaN: Python's min then differs from argmin).
+    `cities`: the city ids as JSON strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from regionsim.model.events import text_join, text_pick, text_rounded
+
+    p = ctx.params["relocate"]
+    values = {key: (parts[key][rows, j], parts[key][rows, chosen]) for key in ("role", "headroom", "incentive")}
+    values["time"] = (parts["minutes"][rows, j], parts["minutes"][rows, chosen])
+    gap = np.stack(
+        [
+            p["weight_role"] * (values["role"][0] - values["role"][1]),
+            -p["weight_time"] * (values["time"][0] - values["time"][1]) / 60.0,
+            p["weight_headroom"] * (values["headroom"][0] - values["headroom"][1]),
+            p["weight_incentive"] * (values["incentive"][0] - values["incentive"][1]),
+        ],
+        axis=1,
+    )
+    odd = np.isnan(gap).any(axis=1)
+    key = np.argmin(np.where(odd[:, None], 0.0, gap), axis=1)
+    as_well, memo = pa.array(utility[rows, j] >= utility[rows, chosen]), {}
+    why = [
+        pc.if_else(as_well, _json_text(same), _lost_text(templates, key, values, memo))
+        for same, templates in ((_AS_WELL[0], _LOST_EN), (_AS_WELL[1], _LOST_ZH))
+    ]
+    city = text_pick(cities, j)
+    score_gap = text_rounded(utility[rows, chosen] - utility[rows, j], 3, json_float=True)
+    return text_join('{"city": ', city, ', "score_gap": ', score_gap, ', "why": "', why[0], '", "why_zh": "', why[1], '"}'), odd
+
+
+def move_details(ctx: StepContext, utility: np.ndarray, parts: dict, m: dict[str, np.ndarray]):
+    """The moves' detail column (lazy): row by row json.dumps({"role_match": round(role, 3), "travel_minutes":
+    round(minutes, 1), "headroom": round(headroom, 3), "incentive": round(incentive, 3), "jobs": round(jobs, 1),
+    "function": f, "runners_up": runners_up(ctx, utility, parts, row, target)}, sort_keys=True, ensure_ascii=False)."""
+
+    def detail():
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        from regionsim.model.events import text_int, text_join, text_rounded
+
+        rows, chosen = m["rows"], m["target"]
+        receivers, named = runner_up_receivers(utility, rows, chosen)
+        listed, odd = pa.array([""] * len(rows), type=pa.string()), np.zeros(len(rows), dtype=bool)
+        cities = [json.dumps(c, ensure_ascii=False) for c in ctx.state.city_ids]
+        for t in range(receivers.shape[1]):
+            runner, odd_t = _runner_json(ctx, utility, parts, rows, chosen, receivers[:, t], cities)
+            listed = pc.if_else(pa.array(named[:, t]), text_join(listed, ", " if t else "", runner), listed)
+            odd |= odd_t & named[:, t]
+        text = text_join(
+            '{"function": ', text_int(m["moved"]), ', "headroom": ', text_rounded(m["headroom"], 3, json_float=True),
+            ', "incentive": ', text_rounded(m["incentive"], 3, json_float=True), ', "jobs": ', text_rounded(m["jobs"], 1, json_float=True),
+            ', "role_match": ', text_rounded(m["role"], 3, json_float=True), ', "runners_up": [', listed,
+            '], "travel_minutes": ', text_rounded(m["minutes"], 1, json_float=True), "}",
+        )  # fmt: skip
+        if not odd.any():
+            return text
+        slow = np.flatnonzero(odd)  # written value by value, as runners_up does
+        again = [_detail_json(ctx, utility, parts, m, i) for i in slow.tolist()]
+        return pc.replace_with_mask(text, pa.array(odd), pa.array(again, type=pa.string()))
+
+    return detail
+
+
+def _detail_json(ctx: StepContext, utility: np.ndarray, parts: dict, m: dict[str, np.ndarray], i: int) -> str:
+    """One move's detail, value by value (the rare rows `move_details` cannot write column-wise)."""
+    fields = {"role_match": ("role", 3), "travel_minutes": ("minutes", 1), "headroom": ("headroom", 3), "incentive": ("incentive", 3)}
+    record = {name: round(m[key][i].item(), digits) for name, (key, digits) in fields.items()}
+    record |= {"jobs": round(m["jobs"][i].item(), 1), "function": m["moved"][i].item()}
+    record["runners_up"] = runners_up(ctx, utility, parts, int(m["rows"][i]), int(m["target"][i]))
+    return json.dumps(record, sort_keys=True, ensure_ascii=False)
 
 
 def _log_moves(ctx, movers, match, moved, origin, target, reason, parts, utility) -> None:
@@ -694,72 +877,10 @@ def _log_moves(ctx, movers, match, moved, origin, target, reason, parts, utility
     headroom, incentive = parts["headroom"][rows, target], parts["incentive"][rows, target]
     en, zh = state.labels("city_names_en"), state.labels("city_names_zh")
 
-    def why_en() -> list[str]:
-        out = []
-        for t, u, code, h, j, r, m, hr, inc in zip(
-            ftype.tolist(),
-            units.tolist(),
-            codes.tolist(),
-            en[origin].tolist(),
-            en[target].tolist(),
-            role.tolist(),
-            minutes.tolist(),
-            headroom.tolist(),
-            incentive.tolist(),
-            strict=True,
-        ):
-            en_type = FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][1]
-            out.append(
-                f"{u} {en_type}{'s' if u > 1 else ''} moved from {h} to {j} ({REASON_TEXT[code][0]}): role match "
-                f"{r:.1f}, travel time {m:.0f} min, headroom {hr:.2f}, incentive {inc:.1f}"
-            )
-        return out
-
-    def why_zh() -> list[str]:
-        return [
-            f"{u}个{FUNCTION_TYPE_LABELS[FUNCTION_TYPE_NAMES[t]][0]}由{h}迁往{j}（{REASON_TEXT[code][1]}）："
-            f"功能定位匹配{r:.1f}，通行时间{m:.0f}分钟，容量余量{hr:.2f}，激励{inc:.1f}"
-            for t, u, code, h, j, r, m, hr, inc in zip(
-                ftype.tolist(),
-                units.tolist(),
-                codes.tolist(),
-                zh[origin].tolist(),
-                zh[target].tolist(),
-                role.tolist(),
-                minutes.tolist(),
-                headroom.tolist(),
-                incentive.tolist(),
-                strict=True,
-            )
-        ]
-
-    def detail() -> list[str]:
-        return [
-            json.dumps(
-                {
-                    "role_match": round(r, 3),
-                    "travel_minutes": round(m, 1),
-                    "headroom": round(hr, 3),
-                    "incentive": round(inc, 3),
-                    "jobs": round(jb, 1),
-                    "function": f,
-                    "runners_up": runners_up(ctx, utility, parts, row, chosen),
-                },
-                sort_keys=True,
-                ensure_ascii=False,
-            )
-            for r, m, hr, inc, jb, f, row, chosen in zip(
-                role.tolist(),
-                minutes.tolist(),
-                headroom.tolist(),
-                incentive.tolist(),
-                jobs.tolist(),
-                moved.tolist(),
-                rows.tolist(),
-                target.tolist(),
-                strict=True,
-            )
-        ]
+    moves = {"ftype": ftype, "units": units, "codes": codes, "origin": origin, "target": target, "role": role}
+    moves |= {"minutes": minutes, "headroom": headroom, "incentive": incentive, "jobs": jobs, "moved": moved, "rows": rows}
+    why_en, why_zh = move_sentences(en, zh, moves)
+    detail = move_details(ctx, utility, parts, moves)
 
     ids = state.labels("city_ids")
     ctx.events.add_many(
