@@ -305,3 +305,17 @@ def test_fund_mean_gdp_per_head_of_members_with_one_resident_in_all():
     assert gdp[A] / 2.5 > (gdp[A] + gdp[B]) / 3 > gdp[B]
     fund.apply(ctx)
     assert _fund_payments(s) == {(3, B): pytest.approx(10.0)}
+
+
+def test_eco_comp_agreement_parties_in_words_and_shares_of_nothing():
+    """A party named by cities is written with each language's list separator; weights that are all 0 share equally."""
+    from regionsim.model.rules import eco_comp
+
+    ctx = three_city_context()
+    state = ctx.state
+    names_en, names_zh = state.labels("city_names_en"), state.labels("city_names_zh")
+    assert eco_comp._party_name(state, ["capital", "newtown"], "en") == f"{names_en[0]}, {names_en[1]}"
+    assert eco_comp._party_name(state, ["capital", "newtown"], "zh") == f"{names_zh[0]}、{names_zh[1]}"
+    assert eco_comp._party_name(state, "east", "en") == state.province_names_en[state.province_ids.index("east")]
+    np.testing.assert_allclose(eco_comp._shares(np.zeros(4)), [0.25] * 4)
+    np.testing.assert_allclose(eco_comp._shares(np.array([1.0, 3.0])), [0.25, 0.75])

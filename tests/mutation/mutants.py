@@ -53,6 +53,7 @@ TESTS = (
     "tests/test_behaviour_relocate.py",
     "tests/test_behaviour_society.py",
     "tests/test_behaviour_money_air.py",
+    "tests/test_event_text.py",
     "tests/test_behaviour_survivors.py",
 )
 """The fast tests that exercise the rules (seconds each); mutmut runs, per mutant, those that reach its function."""
