@@ -491,6 +491,8 @@ def test_payments_for_abatement_buy_tonnes_in_the_recipient():
     air.apply(ctx)
     # 2 亿元 at 10 万元/t = 2000 t; the recipient's abatement rises by that share of its raw tonnes
     np.testing.assert_allclose(s.abatement, [0.0, 0.0, 2000.0 / tonnes[C]], rtol=1e-12)
+    why = _events(ctx, "AIR", "payment")
+    assert "about 2,000 t of SO2" in why.why_en.iloc[0] and "约2,000吨" in why.why_zh.iloc[0]  # what the sentence tells
     assert s.abatement_cost[C] == pytest.approx(2.0, rel=1e-9)  # what was bought is what was paid
     net = s.transfers.net("AIR")
     np.testing.assert_allclose(net[:3], [-2.0 * w for w in air._shares(s.tax_revenue()[[A, B]])] + [2.0], rtol=1e-9)

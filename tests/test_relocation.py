@@ -95,6 +95,9 @@ def test_schedule_backlog_comes_forward_after_the_entry_ends():
     relocate.apply(ctx)
     assert _universities_moved(ctx) == 2  # the last year's 2 (the backlog), and no new 2
     assert ctx.state.schedule["due"][0] == pytest.approx(2.0)
+    # the entry is over, so the capital's negative list (universities are on it) is a reason again, beside the schedule
+    moves = ctx.events.frame().query("kind == 'relocation' and year == @ctx.state.year")
+    assert len(moves) and all("on its city's negative list; due on the release schedule" in w for w in moves.why_en)
     ctx.state.year += 1
     relocate.apply(ctx)
     assert _universities_moved(ctx) == 2  # backlog cleared: nothing more
