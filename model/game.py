@@ -19,8 +19,9 @@ Two layers, both plain Python (no server, no browser):
     restricting polluting industry (bohai_rim_outline L790–792「横向生态补偿」).
 
   Offers between roles (`OFFER_KINDS`): a role proposes something to another role for a number of rounds;
-  the other accepts or declines (the proposer may withdraw an open offer). An accepted offer holds in
-  every year of those rounds, from the round it was accepted in:
+  the other accepts or declines (the proposer may withdraw an open offer). Offers are numbered 1, 2, 3… on their
+  own (a game saved when they shared the sequence of all actions keeps its numbers and continues after the
+  highest). An accepted offer holds in every year of those rounds, from the round it was accepted in:
 
   - "abatement": pay an amount (亿元 a year) for the other's abatement — an agreed payment of AIR
     (`abatement_payments`, green_development L86「天津投入4亿元支持沧州、唐山两市治理大气污染」): the payer's
@@ -38,7 +39,8 @@ Two layers, both plain Python (no server, no browser):
 
   Every decision's default is what the scenario already sets, so a class that changes nothing follows
   the scenario exactly (`plan_as_written`). A role that does not submit in a round keeps its previous
-  round's decisions.
+  round's decisions. Students sharing a role see the role's decisions as its latest submission of the round set
+  them (`role_decisions`, `last_submission`); a round is due when every role with a player has submitted.
 
 * **Roles and score from the lesson** — the scenario's lesson (scenarios/lessons/NAME.toml) may hold a
   `[game]` table (`game_setup`): `[[game.roles]]` (id, province, name_en, name_zh, cities) split a
@@ -122,7 +124,15 @@ SCORE_WEIGHTS = {"gdp_per_head": 40.0, "clean_air": 40.0, "budget": 20.0}
 
 
 class Refused(Exception):
-    """A request the game will not carry out (forged role, wrong join code, closed round, bad value)."""
+    """A request the game will not carry out (forged role, wrong join code, closed round, bad value).
+
+    The message is plain English for a student (no internal field names); `key` names the message and `values`
+    fill it, so a screen can say it in another language (viz/game_text.py `refusal`)."""
+
+    def __init__(self, message: str, key: str = "", **values: Any) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values
 
 
 # --- decisions ------------------------------------------------------------------------------------------
@@ -398,29 +408,46 @@ def default_decisions(params: dict[str, Any], roles: dict[str, Role], offered: l
 def check_decisions(raw: Any, role: Role, offered: list[str], max_abatement: float) -> dict[str, Any]:
     """The decisions in `raw` (from a browser), checked; raise Refused naming what is wrong."""
     if not isinstance(raw, dict):
-        raise Refused("decisions must be a table of choice = value")
+        raise Refused("The decisions must be a table of choice = value", "table")
     out: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in offered:
-            raise Refused(f"unknown decision {str(key)[:40]!r}; valid: {', '.join(offered)}")
+            raise Refused(
+                f"There is no decision {str(key)[:40]!r} here; valid: {', '.join(offered)}", "unknown_decision", key=str(key)[:40]
+            )
         kind = CHOICES[key].kind
         if kind == "bool":
             if not isinstance(value, bool):
-                raise Refused(f"{key}: must be true or false")
+                raise Refused(f"“{CHOICES[key].label_en}” must be yes or no", "bool", choice=key)
             out[key] = value
         elif kind == "share":
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= max_abatement:
-                raise Refused(f"{key}: must be a share from 0 to {max_abatement:g}")
+                raise Refused(
+                    f"“{CHOICES[key].label_en}” must be a share from 0 to {max_abatement:g}", "share", choice=key, high=max_abatement
+                )
             out[key] = float(value)
         else:
             if not isinstance(value, dict):
-                raise Refused(f"{key}: must be a table of city = incentive")
+                raise Refused("The incentives must be a table of city = incentive", "table")
             table = {}
             for city, number in value.items():
                 if city not in role.cities:
-                    raise Refused(f"{key}: {str(city)[:40]!r} is not one of your cities ({', '.join(role.cities)})")
+                    raise Refused(
+                        f"{str(city)[:40]!r} is not one of your cities ({', '.join(role.city_names_en)})",
+                        "not_your_city",
+                        city=str(city)[:40],
+                        cities_en=", ".join(role.city_names_en),
+                        cities_zh="、".join(role.city_names_zh),
+                    )
                 if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0.0 <= float(number) <= INCENTIVE_MAX:
-                    raise Refused(f"{key}.{city}: must be a number from 0 to {INCENTIVE_MAX:g}")
+                    name_en, name_zh = (role.city_names_en[role.cities.index(city)], role.city_names_zh[role.cities.index(city)])
+                    raise Refused(
+                        f"The incentive of {name_en} must be a number from 0 to {INCENTIVE_MAX:g}",
+                        "incentive",
+                        city_en=name_en,
+                        city_zh=name_zh,
+                        high=INCENTIVE_MAX,
+                    )
                 table[city] = float(number)
             out[key] = table
     return out
@@ -918,14 +945,14 @@ class Game:
     def check_code(self, code: Any) -> None:
         """Refuse a wrong join code."""
         if not isinstance(code, str) or not secrets.compare_digest(code.strip().upper(), self.join_code):
-            raise Refused("wrong join code")
+            raise Refused("Wrong join code", "code")
 
     def join(self, code: Any, name: Any, role: str | None = None) -> tuple[str, str]:
         """A new player: (token, role). Without a role, the role with fewest players."""
         with self.lock:
             self.check_code(code)
             if role is not None and role not in self.roles:
-                raise Refused(f"no role {str(role)[:40]!r}; roles: {', '.join(self.roles)}")
+                raise Refused(f"There is no role {str(role)[:40]!r}; roles: {', '.join(self.roles)}", "no_role", role=str(role)[:40])
             if role is None:
                 counts = {r: 0 for r in self.roles}
                 for p in self.players.values():
@@ -943,12 +970,23 @@ class Game:
             return None
         return self.players.get(_hash(token))
 
+    def remove_player(self, teacher_key: Any, token_hash: str) -> None:
+        """The teacher removes a player (e.g. a second session a student opened by mistake): their token stops
+        working; their submissions of this round stay (they were the role's)."""
+        with self.lock:
+            self.check_teacher(teacher_key)
+            if token_hash not in self.players:
+                raise Refused("No such player", "no_player")
+            del self.players[token_hash]
+            self.version += 1
+            self.save()
+
     def reassign(self, teacher_key: Any, token_hash: str, role: str) -> None:
         """The teacher moves a player to another role."""
         with self.lock:
             self.check_teacher(teacher_key)
             if token_hash not in self.players or role not in self.roles:
-                raise Refused("no such player or role")
+                raise Refused("No such player or role", "no_player")
             self.players[token_hash]["role"] = role
             self.version += 1
             self.save()
@@ -957,7 +995,7 @@ class Game:
         """Refuse anyone but the teacher."""
         if not isinstance(key, str) or not secrets.compare_digest(key, self.teacher_key):
             self._refuse("teacher", None, "not the teacher's key")
-            raise Refused("only the teacher may do this")
+            raise Refused("Only the teacher may do this", "teacher")
 
     def _refuse(self, who: str, role: Any, why: str) -> None:
         entry = {"at": time.time(), "round": self.round, "who": who, "role": str(role)[:40], "why": why}
@@ -983,14 +1021,21 @@ class Game:
         player = self.player(token)
         if player is None:
             self._refuse("unknown session", role, "no player holds this token")
-            raise Refused("unknown session: join the game first")
+            raise Refused("Unknown session: join the game first", "session")
         if role != player["role"]:
             self._refuse(player["name"], role, f"forged: a player of {player['role']} acted for {role}")
-            raise Refused(f"you play {player['role']}, not {str(role)[:40]}")
+            mine = self.roles[player["role"]]
+            raise Refused(
+                f"You play {mine.name_en} ({mine.id}), not {str(role)[:40]}",
+                "forged",
+                mine_en=mine.name_en,
+                mine_zh=mine.name_zh,
+                role=str(role)[:40],
+            )
         if self.ended or not self.model.running:
-            raise Refused("the game has ended")
+            raise Refused("The game has ended", "ended")
         if round_no is not None and round_no != self.round:
-            raise Refused(f"round {round_no} is closed; this is round {self.round}")
+            raise Refused(f"Round {round_no} is closed; this is round {self.round}", "closed", n=round_no, now=self.round)
         return player
 
     def submit(self, token: Any, role: Any, decisions: Any, round_no: int | None = None) -> int:
@@ -1003,7 +1048,13 @@ class Game:
             for key in decisions if isinstance(decisions, dict) else ():
                 if key in self.offered and key not in mine:
                     lead = self.lead_of(role)
-                    raise Refused(f"{key}: a decision of the whole province, made by {lead.name_en} ({lead.id})")
+                    raise Refused(
+                        f"“{CHOICES[key].label_en}” is a decision of the whole province, made by {lead.name_en} ({lead.id})",
+                        "province_decision",
+                        choice=key,
+                        lead_en=lead.name_en,
+                        lead_zh=lead.name_zh,
+                    )
             checked = check_decisions(decisions, self.roles[role], mine, self.max_abatement)
             self.seq += 1
             self.pending.append(
@@ -1016,6 +1067,29 @@ class Game:
     def submitted(self) -> set[str]:
         """Roles with a submission in this round."""
         return {s["role"] for s in self.pending}
+
+    def role_decisions(self, role: str) -> dict[str, Any]:
+        """What `role`'s decisions for this round are now: its decisions in force, with this round's submissions
+        for it applied in order (what `step_round` would apply). Students sharing a role start from this."""
+        with self.lock:
+            decisions = copy.deepcopy(self.current[role])
+            for s in sorted(self.pending, key=lambda s: s["seq"]):
+                if s["role"] == role:
+                    decisions.update(copy.deepcopy(s["decisions"]))
+            return decisions
+
+    def last_submission(self, role: str) -> dict[str, Any] | None:
+        """This round's latest submission for `role` (name, seq, round), or None."""
+        with self.lock:
+            mine = [s for s in self.pending if s["role"] == role]
+            if not mine:
+                return None
+            last = max(mine, key=lambda s: s["seq"])
+            return {"name": last["name"], "seq": last["seq"], "round": last["round"]}
+
+    def played_roles(self) -> set[str]:
+        """Roles with at least one player."""
+        return {p["role"] for p in self.players.values()}
 
     def lead_of(self, role: str) -> Role:
         """The role that makes the province-wide decisions of `role`'s province."""
@@ -1039,7 +1113,7 @@ class Game:
     def _act(self, player: dict[str, Any], token: Any, action: dict[str, Any]) -> int:
         self.seq += 1
         entry = {"seq": self.seq, "round": self.round, "name": player["name"], "player": _hash(token), **action}
-        entry.setdefault("offer", self.seq)
+        entry.setdefault("offer", max(self.offers(), default=0) + 1)  # offers count 1, 2, 3… on their own
         self.pending_offers.append(entry)
         self.version += 1
         self.save()
@@ -1065,23 +1139,41 @@ class Game:
     def _offer_terms(self, role: str, to: Any, kind: Any, amount: Any, split: Any, origin: Any) -> dict[str, Any]:
         """The kind's own fields of an offer by `role` to `to`, checked (Refused names what is wrong)."""
         if kind not in self.offer_kinds:
-            raise Refused(f"kind: must be one of {', '.join(self.offer_kinds)}")
+            raise Refused(f"The kind of offer must be one of {', '.join(self.offer_kinds)}", "kind")
         targets = self.offer_targets(role, kind)
         if to not in targets:
             if kind == "abatement" and not self.roles[role].lead:
                 lead = self.lead_of(role)
-                raise Refused(f"payments for abatement are between provinces: {lead.name_en} ({lead.id}) makes them for yours")
-            shown = ", ".join(targets) or "none"
-            raise Refused(f"an offer of kind {kind} goes to one of: {shown}")
+                raise Refused(
+                    f"Payments for abatement are between provinces: {lead.name_en} ({lead.id}) makes them for yours",
+                    "lead_pays",
+                    lead_en=lead.name_en,
+                    lead_zh=lead.name_zh,
+                )
+            shown = ", ".join(self.roles[r].name_en for r in targets) or "none"
+            raise Refused(
+                f"This kind of offer ({kind}) goes to one of: {shown}",
+                "target",
+                targets_en=shown,
+                targets_zh="、".join(self.roles[r].name_zh for r in targets) or "无",
+            )
         if kind == "tax_split":
             if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0.0 <= float(split) <= 1.0:
-                raise Refused("split: must be the origin's share, from 0 to 1")
+                raise Refused("The origin's share of the taxes must be a number from 0 to 1", "split")
             if origin not in (role, to):
-                raise Refused(f"origin: must be {role} or {to} (the role whose cities the firms leave)")
+                a, b = self.roles[role], self.roles[to]
+                raise Refused(
+                    f"The firms must move from {a.name_en} ({role}) or {b.name_en} ({to}): the role whose cities they leave",
+                    "origin",
+                    a_en=a.name_en,
+                    a_zh=a.name_zh,
+                    b_en=b.name_en,
+                    b_zh=b.name_zh,
+                )
             return {"split": float(split), "origin": origin, "host": to if origin == role else role}
         limit = self.offer_limit(role)
         if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0.0 < float(amount) <= limit:
-            raise Refused(f"amount: must be more than 0 and at most {limit:,.1f} 亿元 a year")
+            raise Refused(f"The yearly amount must be more than 0 and at most {limit:,.1f} 亿元", "amount", limit=limit)
         return {"amount": float(amount)}
 
     def offer(
@@ -1095,10 +1187,10 @@ class Game:
         with self.lock:
             player = self._authorise(token, role)
             if to not in self.roles or to == role:
-                raise Refused(f"offer to one of the other roles: {', '.join(r for r in self.roles if r != role)}")
+                raise Refused(f"Make an offer to one of the other roles: {', '.join(r for r in self.roles if r != role)}", "other_role")
             terms = self._offer_terms(role, to, kind, amount, split, origin)
             if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= OFFER_MAX_ROUNDS:
-                raise Refused(f"rounds: must be a whole number from 1 to {OFFER_MAX_ROUNDS}")
+                raise Refused(f"The number of rounds must be a whole number from 1 to {OFFER_MAX_ROUNDS}", "rounds", n=OFFER_MAX_ROUNDS)
             action = {"action": "offer", "role": role, "kind": kind, "from": role, "to": to, **terms, "rounds": int(rounds)}
             return self._act(player, token, action)
 
@@ -1108,25 +1200,34 @@ class Game:
         with self.lock:
             player = self._authorise(token, role)
             if action not in ("accept", "decline", "withdraw"):
-                raise Refused("action: must be accept, decline or withdraw")
+                raise Refused("You may accept, decline or withdraw an offer", "action")
             offer = self.offers().get(offer_id) if isinstance(offer_id, int) and not isinstance(offer_id, bool) else None
             if offer is None:
-                raise Refused(f"no offer {str(offer_id)[:40]}")
+                raise Refused(f"There is no offer No. {str(offer_id)[:40]}", "no_offer", id=str(offer_id)[:40])
             party = offer["from"] if action == "withdraw" else offer["to"]
             if role != party:
                 self._refuse(player["name"], role, f"forged: {role} may not {action} offer {offer_id} ({offer['from']} to {offer['to']})")
-                raise Refused(f"only {party} may {action} offer {offer_id}")
+                raise Refused(
+                    f"Only {party} may {action} offer No. {offer_id}",
+                    "not_party",
+                    party_en=self.roles[party].name_en,
+                    party_zh=self.roles[party].name_zh,
+                    action=action,
+                    id=offer_id,
+                )
             if offer["status"] != "open":
-                raise Refused(f"offer {offer_id} is {offer['status']}, not open")
+                raise Refused(f"Offer No. {offer_id} is {offer['status']}, not open", "not_open", id=offer_id, status=offer["status"])
             keep = ("kind", "from", "to", *OFFER_KINDS[offer["kind"]][1], "rounds")
             self._act(player, token, {"action": action, "role": role, "offer": offer_id, **{k: offer[k] for k in keep}})
 
     def due(self) -> bool:
-        """Whether the round should close now: every player has submitted, or time is up."""
+        """Whether the round should close now: every role with a player has submitted (students sharing a role
+        need not all submit), or time is up."""
         with self.lock:
             if self.ended or not self.model.running:
                 return False
-            if self.players and set(self.players) <= {s.get("player") for s in self.pending}:
+            played = self.played_roles()
+            if played and played <= self.submitted():
                 return True
             return self.deadline is not None and time.time() >= self.deadline
 
@@ -1147,7 +1248,7 @@ class Game:
         decisions), log them, apply them, step the model, save. Return the round's record."""
         with self.lock:
             if self.ended or not self.model.running:
-                raise Refused("the game has ended")
+                raise Refused("The game has ended", "ended")
             decisions = copy.deepcopy(self.current)
             for s in sorted(self.pending, key=lambda s: s["seq"]):
                 decisions[s["role"]].update(copy.deepcopy(s["decisions"]))
@@ -1278,6 +1379,8 @@ class Game:
                 "now": dict(now),
                 "base": dict(self.path.base[role]),
                 "decisions": copy.deepcopy(self.current[role]),
+                "draft": self.role_decisions(role),
+                "last_submission": self.last_submission(role),
                 "submitted": role in self.submitted(),
                 "offers": [o for o in self.offers().values() if role in (o["from"], o["to"])],
                 "offer_limit": self.offer_limit(role),
@@ -1300,6 +1403,8 @@ class Game:
                 "players": players,
                 "seconds_left": self.seconds_left(),
                 "ended": self.ended or not self.model.running,
+                "rounds_played": len(self.rounds),
+                "played": sorted(self.played_roles()),
                 "refusals": len(self.refusals),
                 "offers": list(self.offers().values()),
             }
@@ -1370,12 +1475,10 @@ class Game:
         )
         doc = tomlkit.document()
         doc.add(tomlkit.comment("The classroom game's FINAL decisions, held from the base year: regionsim run variant.toml --seed"))
-        doc.add(tomlkit.comment(f"{self.seed} --out DIR. It replays the game exactly only if the class never changed its decisions;"))
-        doc.add(
-            tomlkit.comment("Accepted offers in force in the last round are held from the base year too (rules.air.abatement_payments,")
-        )
-        doc.add(tomlkit.comment("rules.tax_share.pair_split, rules.eco_comp.agreed_payments)."))
-        doc.add(tomlkit.comment("game.toml holds every round (regionsim game --replay game.toml --out DIR)."))
+        doc.add(tomlkit.comment(f"{self.seed} --out DIR. It replays the game exactly only if the class never changed its decisions."))
+        doc.add(tomlkit.comment("The offers accepted and in force in the last round are held from the base year too"))
+        doc.add(tomlkit.comment("(rules.air.abatement_payments, rules.tax_share.pair_split, rules.eco_comp.agreed_payments)."))
+        doc.add(tomlkit.comment("Every round's decisions are in game.toml (regionsim game --replay game.toml --out DIR)."))
         doc["variant"] = {
             "base": self.scenario,
             "name": f"{self.scenario}-game",

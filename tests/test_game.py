@@ -136,9 +136,9 @@ def new_game(folder: Path, **kw) -> Game:
 def test_a_forged_role_is_refused_and_logged(tmp_path: Path) -> None:
     game = new_game(tmp_path / "g")
     east, _ = game.join(game.join_code, "Ann", role="east")
-    with pytest.raises(Refused, match="you play east"):
+    with pytest.raises(Refused, match="You play East Province"):
         game.submit(east, "west", {"joint_control": False})
-    with pytest.raises(Refused, match="unknown session"):
+    with pytest.raises(Refused, match="Unknown session"):
         game.submit("made-up-token", "west", {"joint_control": False})
     with pytest.raises(Refused, match="join code"):
         game.join("WRONG1", "Eve")
@@ -166,7 +166,7 @@ def test_a_submission_for_a_closed_round_is_refused(tmp_path: Path) -> None:
     game = new_game(tmp_path / "g")
     token, role = game.join(game.join_code, "Ann")
     game.step_round()
-    with pytest.raises(Refused, match="round 1 is closed"):
+    with pytest.raises(Refused, match="Round 1 is closed"):
         game.submit(token, role, {"joint_control": False}, round_no=1)
 
 
@@ -415,13 +415,13 @@ def test_an_accepted_offer_moves_money_conserved_and_buys_the_recipients_abateme
 def test_a_forged_acceptance_is_refused_and_logged(tmp_path: Path) -> None:
     game, tokens = two_players(tmp_path / "g")
     offer = game.offer(tokens["east"], "east", "west", 5.0, 1)
-    with pytest.raises(Refused, match="only west may accept"):
+    with pytest.raises(Refused, match="Only west may accept"):
         game.answer(tokens["east"], "east", offer, "accept")  # the payer accepting its own offer
-    with pytest.raises(Refused, match="you play east"):
+    with pytest.raises(Refused, match="You play East Province"):
         game.answer(tokens["east"], "west", offer, "accept")  # East's token claiming to be West
-    with pytest.raises(Refused, match="unknown session"):
+    with pytest.raises(Refused, match="Unknown session"):
         game.answer("made-up-token", "west", offer, "accept")
-    with pytest.raises(Refused, match="only east may withdraw"):
+    with pytest.raises(Refused, match="Only east may withdraw"):
         game.answer(tokens["west"], "west", offer, "withdraw")
     assert [r["why"].split(":")[0] for r in game.refusals] == ["forged"] * 2 + ["no player holds this token", "forged"]
     assert len((tmp_path / "g" / "game.log").read_text().splitlines()) == 4
@@ -584,15 +584,15 @@ def test_an_accepted_eco_comp_offer_moves_exactly_amount_times_years_to_the_wate
 def test_tax_split_and_eco_comp_offers_are_checked(tmp_path: Path) -> None:
     game, tokens = two_players(tmp_path / "g")
     assert game.offer_kinds == ["abatement", "tax_split", "eco_comp"]
-    with pytest.raises(Refused, match="split: must be the origin's share"):
+    with pytest.raises(Refused, match="The origin's share of the taxes must be a number from 0 to 1"):
         game.offer(tokens["west"], "west", "east", None, 1, kind="tax_split", split=1.2, origin="east")
-    with pytest.raises(Refused, match="origin: must be west or east"):
+    with pytest.raises(Refused, match=r"The firms must move from West Province \(west\) or East Province \(east\)"):
         game.offer(tokens["west"], "west", "east", None, 1, kind="tax_split", split=0.6, origin="north")
-    with pytest.raises(Refused, match="kind eco_comp goes to one of: none"):
+    with pytest.raises(Refused, match=r"This kind of offer \(eco_comp\) goes to one of: none"):
         game.offer(tokens["west"], "west", "east", 1.0, 1, kind="eco_comp")  # East has no water source
     with pytest.raises(Refused, match="at most"):
         game.offer(tokens["east"], "east", "west", game.offer_limit("east") + 1, 1, kind="eco_comp")
-    with pytest.raises(Refused, match="kind: must be one of"):
+    with pytest.raises(Refused, match="The kind of offer must be one of"):
         game.offer(tokens["east"], "east", "west", 1.0, 1, kind="gift")
     assert game.pending_offers == []
 
@@ -652,7 +652,7 @@ def test_the_capital_region_lesson_splits_hebei_into_two_roles_the_first_leading
     hebei = s.province_sum(s.population)[s.province_ids.index("hebei")] / 1e4
     assert game.path.base["hebei_rest"]["population_10k"] + game.path.base["xiongan_baoding"]["population_10k"] == pytest.approx(hebei)
     # a province-wide decision is the lead's: refused to the other part, with who makes it
-    with pytest.raises(Refused, match="joint_control: a decision of the whole province, made by Rest of Hebei"):
+    with pytest.raises(Refused, match="“Join joint air-pollution control” is a decision of the whole province, made by Rest of Hebei"):
         game.submit(tokens["xiongan_baoding"], "xiongan_baoding", {"joint_control": False})
     with pytest.raises(Refused, match="not one of your cities"):
         game.submit(tokens["xiongan_baoding"], "xiongan_baoding", {"incentives": {"shijiazhuang": 1.0}})
@@ -738,3 +738,191 @@ def test_the_lesson_score_weights_change_the_score_as_computed_by_hand(tmp_path:
         Game("classroom", tmp_path / "bad", seed=SEED, round_seconds=0, setup={"score": {"clean_air": 100}})
     with pytest.raises(UserError, match=r"game\.score\.budget: must be a number from 0 to 1000"):
         Game("classroom", tmp_path / "bad2", seed=SEED, round_seconds=0, setup={"score": {**weights, "budget": -5}})
+
+
+# --- issue 14: a teacher's walk-through -------------------------------------------------------------------------
+
+
+def test_students_sharing_a_role_see_its_latest_decisions_and_who_submitted_last(tmp_path: Path) -> None:
+    game = new_game(tmp_path / "g")
+    ana, _ = game.join(game.join_code, "Ana", role="east")
+    bo, _ = game.join(game.join_code, "Bo", role="east")
+    assert game.role_decisions("east") == game.current["east"] and game.last_submission("east") is None
+    seq = game.submit(ana, "east", {"abatement_floor": 0.3, "incentives": {"capital": 0.0, "newtown": 2.0}})
+    view = game.role_view("east")
+    assert view["draft"]["abatement_floor"] == 0.3 and view["draft"]["incentives"]["newtown"] == 2.0
+    assert view["draft"]["joint_control"] == game.current["east"]["joint_control"]  # not submitted: the standing decision
+    assert view["last_submission"] == {"name": "Ana", "seq": seq, "round": 1}
+    seq2 = game.submit(bo, "east", {"joint_control": False})
+    assert game.role_decisions("east")["joint_control"] is False and game.role_decisions("east")["abatement_floor"] == 0.3
+    assert game.last_submission("east")["name"] == "Bo" and game.last_submission("east")["seq"] == seq2
+    assert game.role_decisions("west") == game.current["west"]  # another role's form is untouched
+    record = game.step_round()
+    assert record["decisions"]["east"] == {**game.current["east"]} and game.current["east"]["abatement_floor"] == 0.3
+    assert game.role_decisions("east") == game.current["east"] and game.last_submission("east") is None
+
+
+def test_a_round_is_due_when_every_played_role_has_submitted_not_every_player(tmp_path: Path) -> None:
+    game = new_game(tmp_path / "g")
+    assert not game.due()  # nobody plays yet (and no countdown)
+    ana, _ = game.join(game.join_code, "Ana", role="east")
+    game.join(game.join_code, "Bo", role="east")
+    cy, _ = game.join(game.join_code, "Cy", role="west")
+    game.submit(ana, "east", {"abatement_floor": 0.1})
+    assert not game.due()  # West has not submitted
+    game.submit(cy, "west", {"fund": True})
+    assert game.due()  # Bo need not submit: his role has
+
+
+def test_the_teacher_removes_a_ghost_player(tmp_path: Path) -> None:
+    game = new_game(tmp_path / "g")
+    ana, _ = game.join(game.join_code, "Ana", role="east")
+    ghost, _ = game.join(game.join_code, "Ana", role="west")  # the join page opened again
+    h = next(h for h, p in game.players.items() if p["role"] == "west")
+    with pytest.raises(Refused, match="Only the teacher"):
+        game.remove_player("not-the-key", h)
+    game.submit(ana, "east", {"abatement_floor": 0.1})
+    assert not game.due()  # the ghost's role holds the round open
+    game.remove_player(game.teacher_key, h)
+    assert game.player(ghost) is None and len(game.players) == 1
+    assert game.due()
+    with pytest.raises(Refused, match="Unknown session"):
+        game.submit(ghost, "west", {"fund": True})
+    with pytest.raises(Refused, match="No such player"):
+        game.remove_player(game.teacher_key, h)
+    assert json.loads((tmp_path / "g" / "game.json").read_text())["players"].keys() == game.players.keys()
+
+
+def test_offers_are_numbered_on_their_own_and_old_numbers_resume(tmp_path: Path) -> None:
+    game, tokens = two_players(tmp_path / "g")
+    game.submit(tokens["east"], "east", {"fund": True})  # submissions and answers do not use up offer numbers
+    a = game.offer(tokens["east"], "east", "west", 5.0, 1)
+    game.answer(tokens["west"], "west", a, "accept")
+    game.submit(tokens["west"], "west", {"fund": True})
+    b = game.offer(tokens["west"], "west", "east", 2.0, 1)
+    game.step_round()
+    c = game.offer(tokens["east"], "east", "west", 3.0, 2)
+    assert (a, b, c) == (1, 2, 3)
+    # a game saved before offers had their own counter numbered them by the sequence of all actions
+    saved = json.loads((tmp_path / "g" / "game.json").read_text())
+    for entry in saved["rounds"][0]["offers"]:
+        entry["offer"] = {1: 2, 2: 6}[entry["offer"]]
+    saved["pending_offers"][0]["offer"] = 7
+    (tmp_path / "g" / "game.json").write_text(json.dumps(saved))
+    old = Game.resume(tmp_path / "g")
+    assert sorted(old.offers()) == [2, 6, 7] and old.offers()[2]["status"] == "accepted"
+    assert old.offer(tokens["west"], "west", "east", 1.0, 1) == 8
+
+
+def refusals_of(game: Game, tokens: dict[str, str]) -> list[Refused]:
+    """The refusals a student can meet on their screen, one of each."""
+    calls = [
+        lambda: game.join("WRONG1", "Eve"),
+        lambda: game.submit(tokens["east"], "west", {"fund": True}),
+        lambda: game.submit("made-up", "east", {"fund": True}),
+        lambda: game.submit(tokens["east"], "east", {"abatement_floor": 0.9}),
+        lambda: game.submit(tokens["east"], "east", {"fund": "yes"}),
+        lambda: game.submit(tokens["east"], "east", {"incentives": {"capital": 9.0}}),
+        lambda: game.submit(tokens["east"], "east", {"incentives": {"milltown": 1.0}}),
+        lambda: game.submit(tokens["east"], "east", {"fund": True}, round_no=7),
+        lambda: game.offer(tokens["east"], "east", "west", 0.0, 1),
+        lambda: game.offer(tokens["east"], "east", "west", 1.0, 0),
+        lambda: game.offer(tokens["west"], "west", "east", None, 1, kind="tax_split", split=1.2, origin="east"),
+        lambda: game.offer(tokens["west"], "west", "east", None, 1, kind="tax_split", split=0.5, origin="north"),
+        lambda: game.offer(tokens["west"], "west", "east", 1.0, 1, kind="eco_comp"),
+        lambda: game.offer(tokens["west"], "west", "east", 1.0, 1, kind="gift"),
+        lambda: game.answer(tokens["west"], "west", 99, "accept"),
+    ]
+    out = []
+    for call in calls:
+        with pytest.raises(Refused) as caught:
+            call()
+        out.append(caught.value)
+    return out
+
+
+def test_refusals_are_plain_words_and_translated(tmp_path: Path) -> None:
+    import re
+
+    from regionsim.viz.game_text import REFUSALS_ZH, refusal
+
+    game, tokens = two_players(tmp_path / "g")
+    refused = refusals_of(game, tokens)
+    for exc in refused:
+        en, zh = refusal(exc, "en"), refusal(exc, "zh")
+        assert not re.search(r"\b(amount|split|origin|rounds|kind|action|abatement_floor|incentives|fund)[.:]", en), en
+        assert exc.key in REFUSALS_ZH, exc.key
+        assert zh.startswith("被拒绝：") and re.search(r"[\u4e00-\u9fff]{2}", zh[4:]) and "{" not in zh, zh
+        assert not re.search(r"\b(amount|split|origin|rounds|kind|must|Refused)\b", zh), zh
+    amount = next(x for x in refused if x.key == "amount")
+    assert str(amount) == f"The yearly amount must be more than 0 and at most {game.offer_limit('east'):,.1f} 亿元"
+    assert refusal(amount, "zh") == f"被拒绝：每年金额须大于0且不超过{game.offer_limit('east'):,.1f}亿元"
+    share = next(x for x in refused if x.key == "share")
+    assert refusal(share, "zh") == "被拒绝：“自身减排力度（至少削减的排放比例）”须是0到0.7之间的比例"
+    assert game.pending == [] and game.pending_offers == []
+
+
+def test_the_screens_words_round_line_game_over_and_numbers_typed(tmp_path: Path) -> None:
+    from regionsim.viz.game_app import game_over_line, number_problem, round_line
+
+    assert round_line("zh", 2, 2027) == "第<b class='rs-round'>2</b>轮 · <b class='rs-year'>2027</b>年"
+    assert round_line("en", 2, 2027) == "Round <b class='rs-round'>2</b> · Year <b class='rs-year'>2027</b>"
+    assert game_over_line("en", 3, 2031) == "Game over after round 3 · 2031"
+    assert game_over_line("zh", 3, 2031) == "博弈已结束：共3轮 · 2031年"
+    assert number_problem("abc", "Own abatement", "en", 0.0, 0.7) == "“Own abatement”: “abc” is not a number."
+    assert number_problem("0.9", "Own abatement", "en", 0.0, 0.7) == "“Own abatement” must be from 0 to 0.7, not 0.9."
+    assert number_problem("0.9", "自身减排力度", "zh", 0.0, 0.7) == "“自身减排力度”须在0到0.7之间，而不是0.9。"
+    assert number_problem(" 0.5 ", "x", "en", 0.0, 0.7) == "" and number_problem("nan", "x", "en") != ""
+    game = new_game(tmp_path / "g")
+    token, _ = game.join(game.join_code, "Ana", role="east")
+    game.submit(token, "east", {"fund": True})
+    game.step_round()
+    game.end(game.teacher_key)
+    status = game.status()
+    assert status["ended"] and status["rounds_played"] == 1 and status["year"] == 2027
+
+
+def test_a_split_role_is_told_its_lead_pays_for_abatement(tmp_path: Path) -> None:
+    from regionsim.viz.game_app import no_target_words
+
+    game = Game("capital_region", tmp_path / "g", seed=SEED, round_seconds=0)
+    assert game.offer_targets("xiongan_baoding", "abatement") == []
+    assert no_target_words(game, "xiongan_baoding", "abatement", "en") == (
+        "Rest of Hebei makes payments for another province's abatement for Hebei."
+    )
+    assert "由" in no_target_words(game, "xiongan_baoding", "abatement", "zh")
+    assert no_target_words(game, "beijing", "eco_comp", "en") == "No role can take this kind of offer from you."
+
+
+def test_debrief_charts_have_one_legend_and_tick_the_first_and_last_year(tmp_path: Path) -> None:
+    import re
+
+    from regionsim.viz.game_app import debrief_charts_html
+    from regionsim.viz.svg import Series, line_chart_svg
+
+    def years_ticked(svg: str) -> list[int]:
+        return [int(y) for y in re.findall(r'text-anchor="middle" fill="#444">(\d{4})</text>', svg)]
+
+    series = [Series("a", list(range(2023, 2030)), [float(i) for i in range(7)], "#000", False)]
+    assert years_ticked(line_chart_svg("t", series, width=290, height=190)) == [2025]  # the default, as the dashboard draws it
+    assert years_ticked(line_chart_svg("t", series, width=290, height=190, end_years=True)) == [2023, 2025, 2029]
+    wide = line_chart_svg("t", [Series("a", list(range(2020, 2041)), [0.0] * 21, "#000", False)], width=470, end_years=True)
+    assert years_ticked(wide)[0] == 2020 and years_ticked(wide)[-1] == 2040 and 2030 in years_ticked(wide)
+    game = new_game(tmp_path / "g")
+    game.step_round()
+    html = debrief_charts_html(game, "en")
+    assert html.count("rs-debrief-legend") == 1  # one legend, above all the charts
+    assert "rs-legend-no_coordination" in html
+    svgs = re.findall(r"<svg xmlns.*?</svg>", html, re.S)
+    assert len(svgs) == 12 and all(years_ticked(s)[0] == 2025 and years_ticked(s)[-1] == 2027 for s in svgs)
+    assert all("rs-legend" not in s and "…" not in s for s in svgs)
+    assert "Money received net, cumulative (亿元)" in html  # the whole title, in HTML that wraps
+
+
+def test_the_variant_files_header_is_whole_sentences(tmp_path: Path) -> None:
+    game = new_game(tmp_path / "g")
+    game.step_round()
+    header = [line[2:] for line in game.variant_toml().splitlines() if line.startswith("# ")]
+    assert all(not line.rstrip().endswith(";") for line in header), header
+    text = " ".join(header)
+    assert "never changed its decisions. The offers accepted and in force in the last round are held from the base year too" in text

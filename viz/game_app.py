@@ -13,10 +13,12 @@ import time
 from html import escape
 from urllib.parse import parse_qs
 
+import ipyvuetify
 import solara
+import traitlets
 from regionsim.model.game import CHOICES, OFFER_MAX_ROUNDS, Refused, offer_words
 from regionsim.viz import game_server
-from regionsim.viz.game_text import tr
+from regionsim.viz.game_text import refusal, tr
 from regionsim.viz.svg import PALETTE, Series, line_chart_svg
 
 CSS = """
@@ -29,7 +31,41 @@ CSS = """
 .rs-debrief-who { display: flex; flex-wrap: wrap; gap: 6px; margin-bottom: 8px; }
 .rs-offer-form { flex-wrap: wrap; }
 .rs-offer-form > * { min-width: 150px; }
+.rs-field-error, .rs-error { color: #b71c1c; font-size: 13px; }
+.rs-chart-box { width: 290px; }
+.rs-chart-title { font-size: 13px; font-weight: 600; color: #222; min-height: 34px; position: relative; z-index: 1; }
+.rs-chart-box svg { display: block; margin-top: -22px; }
+.rs-debrief-legend { display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 13px; margin: 4px 0 10px 0; }
+.rs-debrief-legend svg { vertical-align: middle; margin-right: 4px; }
 """
+
+
+class TokenStore(ipyvuetify.VuetifyTemplate):
+    """Keeps a student's session token in their browser (localStorage, one entry per join code): a student page
+    stores it; the join page reads it back (`found`), so re-opening the join address returns the student to their
+    page instead of making a second player."""
+
+    template = traitlets.Unicode(
+        """<template><span class="rs-token-store" style="display:none"></span></template>
+<script>
+module.exports = {
+  mounted() { this.sync(); },
+  watch: { token() { this.sync(); } },
+  methods: {
+    sync() {
+      const key = 'regionsim-game-' + this.code;
+      try {
+        if (this.token) { window.localStorage.setItem(key, this.token); }
+        else { this.found = window.localStorage.getItem(key) || ''; }
+      } catch (e) { this.found = ''; }
+    }
+  }
+}
+</script>"""
+    ).tag(sync=True)
+    code = traitlets.Unicode("").tag(sync=True)
+    token = traitlets.Unicode("").tag(sync=True)
+    found = traitlets.Unicode("").tag(sync=True)
 
 
 def _query(router) -> dict[str, str]:
@@ -51,6 +87,31 @@ def _poll(cancel, clock: bool = False):
 
 def _num(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
+
+
+def number_problem(text: str, label: str, lang: str, low: float | None = None, high: float | None = None) -> str:
+    """What is wrong with a number typed into a field (in plain words), or "" when it is a number in [low, high]."""
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        return tr("not_a_number", lang, label=label, text=str(text)[:20])
+    if low is not None and high is not None and not low <= value <= high:
+        return tr("out_of_range", lang, label=label, low=low, high=high, value=value)
+    return ""
+
+
+def round_line(lang: str, round_no: int, year: int) -> str:
+    """ "Round 2 · Year 2027" / "第2轮 · 2027年", the numbers marked for tests (rs-round, rs-year)."""
+    return tr("round_line", lang, n=f"<b class='rs-round'>{round_no}</b>", y=f"<b class='rs-year'>{year}</b>")
+
+
+def game_over_line(lang: str, rounds_played: int, year: int) -> str:
+    """What the screens say once the game has ended."""
+    if rounds_played == 0:
+        return escape(tr("game_over_none", lang, y=year))
+    return escape(tr("game_over", lang, n=rounds_played, y=year))
 
 
 @solara.component
@@ -75,9 +136,15 @@ def StudentJoin(lang: str, router):
         try:
             token, _ = game.join(code, name, role or None)
         except Refused as exc:
-            set_error(tr("refused", lang, why=str(exc)))
+            set_error(refusal(exc, lang))
             return
         router.push(f"/?t={token}&lang={lang}")
+
+    def found(token: str) -> None:  # this browser joined before: back to that player's page, not a new player
+        if token and game.player(token) is not None:
+            router.push(f"/?t={token}&lang={lang}")
+
+    TokenStore.element(code=game.join_code, token="", on_found=found)
 
     solara.HTML(tag="h2", unsafe_innerHTML=escape(tr("join_title", lang)))
     solara.InputText(tr("code", lang), value=code, on_value=set_code, continuous_update=True)
@@ -93,26 +160,74 @@ def StudentJoin(lang: str, router):
         solara.HTML(tag="div", unsafe_innerHTML=escape(error), classes=["rs-error"], style="color:#b71c1c")
 
 
+def _as_text(decisions: dict) -> dict:
+    """A role's decisions as the form holds them: numbers as the text of their fields."""
+    out = {}
+    for key, value in decisions.items():
+        if isinstance(value, dict):
+            out[key] = {c: f"{float(x):g}" for c, x in value.items()}
+        elif isinstance(value, bool):
+            out[key] = value
+        else:
+            out[key] = f"{float(value):g}"
+    return out
+
+
+def form_problems(game, role: str, draft: dict, lang: str) -> dict[str, str]:
+    """Field (key, or key.city) → what is wrong with its text; empty when the form can be sent."""
+    info, problems = game.roles[role], {}
+    names = dict(zip(info.cities, info.city_names_zh if lang == "zh" else info.city_names_en, strict=True))
+    for key in game.choices_of(role):
+        choice = CHOICES[key]
+        label = choice.label_zh if lang == "zh" else choice.label_en
+        if choice.kind == "share":
+            problems[key] = number_problem(draft[key], label, lang, 0.0, game.max_abatement)
+        elif choice.kind == "incentives":
+            for city, text in draft[key].items():
+                problems[f"{key}.{city}"] = number_problem(text, f"{label}: {names.get(city, city)}", lang, 0.0, choice.high)
+    return {k: v for k, v in problems.items() if v}
+
+
+def form_decisions(draft: dict) -> dict:
+    """The form's decisions as numbers (after `form_problems` found none)."""
+    return {
+        k: (v if isinstance(v, bool) else {c: float(x) for c, x in v.items()} if isinstance(v, dict) else float(v))
+        for k, v in draft.items()
+    }
+
+
 @solara.component
 def DecisionForm(lang: str, token: str, role: str, round_no: int):
+    """The role's decisions for this round: it starts from what the role's last submission of this round set (a
+    teammate's too), else the role's decisions in force, and is made afresh when a teammate submits."""
     game = game_server.GAME
-    current = game.current[role]
-    draft, set_draft = solara.use_state(dict(current))
+    draft, set_draft = solara.use_state(_as_text(game.role_decisions(role)))
+    latest = solara.use_ref(draft)  # what was typed last, even if Submit is pressed before the form re-renders
     message, set_message = solara.use_state("")
     cities = dict(
         zip(game.roles[role].cities, game.roles[role].city_names_zh if lang == "zh" else game.roles[role].city_names_en, strict=True)
     )
+    problems = form_problems(game, role, draft, lang)
 
     def put(key, value):
-        set_draft({**draft, key: value})
+        latest.current = {**latest.current, key: value}
+        set_draft(latest.current)
 
     def submit():
+        now = form_problems(game, role, latest.current, lang)
+        if now:
+            set_message(tr("fix_first", lang, why=" ".join(now.values())))
+            return
         try:
-            game.submit(token, role, draft, round_no)  # a form left open from a closed round is refused, not moved on
+            game.submit(token, role, form_decisions(latest.current), round_no)  # a form left open from a closed round is refused
         except Refused as exc:
-            set_message(tr("refused", lang, why=str(exc)))
+            set_message(refusal(exc, lang))
             return
         set_message("")
+
+    def field_error(key: str) -> None:
+        if key in problems:
+            solara.HTML(tag="div", unsafe_innerHTML=escape(problems[key]), classes=["rs-field-error", f"rs-field-error-{key}"])
 
     solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("decisions", lang)), classes=[f"rs-form-round-{round_no}"])
     for key in game.choices_of(role):
@@ -123,27 +238,29 @@ def DecisionForm(lang: str, token: str, role: str, round_no: int):
             with solara.Div(classes=[f"rs-choice-{key}"]):
                 solara.Checkbox(label=label, value=bool(draft[key]), on_value=lambda v, k=key: put(k, bool(v)))
         elif choice.kind == "share":
-            solara.InputFloat(
+            solara.InputText(
                 f"{label} (0–{game.max_abatement:g})",
-                value=float(draft[key]),
-                on_value=lambda v, k=key: put(k, max(0.0, min(game.max_abatement, float(v or 0.0)))),
+                value=draft[key],
+                on_value=lambda v, k=key: put(k, v),
                 continuous_update=True,
                 classes=[f"rs-choice-{key}"],
             )
+            field_error(key)
         else:
             solara.HTML(tag="div", unsafe_innerHTML=escape(label))
             for city, shown in cities.items():
-                solara.InputFloat(
+                solara.InputText(
                     f"{shown} (0–{choice.high:g})",
-                    value=float(draft[key].get(city, 0.0)),
-                    on_value=lambda v, c=city, k=key, h=choice.high: put(k, {**draft[k], c: max(0.0, min(h, float(v or 0.0)))}),
+                    value=draft[key].get(city, "0"),
+                    on_value=lambda v, c=city, k=key: put(k, {**latest.current[k], c: v}),
                     continuous_update=True,
                     classes=[f"rs-choice-{key}-{city}"],
                 )
+                field_error(f"{key}.{city}")
         solara.HTML(tag="p", unsafe_innerHTML=escape(explain), classes=["rs-explain"])
     solara.Button(tr("submit", lang), on_click=submit, color="primary", classes=["rs-submit"])
     if message:
-        solara.HTML(tag="div", unsafe_innerHTML=escape(message), classes=["rs-error"], style="color:#b71c1c")
+        solara.HTML(tag="div", unsafe_innerHTML=escape(message), classes=["rs-error"])
 
 
 def offer_line(game, offer: dict, lang: str) -> str:
@@ -197,10 +314,10 @@ def OffersPanel(lang: str, token: str, role: str, offers: list, limit: float):
     names = {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()}
     kind, set_kind = solara.use_state(game.offer_kinds[0])
     to, set_to = solara.use_state("")
-    amount, set_amount = solara.use_state(round(min(limit, 10.0), 1))
-    split, set_split = solara.use_state(0.5)
+    amount, set_amount = solara.use_state(f"{round(min(limit, 10.0), 1):g}")
+    split, set_split = solara.use_state("0.5")
     origin, set_origin = solara.use_state(role)
-    rounds, set_rounds = solara.use_state(2)
+    rounds, set_rounds = solara.use_state("2")
     message, set_message = solara.use_state("")
     tonnes = 1e4 / max(game.model.params["air"]["cost_10k_yuan_per_t"], 1e-12)
     targets = game.offer_targets(role, kind)
@@ -210,9 +327,34 @@ def OffersPanel(lang: str, token: str, role: str, offers: list, limit: float):
         try:
             call()
         except Refused as exc:
-            set_message(tr("refused", lang, why=str(exc)))
+            set_message(refusal(exc, lang))
             return
         set_message("")
+
+    fields = (
+        {"split": (split, tr("offer_split", lang))} if kind == "tax_split" else {"amount": (amount, tr("offer_amount", lang, limit=limit))}
+    )
+    fields["rounds"] = (rounds, tr("offer_rounds", lang, n=OFFER_MAX_ROUNDS))
+    problems = {k: number_problem(text, label, lang) for k, (text, label) in fields.items()}
+    problems = {k: v for k, v in problems.items() if v}
+
+    def send():
+        if problems:
+            set_message(tr("fix_first", lang, why=" ".join(problems.values())))
+            return
+        number = float(rounds)
+        act(
+            lambda: game.offer(
+                token,
+                role,
+                target,
+                float(amount) if kind != "tax_split" else None,
+                int(number) if number.is_integer() else number,
+                kind=kind,
+                split=float(split) if kind == "tax_split" else None,
+                origin=origin if origin in (role, target) else role,
+            )
+        )
 
     solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("offers", lang)))
     solara.HTML(tag="p", unsafe_innerHTML=escape(tr("offers_explain", lang, t=tonnes)), classes=["rs-explain"])
@@ -226,45 +368,46 @@ def OffersPanel(lang: str, token: str, role: str, offers: list, limit: float):
     with solara.Row(classes=["rs-offer-form"]):
         _pick(tr("offer_kind", lang), {k: tr(f"kind_{k}", lang) for k in game.offer_kinds}, kind, set_kind, "rs-offer-kind")
         if not targets:
-            solara.HTML(tag="span", unsafe_innerHTML=escape(tr("no_target", lang)), classes=["rs-no-target"])
+            solara.HTML(tag="span", unsafe_innerHTML=escape(no_target_words(game, role, kind, lang)), classes=["rs-no-target"])
         else:
             _pick(tr("offer_to", lang), {r: names[r] for r in targets}, target, set_to, "rs-offer-to")
             if kind == "tax_split":
-                solara.InputFloat(
-                    tr("offer_split", lang),
-                    value=split,
-                    on_value=lambda v: set_split(float(v or 0.0)),
-                    continuous_update=True,
-                    classes=["rs-offer-split"],
+                solara.InputText(
+                    tr("offer_split", lang), value=split, on_value=set_split, continuous_update=True, classes=["rs-offer-split"]
                 )
                 mine = {role: names[role], target: names[target]}
                 _pick(tr("offer_origin", lang), mine, origin if origin in mine else role, set_origin, "rs-offer-origin")
             else:
-                solara.InputFloat(
+                solara.InputText(
                     tr("offer_amount", lang, limit=limit),
                     value=amount,
-                    on_value=lambda v: set_amount(float(v or 0.0)),
+                    on_value=set_amount,
                     continuous_update=True,
                     classes=["rs-offer-amount"],
                 )
-            solara.InputInt(
+            solara.InputText(
                 tr("offer_rounds", lang, n=OFFER_MAX_ROUNDS),
                 value=rounds,
-                on_value=lambda v: set_rounds(int(v or 0)),
+                on_value=set_rounds,
                 continuous_update=True,
                 classes=["rs-offer-rounds"],
             )
-            solara.Button(
-                tr("offer_send", lang),
-                on_click=lambda: act(
-                    lambda: game.offer(
-                        token, role, target, amount, rounds, kind=kind, split=split, origin=origin if origin in (role, target) else role
-                    )
-                ),
-                classes=["rs-offer-send"],
-            )
+            solara.Button(tr("offer_send", lang), on_click=send, classes=["rs-offer-send"])
+    for key, problem in problems.items():
+        solara.HTML(tag="div", unsafe_innerHTML=escape(problem), classes=["rs-field-error", f"rs-field-error-offer-{key}"])
     if message:
-        solara.HTML(tag="div", unsafe_innerHTML=escape(message), classes=["rs-error", "rs-offer-error"], style="color:#b71c1c")
+        solara.HTML(tag="div", unsafe_innerHTML=escape(message), classes=["rs-error", "rs-offer-error"])
+
+
+def no_target_words(game, role: str, kind: str, lang: str) -> str:
+    """Why `role` cannot make an offer of `kind`: its province's lead makes payments for abatement, or nobody can take it."""
+    if kind == "abatement" and not game.roles[role].lead:
+        lead = game.lead_of(role)
+        s = game.model.state
+        i = s.province_ids.index(game.roles[role].province)
+        province = s.province_names_zh[i] if lang == "zh" else s.province_names_en[i]
+        return tr("no_target_lead", lang, lead=lead.name_zh if lang == "zh" else lead.name_en, province=province)
+    return tr("no_target", lang)
 
 
 @solara.component
@@ -288,6 +431,7 @@ def StudentPage():
             solara.HTML(tag="div", unsafe_innerHTML=escape(tr("unknown_session", lang)), classes=["rs-error"])
             StudentJoin(lang, router)
             return
+        TokenStore.element(code=game.join_code, token=token)  # a re-opened join address comes back here
         role = player["role"]
         info = game.roles[role]
         view = game.role_view(role)
@@ -296,10 +440,13 @@ def StudentPage():
             unsafe_innerHTML=f"{escape(tr('you_play', lang))}: <span class='rs-role' data-role='{escape(role)}'>"
             f"{escape(info.name_zh if lang == 'zh' else info.name_en)}</span> — {escape(player['name'])}",
         )
+        over = game.ended or not game.model.running
         solara.HTML(
             tag="div",
-            unsafe_innerHTML=f"{escape(tr('round', lang))} <b class='rs-round'>{view['round']}</b> · "
-            f"{escape(tr('year', lang))} <b class='rs-year'>{view['year']}</b>",
+            unsafe_innerHTML=game_over_line(lang, len(game.rounds), view["year"])
+            if over
+            else round_line(lang, view["round"], view["year"]),
+            classes=["rs-round-line"],
         )
         now, base = view["now"], view["base"]
         rows = [
@@ -316,18 +463,25 @@ def StudentPage():
             f"<td>({_num(base.get(col, start_score if col == 'score' else 0.0), d)})</td></tr>"
             for k, col, d in rows
         )
-        solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("indicators", lang)))
+        solara.HTML(
+            tag="h3", unsafe_innerHTML=escape(tr("indicators" if info.whole else "indicators_cities", lang)), classes=["rs-indicators-head"]
+        )
         solara.HTML(tag="table", unsafe_innerHTML=table, classes=["rs-indicators"])
         words = tr("score_words", lang, g=w["gdp_per_head"], a=w["clean_air"], b=w["budget"], total=start_score)
         solara.HTML(tag="p", unsafe_innerHTML=escape(words), classes=["rs-explain", "rs-score-words"])
         if not info.whole:
             solara.HTML(tag="p", unsafe_innerHTML=escape(lead_words(game, role, lang)), classes=["rs-explain", "rs-lead"])
-        if game.ended or not game.model.running:
+        if over:
             solara.HTML(tag="div", unsafe_innerHTML=escape(tr("ended", lang)), classes=["rs-ended"])
             return
         state = tr("submitted", lang, n=view["round"]) if view["submitted"] else tr("waiting", lang, n=view["round"])
         solara.HTML(tag="div", unsafe_innerHTML=escape(state), classes=["rs-status", "rs-done" if view["submitted"] else "rs-waiting"])
-        DecisionForm(lang, token, role, view["round"]).key(f"form-{view['round']}-{role}-{lang}")  # a fresh form each round
+        last = view["last_submission"]
+        if last:
+            who = tr("last_by", lang, name=last["name"], role=info.name_zh if lang == "zh" else info.name_en, n=last["round"])
+            solara.HTML(tag="div", unsafe_innerHTML=escape(who), classes=["rs-explain", "rs-last-by"])
+        # a fresh form each round, and whenever someone submits for the role (it then shows what they set)
+        DecisionForm(lang, token, role, view["round"]).key(f"form-{view['round']}-{role}-{lang}-{last['seq'] if last else 0}")
         OffersPanel(lang, token, role, view["offers"], view["offer_limit"]).key(f"offers-{role}-{lang}")
 
 
@@ -381,9 +535,22 @@ DEBRIEF_MEASURES = (
 """The debrief's charts of each role (column, title key, unit); "money" is a role's net received, the region's money moved."""
 
 
+def debrief_legend_html(lang: str) -> str:
+    """The debrief charts' one legend (above them all): a line of each path's colour and dash, and its full name."""
+    items = []
+    for path, colour, dashed in DEBRIEF_PATHS:
+        dash = ' stroke-dasharray="6 4"' if dashed else ""
+        items.append(
+            f"<span class='rs-legend-{path}'><svg width='26' height='10'><line x1='1' y1='5' x2='25' y2='5' stroke='{colour}' "
+            f"stroke-width='2.5'{dash}/></svg>{escape(tr(path, lang))}</span>"
+        )
+    return f"<div class='rs-debrief-legend'>{''.join(items)}</div>"
+
+
 def debrief_charts_html(game, lang: str) -> str:
     """The class's path against each-for-itself and full coordination over the years: for each role and the
-    region, a line chart (viz/svg.py, inline SVG) of score, PM2.5, GDP and money, one line per path."""
+    region, a line chart (viz/svg.py, inline SVG) of score, PM2.5, GDP and money, one line per path. One legend
+    above all the charts; each chart's title above it in HTML (it wraps); the first and last years ticked."""
     data = game.debrief()
     names = {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()} | {"region": tr("region", lang)}
     blocks = []
@@ -400,19 +567,42 @@ def debrief_charts_html(game, lang: str) -> str:
                 )
                 for path, colour, dashed in DEBRIEF_PATHS
             ]
-            charts.append(
-                line_chart_svg(
-                    f"{names[who]}: {tr(title, lang)}",
-                    series,
-                    width=290,
-                    height=190,
-                    unit=unit,
-                    lang=lang,
-                    css_class=f"rs-chart rs-debrief-chart rs-debrief-chart-{column}",
-                )
+            svg = line_chart_svg(
+                "",
+                series,
+                width=290,
+                height=170,
+                unit=unit,
+                lang=lang,
+                legend=False,
+                end_years=True,
+                css_class=f"rs-chart rs-debrief-chart rs-debrief-chart-{column}",
             )
-        blocks.append(f"<div class='rs-debrief-who' data-who='{escape(who)}'>{''.join(charts)}</div>")
-    return f"<h3>{escape(tr('debrief_charts', lang))}</h3>{''.join(blocks)}"
+            charts.append(f"<div class='rs-chart-box'><div class='rs-chart-title'>{escape(tr(title, lang))}</div>{svg}</div>")
+        blocks.append(
+            f"<h4 class='rs-debrief-name'>{escape(names[who])}</h4>"
+            f"<div class='rs-debrief-who' data-who='{escape(who)}'>{''.join(charts)}</div>"
+        )
+    return f"<h3>{escape(tr('debrief_charts', lang))}</h3>{debrief_legend_html(lang)}{''.join(blocks)}"
+
+
+@solara.component
+def PlayerRow(lang: str, key: str, i: int, token_hash: str, player: dict, names: dict):
+    """A player on the teacher's screen: move them to another role, or remove them (a second session opened by mistake)."""
+    game = game_server.GAME
+
+    def move(label):
+        game.reassign(key, token_hash, next(r for r in game.roles if names[r] == label))
+
+    with solara.Row(classes=["rs-player"]):
+        solara.Select(
+            f"{tr('player', lang)}: {player['name']}",
+            values=list(names.values()),
+            value=names[player["role"]],
+            on_value=move,
+            classes=["rs-reassign", f"rs-reassign-{i}"],
+        )
+        solara.Button(tr("remove", lang), on_click=lambda: game.remove_player(key, token_hash), text=True, classes=[f"rs-remove-{i}"])
 
 
 @solara.component
@@ -448,12 +638,12 @@ def TeacherPage():
             )
         status = game.status()
         left = status["seconds_left"]
-        solara.HTML(
-            tag="div",
-            unsafe_innerHTML=f"{escape(tr('round', lang))} <b class='rs-round'>{status['round']}</b> · {escape(tr('year', lang))} "
-            f"<b class='rs-year'>{status['year']}</b> / {status['horizon']}"
-            + ("" if left is None or status["ended"] else f" · {escape(tr('time_left', lang))} <b class='rs-countdown'>{int(left)} s</b>"),
-        )
+        if status["ended"]:
+            line = f"<span class='rs-game-over'>{game_over_line(lang, status['rounds_played'], status['year'])}</span>"
+        else:
+            line = f"{round_line(lang, status['round'], status['year'])} / {status['horizon']}"
+            line += "" if left is None else f" · {escape(tr('time_left', lang))} <b class='rs-countdown'>{int(left)} s</b>"
+        solara.HTML(tag="div", unsafe_innerHTML=line, classes=["rs-round-line"])
         rows = []
         for r, v in game.roles.items():
             done = r in status["submitted"]
@@ -467,18 +657,8 @@ def TeacherPage():
         names = {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()}
         if game.players and not status["ended"]:
             solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("reassign", lang)))
-            for i, (token_hash, player) in enumerate(sorted(game.players.items(), key=lambda kv: kv[1]["name"])):
-
-                def move(label, h=token_hash):
-                    game.reassign(key, h, next(r for r in game.roles if names[r] == label))
-
-                solara.Select(
-                    f"{tr('player', lang)}: {player['name']}",
-                    values=list(names.values()),
-                    value=names[player["role"]],
-                    on_value=move,
-                    classes=["rs-reassign", f"rs-reassign-{i}"],
-                )
+            for i, (token_hash, player) in enumerate(sorted(game.players.items(), key=lambda kv: (kv[1]["name"], kv[0]))):
+                PlayerRow(lang, key, i, token_hash, player, names)
         offers = status["offers"]
         if offers:
             solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("offers", lang)))
@@ -494,7 +674,7 @@ def TeacherPage():
             try:
                 game.step_round()
             except Refused as exc:
-                set_message(str(exc))
+                set_message(refusal(exc, lang))
 
         def end():
             game.end(key)

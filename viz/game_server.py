@@ -11,7 +11,7 @@ screens (viz/game_app.py) offline; a small JSON API beside them lets lightweight
   POST /game-api/answer  {"token", "role", "offer", "action"}         → {"ok"} (accept, decline, withdraw); 403 when refused
   GET  /game-api/status                                             → round, year, roles submitted, offers
 
-A ticker closes a round when every player has submitted or the countdown ran out.
+A ticker closes a round when every role with a player has submitted or the countdown ran out.
 The game folder holds game.json (saved atomically after every submission and round) and game.log
 (refused requests); `--resume FOLDER` continues it.
 """
@@ -112,7 +112,7 @@ def add_api_routes() -> None:
 
 
 def tick(game: Game, stop: threading.Event, every: float = 0.25) -> None:
-    """Close rounds that are due (every player submitted, or time up) until `stop` is set."""
+    """Close rounds that are due (every role with a player submitted, or time up) until `stop` is set."""
     while not stop.wait(every):
         try:
             if game.due():

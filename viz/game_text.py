@@ -12,9 +12,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "role": ("Role", "角色"),
     "join": ("Join", "加入"),
     "you_play": ("You play", "你扮演"),
-    "round": ("Round", "第几轮"),
-    "year": ("Year", "年份"),
+    "round_line": ("Round {n} · Year {y}", "第{n}轮 · {y}年"),
+    "game_over": ("Game over after round {n} · {y}", "博弈已结束：共{n}轮 · {y}年"),
+    "game_over_none": ("Game over before the first round · {y}", "博弈已在第一轮之前结束 · {y}年"),
     "indicators": ("Your province now (start in brackets)", "本省现状（括号内为起始值）"),
+    "indicators_cities": ("Your cities now (start in brackets)", "你的城市现状（括号内为起始值）"),
     "population": ("Population (万 people)", "人口（万人）"),
     "gdp": ("GDP (亿元)", "地区生产总值（亿元）"),
     "pm25": ("PM2.5 (µg/m³, fine dust in the air)", "PM2.5（微克/立方米，空气中的细颗粒物）"),
@@ -46,6 +48,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "第{n}轮已提交。本轮结束前可以修改后重新提交。",
     ),
     "waiting": ("Not yet submitted for round {n}.", "第{n}轮尚未提交。"),
+    "last_by": (
+        "{name} submitted for {role} at round {n}; submitting again replaces it. The form shows {role}'s decisions now.",
+        "{name}已代表{role}提交第{n}轮的决定；再次提交将替换它。下面的表单显示{role}当前的决定。",
+    ),
+    "not_a_number": ("“{label}”: “{text}” is not a number.", "“{label}”：“{text}”不是数字。"),
+    "out_of_range": ("“{label}” must be from {low:g} to {high:g}, not {value:g}.", "“{label}”须在{low:g}到{high:g}之间，而不是{value:g}。"),
+    "fix_first": ("Not submitted: {why}", "未提交：{why}"),
+    "remove": ("Remove", "移除"),
     "ended": ("The game has ended. Look at the teacher's screen for the debrief.", "博弈已结束。请看老师屏幕上的复盘。"),
     "refused": ("Refused: {why}", "被拒绝：{why}"),
     "unknown_session": ("This link is not a session of this game. Join again.", "此链接不属于本局博弈，请重新加入。"),
@@ -121,6 +131,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "offer_split": ("Origin's share of the taxes (0–1)", "迁出地分得的税收比例（0–1）"),
     "offer_origin": ("Firms move from", "企业迁出方"),
     "no_target": ("No role can take this kind of offer from you.", "没有角色可以接受你的这类提议。"),
+    "no_target_lead": (
+        "{lead} makes payments for another province's abatement for {province}.",
+        "为其他省减排出资由{lead}代表{province}进行。",
+    ),
     "offer_amount": ("亿元 a year (at most {limit:,.1f})", "每年亿元（最多{limit:,.1f}）"),
     "offer_rounds": ("for rounds (1–{n})", "持续轮数（1–{n}）"),
     "offer_send": ("Propose", "提出"),
@@ -145,3 +159,50 @@ def tr(key: str, lang: str, **values: object) -> str:
     """The text of `key` in `lang` ("en" or "zh"), with `{name}` fields filled."""
     en, zh = TEXT[key]
     return (zh if lang == "zh" else en).format(**values)
+
+
+REFUSALS_ZH: dict[str, str] = {
+    "table": "决定的格式不对",
+    "unknown_decision": "这里没有“{key}”这项决定",
+    "bool": "“{choice_zh}”只能选是或否",
+    "share": "“{choice_zh}”须是0到{high:g}之间的比例",
+    "not_your_city": "“{city}”不是你的城市（你的城市：{cities_zh}）",
+    "incentive": "{city_zh}的激励须是0到{high:g}之间的数",
+    "code": "加入码不对",
+    "no_role": "没有“{role}”这个角色",
+    "no_player": "没有这个玩家或角色",
+    "teacher": "只有老师可以这样做",
+    "session": "未知会话：请先加入博弈",
+    "forged": "你扮演的是{mine_zh}，不能代表其他角色",
+    "ended": "博弈已结束",
+    "closed": "第{n}轮已结束；现在是第{now}轮",
+    "province_decision": "“{choice_zh}”是全省性决定，由{lead_zh}作出",
+    "kind": "没有这种提议类型",
+    "lead_pays": "为减排出资是省与省之间的事：由{lead_zh}代表本省进行",
+    "target": "这类提议只能向以下角色提出：{targets_zh}",
+    "split": "迁出地分得的税收比例须是0到1之间的数",
+    "origin": "企业须从{a_zh}或{b_zh}迁出",
+    "amount": "每年金额须大于0且不超过{limit:,.1f}亿元",
+    "other_role": "提议只能向其他角色提出",
+    "rounds": "持续轮数须是1到{n}之间的整数",
+    "action": "提议只能接受、拒绝或撤回",
+    "no_offer": "没有第{id}号提议",
+    "not_party": "只有{party_zh}可以对第{id}号提议这样做",
+    "not_open": "第{id}号提议已{status_zh}，不再等待答复",
+}
+"""The game's refusals (`regionsim.model.game.Refused`, by key) in 中文."""
+
+
+def refusal(exc: Exception, lang: str) -> str:
+    """A refusal in `lang`: the game's plain English message, or its 中文 text by its key."""
+    from regionsim.model.game import CHOICES
+
+    key = getattr(exc, "key", "")
+    if lang != "zh" or key not in REFUSALS_ZH:
+        return tr("refused", lang, why=str(exc))
+    values = dict(getattr(exc, "values", {}))
+    if "choice" in values:
+        values["choice_zh"] = CHOICES[values["choice"]].label_zh
+    if "status" in values:
+        values["status_zh"] = TEXT[f"offer_{values['status']}"][1]
+    return tr("refused", lang, why=REFUSALS_ZH[key].format(**values))

@@ -651,7 +651,17 @@ class _ChartFrame:
         return self.top + (self.y_high - y) / (self.y_high - self.y_low) * self.ph
 
 
-def _chart_axes(f: _ChartFrame, ticks: list[float], zero_line: bool, lang: str) -> list[str]:
+def _year_ticks(f: _ChartFrame, end_years: bool) -> list[float]:
+    """The years to tick: round ones; with `end_years`, the first and last year too (round ones too close to them dropped)."""
+    years = [y for y in nice_ticks(f.x0, f.x1, max(3, min(7, int(f.pw // 55)))) if f.x0 <= y <= f.x1 and float(y).is_integer()]
+    if not end_years:
+        return years
+    ends = [y for y in (math.ceil(f.x0), math.floor(f.x1)) if f.x0 <= y <= f.x1]
+    near = 40 * (f.x1 - f.x0) / max(f.pw, 1)  # years within 40 px of an end would crowd its label
+    return sorted(set(ends) | {y for y in years if all(abs(y - e) >= near for e in ends)})
+
+
+def _chart_axes(f: _ChartFrame, ticks: list[float], zero_line: bool, lang: str, end_years: bool = False) -> list[str]:
     """Y grid lines with their values, the zero line, year ticks along the bottom and the plot's frame."""
     decimals = _tick_decimals(ticks)
 
@@ -668,13 +678,12 @@ def _chart_axes(f: _ChartFrame, ticks: list[float], zero_line: bool, lang: str) 
         )
     if zero_line and f.y_low < 0 < f.y_high:
         out.append(f'<line x1="{f.left}" x2="{f.left + f.pw}" y1="{f.py(0):.1f}" y2="{f.py(0):.1f}" stroke="#888"/>')
-    for year in nice_ticks(f.x0, f.x1, max(3, min(7, int(f.pw // 55)))):
-        if f.x0 <= year <= f.x1 and float(year).is_integer():
-            x = f.px(year)
-            out.append(
-                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.top + f.ph}" y2="{f.top + f.ph + 4}" stroke="#444"/>'
-                f'<text x="{x:.1f}" y="{f.top + f.ph + 16}" font-size="10.5" text-anchor="middle" fill="#444">{int(year)}</text>'
-            )
+    for year in _year_ticks(f, end_years):
+        x = f.px(year)
+        out.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.top + f.ph}" y2="{f.top + f.ph + 4}" stroke="#444"/>'
+            f'<text x="{x:.1f}" y="{f.top + f.ph + 16}" font-size="10.5" text-anchor="middle" fill="#444">{int(year)}</text>'
+        )
     out.append(f'<rect x="{f.left}" y="{f.top}" width="{f.pw}" height="{f.ph}" fill="none" stroke="#999"/>')
     return out
 
@@ -757,8 +766,10 @@ def line_chart_svg(
     marker_x: float | None = None,
     unit: str = "",
     lang: str = "en",
+    end_years: bool = False,
 ) -> str:
-    """A line chart as an `<svg>`: title, y grid with round ticks, year axis, legend below (the
+    """A line chart as an `<svg>`: title, y grid with round ticks, year axis (with `end_years`, the first and last
+    year ticked too), legend below (the
     chart grows by one line per two legend entries, so the plot keeps its height). `marker_x` draws
     the current year as a vertical line; every year has a hover band (`rect.rs-hover`) whose
     tooltip lists each series' value that year (with `unit`)."""
@@ -774,7 +785,7 @@ def line_chart_svg(
         f'viewBox="0 0 {width} {height}" style="{FONT}; background:#fff">',
         f'<text x="8" y="18" font-size="13" font-weight="600" fill="#222">{esc(title)}</text>',
     ]
-    out += _chart_axes(frame, ticks, zero_line, lang)
+    out += _chart_axes(frame, ticks, zero_line, lang, end_years)
     out += _chart_lines(frame, series)
     out += _year_marker(frame, marker_x)
     out += _hover_bands(frame, series, unit, lang)

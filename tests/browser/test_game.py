@@ -103,26 +103,58 @@ def test_a_teacher_and_six_students_play_three_rounds(browser, tmp_path: Path) -
         logged = [json.loads(line) for line in (folder / "game.log").read_text().splitlines()]
         assert logged[-1]["why"].startswith("forged") and logged[-1]["role"] == other
 
+        # each round East's three students submit in turn (each sees who submitted last, and the form of a
+        # teammate shows what was just set), then one West student: the round closes when every role has submitted
+        east_ones = [i for i, r in enumerate(roles) if r == "east"]
+        west_one = roles.index("west")
         for round_no in (1, 2, 3):
-            for i, session in enumerate(students):
-                page = session.page
+            for i in [*east_ones, west_one]:
+                page = students[i].page
                 page.wait_for_selector(f".rs-round:text-is('{round_no}')", timeout=60_000)
                 page.wait_for_selector(f".rs-form-round-{round_no}", timeout=60_000)  # this round's form, not the last one's
+                if i != west_one and i != east_ones[0]:  # the form made afresh after the teammate's submission, not the old one
+                    page.wait_for_selector(f".rs-last-by:has-text('Student {east_ones[east_ones.index(i) - 1]} submitted')", timeout=30_000)
                 share = page.locator(".rs-choice-abatement_floor input")
-                share.fill(f"{0.05 * ((i + round_no) % 4):.2f}")
+                value = 0.1 * round_no + 0.02 * i
+                share.fill(f"{value:.2f}")
                 share.press("Enter")
                 page.click(".rs-submit")
-                if i < len(students) - 1:
-                    try:
-                        page.wait_for_selector(".rs-done", timeout=30_000)
-                    except Exception:
-                        page.screenshot(path=str(ARTIFACTS / f"game-student-{i}-round{round_no}.png"), full_page=True)
-                        raise
+                if i == west_one:
+                    break
+                try:
+                    page.wait_for_selector(
+                        f".rs-last-by:has-text('Student {i} submitted for East Province at round {round_no}')", timeout=30_000
+                    )
+                except Exception:
+                    page.screenshot(path=str(ARTIFACTS / f"game-student-{i}-round{round_no}.png"), full_page=True)
+                    raise
+                mate = students[next(k for k in east_ones if k != i)].page
+                mate.wait_for_selector(f".rs-last-by:has-text('Student {i} submitted')", timeout=30_000)
+                try:
+                    mate.wait_for_function(
+                        "v => Math.abs(parseFloat(document.querySelector('.rs-choice-abatement_floor input').value) - v) < 1e-9",
+                        arg=value,
+                        timeout=30_000,
+                    )
+                except Exception:
+                    mate.screenshot(path=str(ARTIFACTS / f"game-mate-of-{i}-round{round_no}.png"), full_page=True)
+                    shown = mate.locator(".rs-choice-abatement_floor input").input_value()
+                    raise AssertionError(f"student {i} set {value}; a teammate's form shows {shown}") from None
+                assert tpage.locator(".rs-round").inner_text().strip() == str(round_no)  # East alone does not close it
             tpage.wait_for_selector(f".rs-round:text-is('{round_no + 1}')", timeout=60_000)
         assert tpage.inner_text(".rs-year").strip() == "2031"
 
         tpage.click(".rs-debrief-button")
         tpage.wait_for_selector(".rs-debrief", timeout=60_000)
+        # one legend above the charts, whole chart titles that fit their chart, first and last years ticked
+        assert tpage.locator(".rs-debrief-legend").count() == 1
+        assert tpage.locator(".rs-debrief-legend").inner_text().count("each for itself (no coordination)") == 1
+        titles = tpage.locator(".rs-chart-title").evaluate_all("els => els.map(e => [e.textContent, e.scrollWidth <= e.clientWidth])")
+        assert ["Money received net, cumulative (亿元)", True] in titles and all(fits for _, fits in titles)
+        ticks = tpage.locator(".rs-debrief-chart").first.evaluate(
+            "s => [...s.querySelectorAll('text[text-anchor=middle]')].map(t => t.textContent).filter(t => /^\\d{4}$/.test(t))"
+        )
+        assert ticks[0] == "2025" and ticks[-1] == "2031", ticks
         for path in ("class", "no_coordination", "plan_as_written"):
             assert tpage.locator(f".rs-debrief-{path}").count() == 3  # East, West and the region
         # the charts over the years: score, PM2.5, GDP and money for East, West and the region, each with a line
@@ -140,6 +172,7 @@ def test_a_teacher_and_six_students_play_three_rounds(browser, tmp_path: Path) -
         assert students[0].page.locator(".rs-score-words").inner_text().startswith("Your score = 40 × GDP per head")
         tpage.click(".rs-lang")
         tpage.wait_for_selector("text=课堂博弈", timeout=30_000)
+        assert tpage.inner_text(".rs-round-line").startswith("第4轮 · 2031年")
         tpage.screenshot(path=str(ARTIFACTS / "game-teacher-debrief.png"), full_page=True)
 
         tpage.click(".rs-export")
@@ -150,7 +183,7 @@ def test_a_teacher_and_six_students_play_three_rounds(browser, tmp_path: Path) -
             session.close()
 
     events = pd.read_parquet(exported / "events.parquet").query("rule == 'GAME'")
-    assert (events.kind == "submission").sum() == 18  # six students × three rounds, none lost or doubled
+    assert (events.kind == "submission").sum() == 12  # four students × three rounds, none lost or doubled
     replayed = tmp_path / "replayed"
     done = subprocess.run(
         [sys.executable, "-m", "regionsim.model.cli", "game", "--replay", str(exported / "game.toml"), "--out", str(replayed)],
@@ -219,10 +252,39 @@ def test_students_trade_an_offer_and_the_teacher_reassigns_and_ends(browser, tmp
         split.press("Enter")
         pick(wpage, "rs-offer-origin", "East Province")
         wpage.click(".rs-offer-send")
-        epage.wait_for_selector(".rs-accept-3", timeout=30_000)
-        assert "80% of the taxes of firms that moved from East Province" in epage.inner_text(".rs-offer-3")
-        epage.click(".rs-accept-3")
-        wpage.wait_for_selector(".rs-offer-3.rs-offer-accepted", timeout=30_000)
+        epage.wait_for_selector(".rs-accept-2", timeout=30_000)  # offers are numbered 1, 2, … on their own
+        assert "No. 2: West Province hands East Province 80% of the taxes of firms that moved from East Province" in epage.inner_text(
+            ".rs-offer-2"
+        )
+        epage.click(".rs-accept-2")
+        wpage.wait_for_selector(".rs-offer-2.rs-offer-accepted", timeout=30_000)
+
+        # out-of-range and non-numbers are refused in plain words, not changed silently
+        share = epage.locator(".rs-choice-abatement_floor input")
+        share.fill("0.9")
+        epage.wait_for_selector(".rs-field-error-abatement_floor:has-text('must be from 0 to 0.7, not 0.9')", timeout=30_000)
+        epage.click(".rs-submit")
+        epage.wait_for_selector(".rs-error:has-text('Not submitted')", timeout=30_000)
+        share.fill("abc")
+        epage.wait_for_selector(".rs-field-error-abatement_floor:has-text('“abc” is not a number')", timeout=30_000)
+        amount.fill("0")
+        epage.click(".rs-offer-send")
+        epage.wait_for_selector(".rs-offer-error:has-text('The yearly amount must be more than 0 and at most')", timeout=30_000)
+        assert "amount:" not in epage.inner_text(".rs-offer-error")
+        assert json.loads((folder / "game.json").read_text())["pending"] == []
+
+        # re-opening the join address in the same browser returns Ann to her page: no second player
+        epage.goto(student_url)
+        epage.wait_for_selector(".rs-role[data-role='east']", timeout=60_000)
+        assert "t=" in epage.url
+        assert len(json.loads((folder / "game.json").read_text())["players"]) == 2
+        # a ghost joins from another browser; the teacher removes it, and its page asks it to join again
+        ghost = open_student(browser, student_url, code, "Zed")
+        tpage.wait_for_selector(".rs-who >> text=Zed", timeout=30_000)
+        tpage.click(".rs-remove-2")
+        ghost.page.wait_for_selector(".rs-join", timeout=30_000)
+        assert len(json.loads((folder / "game.json").read_text())["players"]) == 2
+        ghost.close()
         tpage.click(".rs-step")
         tpage.wait_for_selector(".rs-round:text-is('2')", timeout=60_000)
 
@@ -236,6 +298,7 @@ def test_students_trade_an_offer_and_the_teacher_reassigns_and_ends(browser, tmp
         # the teacher ends the game: the debrief opens, students see the end, no more decisions pass
         tpage.click(".rs-end")
         tpage.wait_for_selector(".rs-debrief", timeout=60_000)
+        assert tpage.inner_text(".rs-round-line").strip() == "Game over after round 1 · 2027"
         for page in (epage, wpage):
             page.wait_for_selector(".rs-ended", timeout=30_000)
         body = {"token": token, "role": "west", "round": 2, "decisions": {"joint_control": False}}
@@ -250,6 +313,12 @@ def test_students_trade_an_offer_and_the_teacher_reassigns_and_ends(browser, tmp
 
     events = pd.read_parquet(exported / "events.parquet")
     game = events.query("rule == 'GAME' and kind in ('offer', 'acceptance')")
+    assert [(json.loads(d)["offer"], s, k) for d, s, k in zip(game.detail, game.source, game.kind, strict=True)] == [
+        (1, "east", "offer"),
+        (1, "west", "acceptance"),
+        (2, "west", "offer"),
+        (2, "east", "acceptance"),
+    ]
     assert [(json.loads(d)["round"], s, k) for d, s, k in zip(game.detail, game.source, game.kind, strict=True)] == [
         (1, "east", "offer"),
         (1, "west", "acceptance"),

@@ -46,7 +46,10 @@ def test_forty_clients_and_three_screens_play_three_rounds(browser, tmp_path: Pa
         tokens = [re.search(r"[?&]t=([^&]+)", s.page.url).group(1) for s in screens]
         roles = [s.page.get_attribute(".rs-role", "data-role") for s in screens]
         with ThreadPoolExecutor(CLIENTS) as pool:
-            joined = list(pool.map(lambda i: post(student_url, "/game-api/join", {"code": code, "name": f"c{i}"}), range(CLIENTS)))
+            # the clients share East (a round closes once every played role has submitted: West's screen submits last)
+            joined = list(
+                pool.map(lambda i: post(student_url, "/game-api/join", {"code": code, "name": f"c{i}", "role": "east"}), range(CLIENTS))
+            )
             players = [(j["token"], j["role"]) for j in joined] + list(zip(tokens, roles, strict=True))
             for round_no in range(1, ROUNDS + 1):
                 for page in [tpage, *(s.page for s in screens)]:
@@ -58,7 +61,8 @@ def test_forty_clients_and_three_screens_play_three_rounds(browser, tmp_path: Pa
                     body = {"token": token, "role": role, "round": round_no, "decisions": {"abatement_floor": value(i, round_no)}}
                     return post(student_url, "/game-api/submit", body)["seq"]
 
-                seqs = list(pool.map(submit, range(len(players))))
+                last = len(players) - 1 - roles[::-1].index("west")  # West's screen: its submission closes the round
+                seqs = list(pool.map(submit, [i for i in range(len(players)) if i != last])) + [submit(last)]
                 submitted = time.perf_counter()
                 assert len(set(seqs)) == len(players)
                 shown = {}
