@@ -337,7 +337,7 @@ def test_sigkilled_driver_resumes_to_exactly_one_row_per_run(tmp_path):
     )
     family = psutil.Process(driver.pid)
     deadline = time.monotonic() + 120
-    while len(list((out / "parts").glob("part-*.parquet"))) < 2:
+    while not any((out / "parts").glob("part-*.parquet")):  # the first part (parts flush every 2 s; the sweep now takes ~7 s)
         assert driver.poll() is None, driver.communicate()
         assert time.monotonic() < deadline, "no part files appeared"
         time.sleep(0.05)
