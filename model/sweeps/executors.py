@@ -58,8 +58,10 @@ def _worker_init(driver_pid: int, payload: ScenarioPayload | None = None) -> Non
     when the driver is gone (killed with SIGKILL, say), instead of waiting forever for work that will not
     come. (The fork server outlives the driver while its children hold its pipe, so a worker cannot rely
     on its parent dying.)"""
+    import signal
     import threading
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle (see _start_forkserver_deaf_to_ctrl_c)
     if payload is not None:
         try:
             install(payload)
@@ -75,6 +77,26 @@ def _worker_init(driver_pid: int, payload: ScenarioPayload | None = None) -> Non
         os._exit(0)
 
     threading.Thread(target=watch, daemon=True, name="regionsim-driver-watch").start()
+
+
+def _start_forkserver_deaf_to_ctrl_c() -> None:
+    """Start the fork server (if not running) with SIGINT ignored, so the workers it forks ignore it from birth.
+
+    Ctrl-C in a terminal signals the whole process group: the driver stops the sweep and keeps what finished;
+    a worker must not also raise KeyboardInterrupt (a traceback on the user's screen). The fork server gives
+    its children the SIGINT handler it started with; a Python started with SIGINT ignored keeps it ignored."""
+    import signal
+    import threading
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _alive(pid: int) -> bool:
@@ -114,6 +136,7 @@ def run_local(
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["regionsim.model.sweeps.task", "regionsim.model.api", "regionsim.model.model"])
+    _start_forkserver_deaf_to_ctrl_c()
     retry: deque[tuple[Batch, int]] = deque()
     in_flight: dict[Any, tuple[Batch, int]] = {}
     pending = batches(tasks, batch_size)
