@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from regionsim.model.rules import air, eco_comp, fund, joint_control, tax_share
 from regionsim.model.rules import base as rb
+from regionsim.model.rules.base import shares
 from regionsim.model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
 
 from tests.conftest import three_city_context
@@ -444,9 +445,9 @@ def test_leakage_control_reads_joint_controls_switches():
 
 
 def test_shares_sum_to_one_or_are_equal():
-    np.testing.assert_allclose(air._shares(np.array([1.0, 3.0])), [0.25, 0.75])
-    np.testing.assert_allclose(air._shares(np.array([0.0, 0.0, 0.0, 0.0])), [0.25] * 4)
-    assert len(air._shares(np.zeros(0))) == 0
+    np.testing.assert_allclose(shares(np.array([1.0, 3.0])), [0.25, 0.75])
+    np.testing.assert_allclose(shares(np.array([0.0, 0.0, 0.0, 0.0])), [0.25] * 4)
+    assert len(shares(np.zeros(0))) == 0
 
 
 def _payment_context(payments, **over):
@@ -495,7 +496,7 @@ def test_payments_for_abatement_buy_tonnes_in_the_recipient():
     assert "about 2,000 t of SO2" in why.why_en.iloc[0] and "约2,000吨" in why.why_zh.iloc[0]  # what the sentence tells
     assert s.abatement_cost[C] == pytest.approx(2.0, rel=1e-9)  # what was bought is what was paid
     net = s.transfers.net("AIR")
-    np.testing.assert_allclose(net[:3], [-2.0 * w for w in air._shares(s.tax_revenue()[[A, B]])] + [2.0], rtol=1e-9)
+    np.testing.assert_allclose(net[:3], [-2.0 * w for w in shares(s.tax_revenue()[[A, B]])] + [2.0], rtol=1e-9)
 
 
 def test_payment_beyond_max_abatement_is_paid_but_buys_nothing_more():

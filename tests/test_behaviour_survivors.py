@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from regionsim.model.events import EventLog
 from regionsim.model.rules import INITIALISED, fund, migrate, relocate
-from regionsim.model.rules.base import StepContext
+from regionsim.model.rules.base import StepContext, shares
 from regionsim.model.scenario import load_scenario
 from regionsim.model.sectors import FUNCTION_TYPE_INDEX
 from regionsim.model.state import build_state
@@ -317,5 +317,5 @@ def test_eco_comp_agreement_parties_in_words_and_shares_of_nothing():
     assert eco_comp._party_name(state, ["capital", "newtown"], "en") == f"{names_en[0]}, {names_en[1]}"
     assert eco_comp._party_name(state, ["capital", "newtown"], "zh") == f"{names_zh[0]}、{names_zh[1]}"
     assert eco_comp._party_name(state, "east", "en") == state.province_names_en[state.province_ids.index("east")]
-    np.testing.assert_allclose(eco_comp._shares(np.zeros(4)), [0.25] * 4)
-    np.testing.assert_allclose(eco_comp._shares(np.array([1.0, 3.0])), [0.25, 0.75])
+    np.testing.assert_allclose(shares(np.zeros(4)), [0.25] * 4)
+    np.testing.assert_allclose(shares(np.array([1.0, 3.0])), [0.25, 0.75])

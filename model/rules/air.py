@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import numpy as np
 from regionsim.model.kernels import matvec
-from regionsim.model.rules.base import UNCERTAINTY, Lever, RuleSpec, StepContext, fmt
+from regionsim.model.rules.base import UNCERTAINTY, Lever, RuleSpec, StepContext, fmt, shares
 from regionsim.model.sectors import POLLUTANT_INDEX, SECTOR_INDEX
 
 _EST = "estimate: modelling assumption"
@@ -271,12 +271,6 @@ def _bear_cost(state, p: dict) -> None:
     state.base_output = state.base_output * (1.0 - state.abatement_drag)
 
 
-def _shares(weights: np.ndarray) -> np.ndarray:
-    """`weights` as shares summing to 1 (equal shares when they are all 0)."""
-    total = float(weights.sum())
-    return weights / total if total > 0 else np.full(len(weights), 1.0 / max(len(weights), 1))
-
-
 def pay_for_abatement(ctx: StepContext, raw: np.ndarray) -> np.ndarray:
     """This year's agreed payments for abatement (module docstring), recorded in the ledger; return the
     亿元 each city received for its abatement."""
@@ -290,7 +284,7 @@ def pay_for_abatement(ctx: StepContext, raw: np.ndarray) -> np.ndarray:
             continue
         i, j = state.province_ids.index(payer_id), state.province_ids.index(recipient_id)
         payers, payees = np.nonzero(state.city_province == i)[0], np.nonzero(state.city_province == j)[0]
-        paid, got = amount * _shares(tax[payers]), amount * _shares(tonnes[payees])
+        paid, got = amount * shares(tax[payers]), amount * shares(tonnes[payees])
         flows = np.outer(paid, got) / amount  # payer city × payee city; rows sum to paid, columns to got
         state.transfers.pay("AIR", np.repeat(payers, len(payees)), np.tile(payees, len(payers)), flows.ravel())
         received[payees] += got

@@ -166,6 +166,13 @@ def city_name(state: Any, index: int, lang: str = "en") -> str:
     return state.city_names_en[index] if lang == "en" else state.city_names_zh[index]
 
 
+def shares(weights: np.ndarray) -> np.ndarray:
+    """`weights` as shares summing to 1 (equal shares when they are all 0): how an agreed payment is split among
+    the payer's cities and among the recipient's (AIR's abatement payments, ECO_COMP's agreed payments)."""
+    total = float(weights.sum())
+    return weights / total if total > 0 else np.full(len(weights), 1.0 / max(len(weights), 1))
+
+
 def fmt(value: float, digits: int = 1) -> str:
     """A number for an explanation sentence."""
     return f"{value:,.{digits}f}"

@@ -28,7 +28,7 @@ rates and the yearly restriction are estimates: the plans give no numbers.
 from __future__ import annotations
 
 import numpy as np
-from regionsim.model.rules.base import POLICY, Lever, RuleSpec, StepContext, fmt
+from regionsim.model.rules.base import POLICY, Lever, RuleSpec, StepContext, fmt, shares
 from regionsim.model.rules.tax_share import party_cities
 from regionsim.model.sectors import SECTOR_INDEX
 
@@ -154,12 +154,6 @@ def _pay_owed(ctx: StepContext, water: np.ndarray, owed: np.ndarray, payer_idx: 
     )
 
 
-def _shares(weights: np.ndarray) -> np.ndarray:
-    """`weights` as shares summing to 1 (equal shares when they are all 0)."""
-    total = float(weights.sum())
-    return weights / total if total > 0 else np.full(len(weights), 1.0 / max(len(weights), 1))
-
-
 def _party_name(state, party, lang: str) -> str:
     """A party in words: the province's name, or its cities' names."""
     if isinstance(party, str):
@@ -180,7 +174,7 @@ def pay_agreed(ctx: StepContext) -> None:
         water = water[state.water_source[water]]
         if amount <= 0 or len(payers) == 0 or len(water) == 0:
             continue
-        paid, got = amount * _shares(state.population[payers]), amount * _shares(state.area_km2[water])
+        paid, got = amount * shares(state.population[payers]), amount * shares(state.area_km2[water])
         flows = np.outer(paid, got) / amount  # payer city × water-source city; rows sum to paid, columns to got
         state.transfers.pay("ECO_COMP", np.repeat(payers, len(water)), np.tile(water, len(payers)), flows.ravel())
         source, target = (x if isinstance(x, str) else "+".join(x) for x in (entry["payer"], entry["recipient"]))
