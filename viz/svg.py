@@ -13,6 +13,7 @@ of one region.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
+from matplotlib.path import Path
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 FONT = "font-family: system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', 'Microsoft YaHei', 'PingFang SC', sans-serif"
@@ -148,9 +150,13 @@ class MapSpec:
     lang: str = "en"
 
 
-def text_width(text: str, size: float = 12.0) -> float:
-    """Approximate pixel width of `text` at font `size` (CJK characters count as one em)."""
-    return sum(size if ord(ch) > 0x2E80 else size * 0.58 for ch in text)
+def text_width(text: str, size: float = 12.0, latin: float = 0.58) -> float:
+    """Approximate pixel width of `text` at font `size` (CJK characters count as one em, others `latin` em)."""
+    return sum(size if ord(ch) > 0x2E80 else size * latin for ch in text)
+
+
+REPAIRS = 12
+"""How many times `_place_labels` re-places every label with the longest leader moved up (a better layout, for time)."""
 
 
 def place_labels(
@@ -159,67 +165,162 @@ def place_labels(
     bounds: tuple[float, float, float, float],
     height: float = 14.0,
 ) -> dict[str, tuple[float, float, bool]]:
+    """Positions for labels (see `_place_labels`), remembered for the last few hundred inputs: a map redrawn
+    for the next year, whose circles did not grow past a whole pixel, reuses its layout at once."""
+    key = (tuple(map(tuple, anchors)), tuple(map(tuple, obstacles)), tuple(bounds), float(height))
+    return dict(_place_labels(*key))
+
+
+@functools.lru_cache(maxsize=256)
+def _place_labels(
+    anchors: tuple[tuple[str, float, float, float, float], ...],
+    obstacles: tuple[tuple[float, float, float, float], ...],
+    bounds: tuple[float, float, float, float],
+    height: float,
+) -> dict[str, tuple[float, float, bool]]:
     """Positions for labels that never overlap each other, the obstacles or the edge.
 
-    `anchors` are (key, x, y, radius, text width) in placing order (most important first). Each
-    label takes the free spot nearest its circle: first the four spots touching it (right, left,
-    above, below), else the nearest free spot on a 5-px grid over the plot (drawn with a
-    leader line, within 110 px first); spots covering other circles cost extra. Returns key → (x of the left edge,
-    baseline y, needs a leader line). Only when the plot has no free room left does a label
-    overlap (it is then put beside its circle)."""
+    `anchors` are (key, x, y, radius, text width) in placing order (most important first);
+    `obstacles` are boxes (left, top, right, bottom) no label may cover (the cities' centres).
+    Each label takes the free spot that costs least: the eight spots touching its circle (right,
+    left, above, below, then the diagonals, in that order of preference) cost the circle's radius;
+    a spot on a 5-px grid around it (within 110 px, else anywhere in the plot) costs its distance
+    from the circle's centre. Covering other cities' circles costs a little (at most 10 px of
+    distance), and so does a spot off the circle but nearer another city's circle (6 px). A label
+    more than 8 px from its circle, or off it and nearer another circle, needs a leader line. Then
+    the label with the longest leader is placed second (after the most important one) and all are
+    placed again, up to 12 times, keeping the placing whose leaders are shortest (sum of squares).
+    Returns key → (x of the left edge, baseline y, needs a leader line). Only when the plot has no
+    free room left does a label overlap (it is then put beside its circle)."""
     x_min, y_min, x_max, y_max = bounds
-    placed = np.array(obstacles, dtype=float).reshape(-1, 4)
+    fixed = np.array(obstacles, dtype=float).reshape(-1, 4)
     discs = np.array([(x - r, y - r, x + r, y + r) for _, x, y, r, _ in anchors], dtype=float).reshape(-1, 4)
-    out: dict[str, tuple[float, float, bool]] = {}
     gx, gy = np.meshgrid(np.arange(x_min, x_max, 5.0), np.arange(y_min, y_max, 5.0))
-    grid_x, grid_y = gx.ravel(), gy.ravel()
-    for key, x, y, r, w in anchors:
-        near_x = np.array([x + r + 2, x - r - 2 - w, x - w / 2, x - w / 2])
-        near_y = np.array([y - height / 2, y - height / 2, y - r - 2 - height, y + r + 2])
-        free = _free_spots(near_x, near_y, w, height, placed, bounds)
-        if free.any():  # a spot touching the circle: no grid search needed
-            best = int(np.argmax(free))
-            box = (float(near_x[best]), float(near_y[best]), float(near_x[best] + w), float(near_y[best] + height))
-            placed = np.vstack([placed, box])
-            out[key] = (box[0], box[3] - 3.0, False)
-            continue
-        window = (np.abs(grid_x - x) < 110 + w) & (np.abs(grid_y - y) < 110)
-        lefts = np.concatenate([near_x, grid_x[window]])
-        tops = np.concatenate([near_y, grid_y[window]])
-        rights, bottoms = lefts + w, tops + height
-        ok = (lefts >= x_min) & (rights <= x_max) & (tops >= y_min) & (bottoms <= y_max)
-        if len(placed):
-            hit = (
-                (lefts[:, None] < placed[None, :, 2])
-                & (rights[:, None] > placed[None, :, 0])
-                & (tops[:, None] < placed[None, :, 3])
-                & (bottoms[:, None] > placed[None, :, 1])
-            )
-            ok &= ~hit.any(axis=1)
-        # distance from the circle's centre to the box
-        dx = np.maximum(np.maximum(lefts - x, x - rights), 0.0)
-        dy = np.maximum(np.maximum(tops - y, y - bottoms), 0.0)
-        cost = np.hypot(dx, dy)
-        cost[:4] -= 1.0  # the spots touching the circle win ties
-        covers = (
-            (lefts[:, None] < discs[None, :, 2])
-            & (rights[:, None] > discs[None, :, 0])
-            & (tops[:, None] < discs[None, :, 3])
-            & (bottoms[:, None] > discs[None, :, 1])
-        ).sum(axis=1)
-        cost = cost + 12.0 * np.maximum(covers - 1, 0)
+    grid = (gx.ravel(), gy.ravel())
+    order = list(range(len(anchors)))
+    boxes, reach, leaders = _place_in_order(anchors, order, fixed, discs, bounds, grid, height)
+    best = (float(np.sum(reach**2)), boxes, leaders)
+    for _ in range(min(len(anchors), REPAIRS)):
+        worst = int(np.argmax(reach))
+        if reach[worst] <= 8.0 or order.index(worst) <= 1:
+            break
+        order = [order[0], worst] + [k for k in order[1:] if k != worst]
+        boxes, reach, leaders = _place_in_order(anchors, order, fixed, discs, bounds, grid, height)
+        if float(np.sum(reach**2)) < best[0]:
+            best = (float(np.sum(reach**2)), boxes, leaders)
+    _, boxes, leaders = best
+    return {key: (boxes[i][0], boxes[i][3] - 3.0, leaders[i]) for i, (key, *_) in enumerate(anchors)}
+
+
+def _place_in_order(
+    anchors: list[tuple[str, float, float, float, float]],
+    order: list[int],
+    fixed: np.ndarray,
+    discs: np.ndarray,
+    bounds: tuple[float, float, float, float],
+    grid: tuple[np.ndarray, np.ndarray],
+    height: float,
+) -> tuple[list[tuple[float, float, float, float]], np.ndarray, list[bool]]:
+    """The labels placed one by one in `order`: each one's box, how far beyond its circle it lies
+    and whether it needs a leader line."""
+    placed = fixed
+    boxes: list[tuple[float, float, float, float]] = [(0.0, 0.0, 0.0, 0.0)] * len(anchors)
+    reach = np.zeros(len(anchors))
+    leaders = [False] * len(anchors)
+    for i in order:
+        _, x, y, r, w = anchors[i]
+        boxes[i], reach[i], leaders[i] = _best_spot((x, y, r, w, height), placed, np.delete(discs, i, axis=0), bounds, grid)
+        placed = np.vstack([placed, boxes[i]])
+    return boxes, reach, leaders
+
+
+def _near_spots(x: float, y: float, r: float, w: float, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """The left and top edges of the eight boxes touching a circle: right, left, above, below, then
+    upper right, lower right, upper left, lower left."""
+    d = r * math.sqrt(0.5) + 1.0
+    lefts = [x + r + 2, x - r - 2 - w, x - w / 2, x - w / 2, x + d, x + d, x - d - w, x - d - w]
+    tops = [y - h / 2, y - h / 2, y - r - 2 - h, y + r + 2, y - d - h, y + d, y - d - h, y + d]
+    return np.array(lefts), np.array(tops)
+
+
+def _covered_area(lefts: np.ndarray, tops: np.ndarray, w: float, h: float, boxes: np.ndarray) -> np.ndarray:
+    """For each box (left, top, w, h), the area it shares with `boxes` (summed)."""
+    if not len(boxes):
+        return np.zeros(len(lefts))
+    ix = np.minimum(lefts[:, None] + w, boxes[None, :, 2]) - np.maximum(lefts[:, None], boxes[None, :, 0])
+    iy = np.minimum(tops[:, None] + h, boxes[None, :, 3]) - np.maximum(tops[:, None], boxes[None, :, 1])
+    return (np.clip(ix, 0.0, None) * np.clip(iy, 0.0, None)).sum(axis=1)
+
+
+def _best_spot(
+    label: tuple[float, float, float, float, float],
+    placed: np.ndarray,
+    others: np.ndarray,
+    bounds: tuple[float, float, float, float],
+    grid: tuple[np.ndarray, np.ndarray],
+) -> tuple[tuple[float, float, float, float], float, bool]:
+    """The cheapest free box (left, top, right, bottom) for one label (x, y, radius, width, height)
+    of a circle, how far beyond the circle it lies (0 for a spot touching it), and whether it needs
+    a leader line; see `place_labels`."""
+    x, y, r, w, h = label
+    near_x, near_y = _near_spots(x, y, r, w, h)
+    near_cost = r + 0.01 * np.arange(len(near_x)) + np.minimum(_covered_area(near_x, near_y, w, h, others) / h, 100.0) / 10.0
+    near_cost[~_free_spots(near_x, near_y, w, h, placed, bounds)] = np.inf
+    if near_cost.min() <= r + 2.5:  # no spot off the circle can cost less: no grid search needed
+        best = int(np.argmin(near_cost))
+        return (float(near_x[best]), float(near_y[best]), float(near_x[best] + w), float(near_y[best] + h)), 0.0, False
+    grid_x, grid_y = grid
+    keep = np.zeros(0, dtype=int)
+    for window in ((np.abs(grid_x + w / 2 - x) < 110 + w / 2) & (np.abs(grid_y + h / 2 - y) < 110), slice(None)):
+        lefts, tops = np.concatenate([near_x, grid_x[window]]), np.concatenate([near_y, grid_y[window]])
+        reach = np.maximum(_box_distance(lefts, tops, w, h, np.array([[x, y]]))[:, 0] - r, 0.0)
+        reach[: len(near_x)] = 0.0
+        keep = _nearest_free(lefts, tops, reach, (w, h), placed, bounds)
+        if len(keep):
+            break
+    else:  # no free room left anywhere: beside the circle
+        return (float(near_x[0]), float(near_y[0]), float(near_x[0] + w), float(near_y[0] + h)), 0.0, False
+    lefts, tops, reach = lefts[keep], tops[keep], reach[keep]
+    # a label off its circle with another city's circle nearer to it than its own would be read as that city's
+    gap = (_box_distance(lefts, tops, w, h, (others[:, :2] + others[:, 2:]) / 2) - (others[:, 2] - others[:, 0]) / 2).min(
+        axis=1, initial=np.inf
+    )
+    ambiguous = (reach > 2.5) & (gap < reach - 1.0) & (keep >= len(near_x))
+    cost = r + np.maximum(reach, 2.0) + 0.5 + 6.0 * ambiguous + np.minimum(_covered_area(lefts, tops, w, h, others) / h, 100.0) / 10.0
+    near = keep < len(near_x)
+    cost[near] = near_cost[keep[near]]
+    best = int(np.argmin(cost))
+    box = (float(lefts[best]), float(tops[best]), float(lefts[best] + w), float(tops[best] + h))
+    return box, float(reach[best]), bool(reach[best] > 8.0 or ambiguous[best])
+
+
+def _nearest_free(
+    lefts: np.ndarray,
+    tops: np.ndarray,
+    reach: np.ndarray,
+    size: tuple[float, float],
+    placed: np.ndarray,
+    bounds: tuple[float, float, float, float],
+) -> np.ndarray:
+    """The indices of the free boxes (left, top, size) that may cost least: those at most 16.5 px
+    (the most the extra costs add up to) farther out (`reach`) than the nearest free one, or than
+    2 px. Checked nearest first, a few hundred at a time, so the whole grid is rarely tested."""
+    order = np.argsort(reach, kind="stable")
+    for start in range(0, len(order), 400):
+        chunk = order[start : start + 400]
+        ok = _free_spots(lefts[chunk], tops[chunk], size[0], size[1], placed, bounds)
         if ok.any():
-            best = int(np.argmin(np.where(ok, cost, np.inf)))
-        else:  # nothing free near: search the whole plot
-            lefts, tops = np.concatenate([near_x, grid_x]), np.concatenate([near_y, grid_y])
-            rights, bottoms = lefts + w, tops + height
-            ok = _free_spots(lefts, tops, w, height, placed, bounds)
-            cost = np.hypot(np.maximum(np.maximum(lefts - x, x - rights), 0.0), np.maximum(np.maximum(tops - y, y - bottoms), 0.0))
-            best = int(np.argmin(np.where(ok, cost, np.inf))) if ok.any() else 0
-        box = (float(lefts[best]), float(tops[best]), float(rights[best]), float(bottoms[best]))
-        placed = np.vstack([placed, box])
-        out[key] = (box[0], box[3] - 3.0, best >= 4 and cost[best] > r + 8)
-    return out
+            near = order[: int(np.searchsorted(reach[order], max(reach[chunk][ok].min(), 2.0) + 16.5, side="right"))]
+            return np.sort(near[_free_spots(lefts[near], tops[near], size[0], size[1], placed, bounds)])
+    return np.zeros(0, dtype=int)
+
+
+def _box_distance(lefts: np.ndarray, tops: np.ndarray, w: float, h: float, points: np.ndarray) -> np.ndarray:
+    """Distance from each box (left, top, w, h) to each point (x, y): an array boxes × points."""
+    px, py = points[None, :, 0], points[None, :, 1]
+    dx = np.maximum(np.maximum(lefts[:, None] - px, px - lefts[:, None] - w), 0.0)
+    dy = np.maximum(np.maximum(tops[:, None] - py, py - tops[:, None] - h), 0.0)
+    return np.hypot(dx, dy)
 
 
 def _free_spots(
@@ -229,7 +330,10 @@ def _free_spots(
     x_min, y_min, x_max, y_max = bounds
     rights, bottoms = lefts + w, tops + height
     ok = (lefts >= x_min) & (rights <= x_max) & (tops >= y_min) & (bottoms <= y_max)
-    if len(placed):
+    if len(placed) and len(lefts):  # only the placed boxes that reach the candidates' area can hit one
+        placed = placed[
+            (placed[:, 0] < rights.max()) & (placed[:, 2] > lefts.min()) & (placed[:, 1] < bottoms.max()) & (placed[:, 3] > tops.min())
+        ]
         hit = (
             (lefts[:, None] < placed[None, :, 2])
             & (rights[:, None] > placed[None, :, 0])
@@ -416,50 +520,100 @@ def _city_labels(
     radii: dict[str, float],
     selected: str | None,
     frame: _MapFrame,
-) -> list[str]:
+) -> tuple[list[str], np.ndarray]:
     """Every city named, most important first, moved away with a leader line where needed: the
-    leader lines, then the labels."""
+    leader lines, then the labels; and the boxes (left, top, right, bottom) the labels and the
+    cities' centres take, for the province names to keep clear of."""
     font = 12.0
-    order = sorted(cities, key=lambda c: (c.key != selected, -c.population))
-    anchors = [(c.key, *positions[c.key], radii[c.key], text_width(c.label, font) + 4) for c in order]
+    # most important first: the selected city, then by circle size, rounded up to an even number of pixels (ties by
+    # key); labels are placed around those rounded circles, so the layout holds from year to year while circles grow
+    # a little (`place_labels` remembers recent layouts: a step's map reuses the last year's)
+    size = {c.key: 2.0 * math.ceil(radii[c.key] / 2.0) for c in cities}
+    order = sorted(cities, key=lambda c: (c.key != selected, -size[c.key], c.key))
+    # widths on the safe side (0.6 em a Latin letter), with 2 px to spare at each end
+    widths = {c.key: text_width(c.label, font, 0.6) + 4 for c in order}
+    anchors = [(c.key, *positions[c.key], size[c.key], widths[c.key]) for c in order]
     centres = [(x - 3, y - 3, x + 3, y + 3) for x, y in positions.values()]
-    bounds = (frame.plot_x0, frame.plot_y0, frame.plot_x0 + frame.plot_w, frame.plot_y0 + frame.plot_h)
-    spots = place_labels(anchors, centres, bounds, height=font + 3)
-    leaders, texts = [], []
+    spots = place_labels(anchors, centres, _plot_bounds(frame), height=font + 3)
+    leaders, texts, boxes = [], [], list(centres)
     for c in order:
         lx, ly, leader = spots[c.key]
-        x, y = positions[c.key]
-        w = text_width(c.label, font) + 4
+        box = (lx, ly + 3 - (font + 3), lx + widths[c.key], ly + 3)
+        boxes.append(box)
         if leader:
-            tx = min(max(x, lx), lx + w)
-            ty = ly - font / 2 + 1
-            dist = math.hypot(tx - x, ty - y) or 1.0
-            leaders.append(
-                f'<line class="rs-leader" x1="{x + (tx - x) / dist * radii[c.key]:.1f}" '
-                f'y1="{y + (ty - y) / dist * radii[c.key]:.1f}" x2="{tx:.1f}" y2="{ty:.1f}" stroke="#555" '
-                f'stroke-width="0.8" pointer-events="none"/>'
-            )
+            leaders.append(_leader_line(*positions[c.key], radii[c.key], box))
+        # the text hugs the side of its box nearest the circle (the font may be narrower than the box)
+        share = (positions[c.key][0] - box[0]) / (box[2] - box[0])
+        anchor, tx = ("start", box[0] + 2) if share < 1 / 3 else ("end", box[2] - 2) if share > 2 / 3 else ("middle", (box[0] + box[2]) / 2)
         weight = "700" if c.key == selected else "500"
         texts.append(
-            f'<text class="rs-label" data-key="{esc(c.key)}" x="{lx + 2:.1f}" y="{ly:.1f}" font-size="{font:g}" '
-            f'font-weight="{weight}" fill="#1b1b1b" stroke="#fff" stroke-width="3" paint-order="stroke" '
+            f'<text class="rs-label" data-key="{esc(c.key)}" x="{tx:.1f}" y="{ly:.1f}" font-size="{font:g}" '
+            f'text-anchor="{anchor}" font-weight="{weight}" fill="#1b1b1b" stroke="#fff" stroke-width="3" paint-order="stroke" '
             f'style="cursor:pointer">{esc(c.label)}</text>'
         )
-    return leaders + texts
+    return leaders + texts, np.array(boxes, dtype=float).reshape(-1, 4)
 
 
-def _province_names(outlines: list[tuple[str, list[list[float]]]], frame: _MapFrame) -> list[str]:
-    """Each province's name in its lower-left corner (whole-region map only)."""
+def _leader_line(x: float, y: float, r: float, box: tuple[float, float, float, float]) -> str:
+    """A thin line from the edge of the circle at (x, y) to the nearest point of a label's box."""
+    tx, ty = min(max(x, box[0]), box[2]), min(max(y, box[1] + 2), box[3] - 2)
+    dist = math.hypot(tx - x, ty - y) or 1.0
+    return (
+        f'<line class="rs-leader" x1="{x + (tx - x) / dist * r:.1f}" y1="{y + (ty - y) / dist * r:.1f}" '
+        f'x2="{tx:.1f}" y2="{ty:.1f}" stroke="#555" stroke-width="0.8" pointer-events="none"/>'
+    )
+
+
+def _plot_bounds(frame: _MapFrame) -> tuple[float, float, float, float]:
+    """The plot box (left, top, right, bottom): labels stay inside it."""
+    return (frame.plot_x0, frame.plot_y0, frame.plot_x0 + frame.plot_w, frame.plot_y0 + frame.plot_h)
+
+
+def _province_names(outlines: list[tuple[str, list[list[float]]]], frame: _MapFrame, taken: np.ndarray, discs: np.ndarray) -> list[str]:
+    """Each province's name inside it, in the free room nearest its lower-left corner (whole-region
+    map only), placed after the city labels: no name covers a label, a city's centre or another
+    name, and names keep off the cities' circles where they can. A province with no free room
+    inside it (a small one full of cities, whose labels already say where they are) goes unnamed."""
     out = []
     for name, ring in outlines:
         if len(ring) < 3:
             continue
-        xs, ys = zip(*(frame.project(p[0], p[1]) for p in ring), strict=True)
+        points = np.array([frame.project(p[0], p[1]) for p in ring], dtype=float)
+        box = _province_name_spot(points, text_width(name, 12, 0.6) + 4, 15.0, taken, discs, _plot_bounds(frame))
+        if box is None:
+            continue
+        taken = np.vstack([taken, box])
         out.append(
-            f'<text class="rs-province-name" x="{min(xs) + 6:.1f}" y="{max(ys) - 6:.1f}" font-size="12" fill="#7a8894" '
+            f'<text class="rs-province-name" x="{box[0] + 2:.1f}" y="{box[3] - 3:.1f}" font-size="12" fill="#7a8894" '
             f'font-style="italic" pointer-events="none">{esc(name)}</text>'
         )
     return out
+
+
+def _province_name_spot(
+    points: np.ndarray, w: float, h: float, taken: np.ndarray, discs: np.ndarray, bounds: tuple[float, float, float, float]
+) -> tuple[float, float, float, float] | None:
+    """The box (left, top, right, bottom) for a province name of size w × h: inside the province's
+    outline (`points`, in pixels; else, in a small province, with at least its middle inside) and the
+    plot, clear of `taken`, covering as little of `discs` as it can, then nearest the outline's
+    lower-left corner; None if there is no such box."""
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    step = max(4.0, float(x1 - x0 + y1 - y0) / 200.0)
+    gx, gy = np.meshgrid(np.arange(x0 - w / 2, x1 - w / 2, step), np.arange(y1 - h, y0 - h / 2, -step))
+    lefts, tops = gx.ravel() + 4.0, gy.ravel() - 4.0
+    free = _free_spots(lefts, tops, w, h, taken, bounds)
+    outline = Path(points)
+    inside = [
+        outline.contains_points(np.column_stack([lefts + dx, tops + dy])) for dx, dy in ((w / 2, h / 2), (0, 0), (w, 0), (0, h), (w, h))
+    ]
+    ok = free & np.logical_and.reduce(inside)
+    if not ok.any():
+        ok = free & inside[0]
+    if not ok.any():
+        return None
+    cost = np.hypot(lefts - x0, tops + h - y1) + 20.0 * _covered_area(lefts, tops, w, h, discs) / h
+    best = int(np.argmin(np.where(ok, cost, np.inf)))
+    return (float(lefts[best]), float(tops[best]), float(lefts[best] + w), float(tops[best] + h))
 
 
 def _colour_legend(spec: MapSpec, frame: _MapFrame, vmin: float, vmax: float, colour: Callable[[float], str]) -> tuple[list[str], int]:
@@ -534,10 +688,12 @@ def map_svg(spec: MapSpec) -> str:
     out += _province_polygons(outlines, frame)
     out += _city_circles(cities, positions, radii, colour, spec.selected)
     out += _arrow_paths(spec.arrows, positions, radii, arrow_width)  # on top of the cities
-    out += _city_labels(cities, positions, radii, spec.selected, frame)
+    labels, taken = _city_labels(cities, positions, radii, spec.selected, frame)
+    out += labels
     out.append("</g>")
     if spec.focus is None:
-        out += _province_names(outlines, frame)
+        discs = np.array([(x - radii[k], y - radii[k], x + radii[k], y + radii[k]) for k, (x, y) in positions.items()], dtype=float)
+        out += _province_names(outlines, frame, taken, discs.reshape(-1, 4))
     legend, bar_h = _colour_legend(spec, frame, vmin, vmax, colour)
     lx, ly = frame.width - frame.legend_w + 10, frame.top + 30
     sizes, cy = _size_legend(spec, lx, ly + bar_h + 36, radius, max_pop)
