@@ -746,7 +746,8 @@ def runner_up_receivers(utility: np.ndarray, rows: np.ndarray, chosen: np.ndarra
         lines = np.arange(len(scores))
         for t in range(depth):
             best = np.argmax(scores, axis=1)  # the first of the highest: a stable sort's order
-            top[a : a + block, t] = best
+            # a row left with no finite score has no one more to name (argmax would point at city 0 again)
+            top[a : a + block, t] = np.where(scores[lines, best] > -np.inf, best, -1)
             scores[lines, best] = -np.inf
     candidates = top[inverse.ravel()]
     other = candidates != chosen[:, None]
