@@ -60,6 +60,15 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason="Chromium not installed (apt-get install chromium)"))
 
 
+def artifact_log(name: str):
+    """A log file under tests/artifacts/ for a server a test starts, one per pytest worker (`make test` runs the
+    suite in parallel processes: two workers' servers must not write one file)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    path = ARTIFACTS / (f"{Path(name).stem}-{worker}{Path(name).suffix}" if worker else name)
+    return open(path, "w")
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -71,8 +80,7 @@ def running_dashboard(log_name: str, env: dict | None = None, ready_path: str = 
     """`regionsim dashboard capital_region --no-open` on a free localhost port; yields (process, url)
     once `url + ready_path` answers, and stops the server afterwards."""
     port = _free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / log_name, "w")
+    log = artifact_log(log_name)
     process = subprocess.Popen(
         [
             sys.executable,

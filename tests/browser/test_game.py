@@ -16,15 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.browser.conftest import ARTIFACTS, ROOT, OfflinePage, _free_port, wait_until_answering
+from tests.browser.conftest import ARTIFACTS, ROOT, OfflinePage, _free_port, artifact_log, wait_until_answering
 
 
 @contextlib.contextmanager
 def running_game(folder: Path):
     """`regionsim game classroom` on a free port with no countdown; yields (student url, teacher url, code)."""
     port = _free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "game-server.log", "w")
+    log = artifact_log("game-server.log")
     process = subprocess.Popen(
         [
             sys.executable,

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, ROOT, OfflinePage, _free_port, wait_until_answering
+from tests.browser.conftest import ROOT, OfflinePage, _free_port, artifact_log, wait_until_answering
 
 APP = ROOT / "examples" / "solaraviz_app.py"
 ERROR_WORDS = ("Traceback", "Error:", "Exception", "Missing required model parameter", "Invalid model parameter")
@@ -24,13 +24,12 @@ ERROR_WORDS = ("Traceback", "Error:", "Exception", "Missing required model param
 def solara_run(log_name: str):
     """`solara run examples/solaraviz_app.py` on a free port; yields the URL once it answers."""
     port = _free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / log_name, "w")
+    log = artifact_log(log_name)
     solara = [sys.executable, "-m", "solara", "run", str(APP), "--host", "127.0.0.1", "--port", str(port), "--no-open", "--production"]
     process = subprocess.Popen(solara, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_until_answering(process, url, f"solara run (log: {ARTIFACTS / log_name})", seconds=90.0, pause=0.3)
+        wait_until_answering(process, url, f"solara run (log: {log.name})", seconds=90.0, pause=0.3)
         yield url
     finally:
         process.terminate()
