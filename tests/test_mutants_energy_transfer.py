@@ -30,6 +30,15 @@ def _events(ctx, rule: str):
     return frame[frame.rule == rule].reset_index(drop=True)
 
 
+def _one_event(ctx, rule: str, source: str, target: str, amount: float):
+    """The rule's only event, checked to go from `source` to `target` with `amount`; its row."""
+    rows = _events(ctx, rule)
+    assert len(rows) == 1
+    assert (rows.source[0], rows.target[0]) == (source, target)
+    assert rows.amount[0] == pytest.approx(amount, rel=1e-12)
+    return rows.iloc[0]
+
+
 # =====================================================================================================
 # ENERGY
 # =====================================================================================================
@@ -129,12 +138,9 @@ def test_a_delivery_of_thousands_is_written_with_thousands_separators():
     # receives its whole deficit: 2,500 亿元, paid at price factor 1.
     ctx = _energy_ctx([0.0, 0.0, 5000.0], [2500.0, 0.0, 0.0], [[0, 100, 200], [100, 0, 200], [200, 200, 0]])
     energy.apply(ctx)
-    rows = _events(ctx, "ENERGY")
-    assert len(rows) == 1
-    assert (rows.source[0], rows.target[0]) == ("capital", "milltown")
-    assert rows.amount[0] == pytest.approx(2500.0, rel=1e-12)
-    assert rows.why_en[0] == "Capital buys 2,500.00 亿元 of power and coal from Mill Town, whose energy output exceeds its own use"
-    assert rows.why_zh[0] == "京城从工城购入2,500.00亿元电力和煤炭：后者能源产出超过自身需求"
+    row = _one_event(ctx, "ENERGY", "capital", "milltown", 2500.0)
+    assert row.why_en == "Capital buys 2,500.00 亿元 of power and coal from Mill Town, whose energy output exceeds its own use"
+    assert row.why_zh == "京城从工城购入2,500.00亿元电力和煤炭：后者能源产出超过自身需求"
 
 
 # =====================================================================================================
@@ -220,12 +226,9 @@ def test_transfer_events_name_the_sector_in_chinese_and_in_english():
     s.cost_index = np.array([2.0, 2.0, 1.0])
     s.base_output[A, GENERAL], s.base_output[B, GENERAL] = 1000.0, 0.0
     transfer.apply(ctx)
-    rows = _events(ctx, "TRANSFER")
-    assert len(rows) == 1
-    assert (rows.source[0], rows.target[0]) == ("capital", "milltown")
-    assert rows.amount[0] == pytest.approx(80.0, rel=1e-12)
-    assert rows.why_zh[0] == "80.0亿元一般制造业产出由京城转移至工城：成本指数2.00对1.00，相距60分钟"
-    assert rows.why_en[0] == (
+    row = _one_event(ctx, "TRANSFER", "capital", "milltown", 80.0)
+    assert row.why_zh == "80.0亿元一般制造业产出由京城转移至工城：成本指数2.00对1.00，相距60分钟"
+    assert row.why_en == (
         "80.0 亿元 of general manufacturing output moved from Capital to Mill Town: cost index 2.00 vs 1.00, 60 min apart"
     )
 
