@@ -29,7 +29,7 @@ dashboard: $(STAMP)
 	$(VENV)/bin/regionsim dashboard capital_region
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist load --durations=15; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$status
+	$(PY) -m pytest -q --durations=15; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$status
 
 bench: $(STAMP)
 	$(PY) -m pytest -q -s tests/benchmarks -p no:randomly --benchmarks
