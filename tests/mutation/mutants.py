@@ -13,7 +13,7 @@ mutation score per rule module and lists every survivor that docs/TESTING.md doe
     python tests/mutation/mutants.py --fresh      # start again from a clean copy
     python tests/mutation/mutants.py --survivors  # after writing tests: copy them, run the unexplained survivors again
 
-A full run is about 5,600 mutants (about 75 minutes on two cores); `--sample 10` tests one in ten, spread over every
+A full run is about 5,600 mutants (about 40 minutes on two idle cores); `--sample 10` tests one in ten, spread over every
 function, and reports the score of that sample.
 
 Score = (killed + timed out) / (killed + timed out + survived), survivors recorded as equivalent left out; "no
