@@ -222,7 +222,7 @@ def _phases(phases: list[str]) -> str:
 @pytest.mark.parametrize("scenario", ["capital", "bohai"])
 def test_sigkill_at_random_moments_leaves_no_half_written_run(scenario, request, tmp_path, rng):
     ref: Reference = request.getfixturevalue(scenario)
-    kills = 40 if CAMPAIGN else (20 if scenario == "capital" else 10)
+    kills = 40 if CAMPAIGN else (8 if scenario == "capital" else 6)
     outcomes, phases, cleaned = [], [], 0
     k = 0
     # then, if the load of the machine made every write-moment kill land after the writing (the reference's write
@@ -257,7 +257,7 @@ def test_sigkill_at_random_moments_leaves_no_half_written_run(scenario, request,
 
 def test_sigkill_while_replacing_leaves_old_or_new_whole(capital, capital_2030, tmp_path, rng):
     """DIR holds a complete run to 2030; the run to 2035 into it is killed: DIR is one of the two, whole."""
-    kills = 30 if CAMPAIGN else 10
+    kills = 30 if CAMPAIGN else 5
     outcomes, phases = [], []
     for k in range(kills):
         parent = tmp_path / f"replace{k}"
@@ -407,7 +407,7 @@ SWEEP = """
 scenario = "capital_region"
 until = 2035
 design = "latin_hypercube"
-samples = 300
+samples = 150
 replicates = 2
 seed = 5
 [levers]
@@ -418,7 +418,7 @@ indicators = ["population_beijing", "pm25_population_weighted"]
 years = [2024, 2028]
 series = ["population_total"]
 """
-SWEEP_RUNS = 600  # large enough that five starts, each killed soon after its first part file, cannot finish it
+SWEEP_RUNS = 300  # large enough that five starts, each killed soon after its first part file, cannot finish it
 
 
 def test_sweep_killed_five_times_then_finished_has_every_run_once(tmp_path, rng):

@@ -1,6 +1,6 @@
 """Behaviour tests for ECO_COMP's agreed payments (who pays whom, by population and by area, and the sentence each
-event tells in both languages), AIR's agreed abatement payments, and the shared helpers `shares` (rules/base.py) and
-`party_cities` (rules/tax_share.py), with hand-calculated expectations on the three-city fixture.
+event tells in both languages), AIR's agreed abatement payments, and the shared helpers `shares` and
+`party_cities` (rules/base.py), with hand-calculated expectations on the three-city fixture.
 
 Fixture (tests/fixtures/three_cities.toml): A = Capital / 京城 and B = New Town / 新城 in East Province / 东省,
 C = Mill Town / 工城 in West Province / 西省; population 1000万 / 100万 / 500万; area 2000 / 1000 / 5000 km².
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from regionsim.model.rules import air, eco_comp, tax_share
-from regionsim.model.rules.base import shares
+from regionsim.model.rules import air, eco_comp
+from regionsim.model.rules.base import party_cities, shares
 from regionsim.model.sectors import POLLUTANT_INDEX
 
 from tests.conftest import three_city_context
@@ -210,9 +210,9 @@ def test_a_lone_party_with_zero_weight_takes_the_whole_share():
 def test_party_cities_are_sorted_integer_indices_even_when_there_are_none():
     ctx = three_city_context()
     s = ctx.state
-    np.testing.assert_array_equal(tax_share.party_cities(s, ["milltown", "capital"]), [A, C])
-    np.testing.assert_array_equal(tax_share.party_cities(s, "east"), [A, B])
-    # an empty list of cities is an empty index: it selects no city (kills tax_share.party_cities 9/11, dtype)
-    none = tax_share.party_cities(s, [])
+    np.testing.assert_array_equal(party_cities(s, ["milltown", "capital"]), [A, C])
+    np.testing.assert_array_equal(party_cities(s, "east"), [A, B])
+    # an empty list of cities is an empty index: it selects no city (kills the dtype mutants of party_cities)
+    none = party_cities(s, [])
     assert none.dtype.kind == "i"
     assert len(s.population[none]) == 0

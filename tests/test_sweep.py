@@ -378,7 +378,7 @@ def _running(process) -> bool:
 
 
 def test_ctrl_c_keeps_finished_rows_and_resumes(tmp_path):
-    path = small_sweep(tmp_path, samples=150, replicates=2, until=2030)  # 300 runs: several seconds, so Ctrl-C lands mid-sweep
+    path = small_sweep(tmp_path, samples=75, replicates=2, until=2030)  # 150 runs: several seconds, so Ctrl-C lands mid-sweep
     out = tmp_path / "out"
     driver = subprocess.Popen(
         [REGIONSIM, "sweep", str(path), "--out", str(out), "--workers", "2", "--quiet"],
@@ -403,10 +403,10 @@ def test_ctrl_c_keeps_finished_rows_and_resumes(tmp_path):
     assert driver.returncode == 130, stderr
     assert "Run the same command again" in stderr and "Traceback" not in stderr
     before = part_rows(out)
-    assert 0 < len(before) < 300 and before["run_id"].is_unique
+    assert 0 < len(before) < 150 and before["run_id"].is_unique
     assert regionsim("sweep", path, "--out", out, "--workers", "2").returncode == 0
     after = part_rows(out)
-    assert len(after) == 300 and after["run_id"].is_unique
+    assert len(after) == 150 and after["run_id"].is_unique
 
 
 # --- failures: dead workers are retried, raising runs are rows ------------------------------------------

@@ -134,7 +134,7 @@ def serve(
 ) -> int:
     """Start (or resume) a game and serve it until Ctrl-C; return the exit status."""
     global GAME
-    from regionsim.viz.server import _port_free, lan_address, network_notice
+    from regionsim.viz.server import _port_free, lan_address, network_notice, solara_app
 
     if resume is not None:
         GAME = Game.resume(resume)
@@ -168,7 +168,7 @@ def serve(
     ADDRESS["teacher"] = f"http://{shown}:{port}/teacher?key={GAME.teacher_key}"
     stop = threading.Event()
     threading.Thread(target=tick, args=(GAME, stop), daemon=True).start()
-    config = uvicorn.Config("solara.server.starlette:app", host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(solara_app(), host=host, port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     if os.environ.get(STOP_ON_EOF_ENV) == "1":  # started by a dashboard: stop when it goes, however it goes
         threading.Thread(target=_stop_on_eof, args=(server,), daemon=True).start()

@@ -86,6 +86,63 @@ def add_debug_route() -> None:
     app.router.routes.insert(0, Route(DEBUG_PATH, endpoint=sessions))
 
 
+class StaticAnswers:
+    """ASGI middleware that remembers the answers to GETs of the front end's static files.
+
+    Solara compresses each answer anew (gzip level 9): the front end's 2 MB of JavaScript cost about
+    0.4 s of server time on every page load, and a class of thirty opening the page at once queues
+    that thirty times. The files do not change while the server runs, so the first answer (status,
+    headers and already compressed body) is kept and replayed. Only plain 200 answers to GETs without
+    conditional or range headers are kept, per path, query and whether the browser accepts gzip."""
+
+    PREFIXES = ("/_solara/cdn/", "/static/", "/jupyter/nbextensions/")
+    LARGEST = 16 * 2**20  # bytes: a bigger answer is passed through, not kept
+    PASS = (b"range", b"if-none-match", b"if-modified-since", b"if-range")
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.kept: dict[tuple[str, bytes, bool], tuple[dict, bytes]] = {}
+
+    async def __call__(self, scope, receive, send) -> None:
+        headers = dict(scope.get("headers", ())) if scope["type"] == "http" else {}
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not scope["path"].startswith(self.PREFIXES)
+            or any(name in headers for name in self.PASS)
+        ):
+            await self.app(scope, receive, send)
+            return
+        key = (scope["path"], scope.get("query_string", b""), b"gzip" in headers.get(b"accept-encoding", b""))
+        if key in self.kept:
+            start, body = self.kept[key]
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def keep(message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False) and start.get("status") == 200:
+                    body = b"".join(chunks)
+                    if len(body) <= self.LARGEST:
+                        self.kept[key] = (dict(start), body)
+            await send(message)
+
+        await self.app(scope, receive, keep)
+
+
+def solara_app():
+    """Solara's Starlette app, with its static answers remembered (`StaticAnswers`)."""
+    from solara.server.starlette import app
+
+    return StaticAnswers(app)
+
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -140,7 +197,7 @@ def serve(scenario: str | None, host: str = "127.0.0.1", port: int = 8765, open_
 
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
     url = f"http://{shown_host}:{port}/"
-    config = uvicorn.Config("solara.server.starlette:app", host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(solara_app(), host=host, port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     print(f"regionsim dashboard: scenario {name} at {url}  (Ctrl-C to stop)", flush=True)
     for line in network_notice(host, port):

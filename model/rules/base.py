@@ -173,6 +173,15 @@ def shares(weights: np.ndarray) -> np.ndarray:
     return weights / total if total > 0 else np.full(len(weights), 1.0 / max(len(weights), 1))
 
 
+def party_cities(state: Any, party: str | list[str]) -> np.ndarray:
+    """The city indices of a party of an agreement: a province id (its cities) or a list of city ids
+    (TAX_SHARE's pair splits, ECO_COMP's agreements)."""
+    if isinstance(party, str):
+        return np.nonzero(state.city_province == state.province_ids.index(party))[0]
+    index = {c: i for i, c in enumerate(state.city_ids)}
+    return np.array(sorted(index[c] for c in party), dtype=int)
+
+
 def fmt(value: float, digits: int = 1) -> str:
     """A number for an explanation sentence."""
     return f"{value:,.{digits}f}"

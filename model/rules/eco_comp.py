@@ -28,8 +28,7 @@ rates and the yearly restriction are estimates: the plans give no numbers.
 from __future__ import annotations
 
 import numpy as np
-from regionsim.model.rules.base import POLICY, Lever, RuleSpec, StepContext, fmt, shares
-from regionsim.model.rules.tax_share import party_cities
+from regionsim.model.rules.base import POLICY, Lever, RuleSpec, StepContext, fmt, party_cities, shares
 from regionsim.model.sectors import SECTOR_INDEX
 
 RULE = RuleSpec(

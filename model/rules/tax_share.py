@@ -32,7 +32,7 @@ L234「建立跨地区投资、地区生产总值、财税等利益分享机」.
 from __future__ import annotations
 
 import numpy as np
-from regionsim.model.rules.base import POLICY, Lever, RuleSpec, StepContext
+from regionsim.model.rules.base import POLICY, Lever, RuleSpec, StepContext, party_cities
 
 RULE = RuleSpec(
     id="TAX_SHARE",
@@ -73,14 +73,6 @@ RULE = RuleSpec(
     list_params={"pair_split": "pair_split"},
     list_defaults={"pair_split": []},
 )
-
-
-def party_cities(state, party) -> np.ndarray:
-    """The city indices of a party of an agreement: a province id (its cities) or a list of city ids."""
-    if isinstance(party, str):
-        return np.nonzero(state.city_province == state.province_ids.index(party))[0]
-    index = {c: i for i, c in enumerate(state.city_ids)}
-    return np.array(sorted(index[c] for c in party), dtype=int)
 
 
 def contract_splits(state, p: dict, host: np.ndarray, origin: np.ndarray) -> np.ndarray:
