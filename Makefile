@@ -1,6 +1,7 @@
 # One-word entry points. Each builds .venv (Python ≥ 3.12) and installs the project first.
 #   make dashboard   open the dashboard on the default scenario
 #   make test        run the whole test suite
+#   make check       the suite without the browser tests (between edits)
 #   make bench       run the benchmarks (printed tables + benchmarks.json)
 #   make campaign    run the long property-based and fuzzing campaign
 #   make mutants     mutation testing of the rules (score per module, survivors)
@@ -15,7 +16,7 @@ find_python = for p in python3.13 python3.12 python3 $$HOME/.pyenv/versions/3.1[
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; exit 0; fi; done; \
 	echo "no Python >= 3.12 found (Mesa 3.5 needs it)" >&2; exit 1
 
-.PHONY: dashboard test bench campaign mutants lint install clean
+.PHONY: dashboard test check bench campaign mutants lint install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || "$$( $(find_python) )" -m venv $(VENV)
@@ -33,11 +34,14 @@ dashboard: $(STAMP)
 test: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q --durations=15; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$status
 
+check: $(STAMP)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q --durations=15 -m "not browser"; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$status
+
 bench: $(STAMP)
 	$(PY) -m pytest -q -s tests/benchmarks -p no:randomly --benchmarks
 
 campaign: $(STAMP)
-	REGIONSIM_CAMPAIGN=1 $(PY) -m pytest -q tests/test_properties.py tests/test_fuzz.py
+	REGIONSIM_CAMPAIGN=1 $(PY) -m pytest -q tests/test_properties.py tests/test_fuzz.py tests/test_kill.py tests/test_long_runs.py
 
 mutants: $(STAMP)
 	$(PY) tests/mutation/mutants.py
