@@ -407,7 +407,7 @@ SWEEP = """
 scenario = "capital_region"
 until = 2035
 design = "latin_hypercube"
-samples = 150
+samples = 100
 replicates = 2
 seed = 5
 [levers]
@@ -418,7 +418,7 @@ indicators = ["population_beijing", "pm25_population_weighted"]
 years = [2024, 2028]
 series = ["population_total"]
 """
-SWEEP_RUNS = 300  # large enough that five starts, each killed soon after its first part file, cannot finish it
+SWEEP_RUNS = 200  # large enough that five starts, each killed soon after its first part file, cannot finish it
 
 
 def test_sweep_killed_five_times_then_finished_has_every_run_once(tmp_path, rng):
