@@ -236,7 +236,7 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
     if known is not None and known[0] == raw:
         return known[1], known[2]
     document, text = _parse_toml(path, raw)
-    if len(_PARSED) >= 256:  # a long fuzzing session reads thousands of files
+    if len(_PARSED) >= 32:  # a fuzzing session reads thousands of files: keep memory bounded
         _PARSED.clear()
     _PARSED[path] = (raw, document, text)
     return document, text
