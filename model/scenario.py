@@ -373,7 +373,7 @@ def load_scenario(ref: str | Path, overrides: dict[str, Any] | None = None) -> S
             base = document
             break
         variant = document["variant"]
-        problems = _check_variant(current, document)
+        problems = _check_variant(current, document, text)
         if problems:
             raise ScenarioError(problems)
         layers.append((current, document.get("set", {})))
@@ -433,9 +433,9 @@ def _flatten_set(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any
     return items
 
 
-def _check_variant(path: Path, document: dict[str, Any]) -> list[Problem]:
+def _check_variant(path: Path, document: dict[str, Any], text: str) -> list[Problem]:
+    """What is wrong with a variant file's sections (`text`: the file, for line numbers)."""
     problems: list[Problem] = []
-    text = path.read_text(encoding="utf-8", errors="replace")
     for key in document:
         if key not in VARIANT_KEYS:
             problems.append(Problem(str(path), key, f"unknown section in a variant; valid: {', '.join(VARIANT_KEYS)}", _locate(text, key)))

@@ -104,13 +104,9 @@ class StaticAnswers:
         self.kept: dict[tuple[str, bytes, bool], tuple[dict, bytes]] = {}
 
     async def __call__(self, scope, receive, send) -> None:
-        headers = dict(scope.get("headers", ())) if scope["type"] == "http" else {}
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or not scope["path"].startswith(self.PREFIXES)
-            or any(name in headers for name in self.PASS)
-        ):
+        static = scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(self.PREFIXES)
+        headers = dict(scope.get("headers", ())) if static else {}
+        if not static or any(name in headers for name in self.PASS):
             await self.app(scope, receive, send)
             return
         key = (scope["path"], scope.get("query_string", b""), b"gzip" in headers.get(b"accept-encoding", b""))

@@ -126,14 +126,20 @@ def run(children: int, every: int | None, names: list[str] | None = None) -> int
     return subprocess.call([str(exe), "run", "--max-children", str(children), *patterns], cwd=WORK)
 
 
+def exit_codes() -> dict[str, dict[str, int]]:
+    """mutmut's exit code for every mutant of the last run, by rule module."""
+    return {
+        meta.name[: -len(".py.meta")]: json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        for meta in sorted(RULES.glob("*.py.meta"))
+    }
+
+
 def survivors() -> list[str]:
     """The last run's survivors that docs/TESTING.md does not record as equivalent (in its sample)."""
     known = equivalents()
-    names = []
-    for meta in sorted(RULES.glob("*.py.meta")):
-        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
-        names += [key for key, code in codes.items() if code in SURVIVED and key not in known and in_sample(key)]
-    return names
+    return [
+        key for codes in exit_codes().values() for key, code in codes.items() if code in SURVIVED and key not in known and in_sample(key)
+    ]
 
 
 def in_sample(key: str) -> bool:
@@ -178,9 +184,7 @@ def report() -> int:
     unexplained: list[str] = []
     seen: set[str] = set()
     print(f"{'module':16s} {'killed':>7s} {'survived':>9s} {'equiv.':>7s} {'timeout':>8s} {'no tests':>9s} {'score':>7s}")
-    for meta in sorted(RULES.glob("*.py.meta")):
-        module = meta.name[: -len(".py.meta")]
-        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+    for module, codes in exit_codes().items():
         funcs: dict[str, str] | None = None
         count = {k: 0 for k in totals}
         seen.update(codes)
