@@ -395,6 +395,17 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated
 
 
+def _signal_behind(exc: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt or Terminated that `exc` was raised from (its cause or context chain), or None."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (KeyboardInterrupt, Terminated)):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `regionsim` console script."""
     args = build_parser().parse_args(argv)
@@ -422,6 +433,14 @@ def main(argv: list[str] | None = None) -> int:
         return 143
     except BrokenPipeError:
         return 0
+    except ImportError as exc:
+        # Ctrl-C or SIGTERM while a compiled extension initialises surfaces as "ImportError: initialization
+        # failed" caused by the KeyboardInterrupt (or Terminated): the same interruption, said in one line
+        signalled = _signal_behind(exc)
+        if signalled is None:
+            raise
+        print(f"regionsim: {'terminated' if isinstance(signalled, Terminated) else 'interrupted'}", file=sys.stderr)
+        return 143 if isinstance(signalled, Terminated) else 130
     finally:
         if handle:
             signal.signal(signal.SIGTERM, previous)

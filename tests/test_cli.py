@@ -131,3 +131,30 @@ def test_output_folder_appears_whole_and_refuses_foreign_folders(tmp_path):
     assert json.loads((out / "run.json").read_text())["seed"] == 5
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+@pytest.mark.parametrize(("signalled", "status", "word"), [(KeyboardInterrupt, 130, "interrupted"), ("terminated", 143, "terminated")])
+def test_a_signal_while_an_extension_initialises_is_an_interruption(monkeypatch, capsys, signalled, status, word):
+    """Ctrl-C (or SIGTERM) landing while a compiled extension initialises (scipy, under `import mesa`) surfaces as
+    "ImportError: initialization failed" raised from the KeyboardInterrupt: one line and 130 (143), no traceback.
+    Any other ImportError still propagates."""
+    from regionsim.model import cli as cli_module
+
+    cause = KeyboardInterrupt() if signalled is KeyboardInterrupt else cli_module.Terminated()
+
+    def importing(args):
+        try:
+            raise cause
+        except BaseException as exc:
+            raise ImportError("initialization failed") from exc
+
+    monkeypatch.setitem(cli_module.COMMANDS, "validate", importing)
+    assert cli_module.main(["validate", "classroom"]) == status
+    assert capsys.readouterr().err == f"regionsim: {word}\n"
+
+    def broken(args):
+        raise ImportError("no module named nothing")
+
+    monkeypatch.setitem(cli_module.COMMANDS, "validate", broken)
+    with pytest.raises(ImportError, match="nothing"):
+        cli_module.main(["validate", "classroom"])
