@@ -32,19 +32,16 @@ dashboard: $(STAMP)
 # PYTHONDONTWRITEBYTECODE is emptied: the suite starts a few hundred Python processes (CLI runs, servers,
 # sweep workers), and each would compile the project's modules again (~0.1 s) where writing is switched off.
 PYTEST := PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q --durations=15
-# Tests without a browser run in one pytest process per core (up to 4), an idle process taking tests from a busy
-# one; the browser tests run afterwards in one process (they keep both cores busy already, and the 20-session load
-# test timed out with a second pytest process competing). A status of 5 means no tests were collected: an error.
+# Tests without a browser run in one pytest process per core (up to 4), an idle process taking tests from a busy one.
 PARALLEL := -n auto --maxprocesses 4 --dist worksteal
-statuses = for s in $(1); do if [ $$s -eq 5 ]; then echo "no tests collected"; exit 1; fi; if [ $$s -ne 0 ]; then exit $$s; fi; done
 
+# The browser tests in one process, and beside them the rest at nice 19 (tests/suite.py says why and how).
 test: $(STAMP)
-	$(PYTEST) -m "not browser" $(PARALLEL); first=$$?; \
-	$(PYTEST) -m browser; second=$$?; \
-	$(call statuses,$$first $$second)
+	$(PY) tests/suite.py
 
+# A status of 5 means no tests were collected: an error.
 check: $(STAMP)
-	$(PYTEST) -m "not browser" $(PARALLEL); first=$$?; $(call statuses,$$first)
+	$(PYTEST) -m "not browser" $(PARALLEL); s=$$?; if [ $$s -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$s
 
 bench: $(STAMP)
 	$(PY) -m pytest -q -s tests/benchmarks -p no:randomly --benchmarks
