@@ -655,20 +655,25 @@ def TeacherPage():
         solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("who", lang)))
         solara.HTML(tag="table", unsafe_innerHTML="".join(rows), classes=["rs-who-table"])
         names = {r: (v.name_zh if lang == "zh" else v.name_en) for r, v in game.roles.items()}
-        if game.players and not status["ended"]:
-            solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("reassign", lang)))
-            for i, (token_hash, player) in enumerate(sorted(game.players.items(), key=lambda kv: (kv[1]["name"], kv[0]))):
-                PlayerRow(lang, key, i, token_hash, player, names)
+        # the players and the offers each sit in a column that is always there, so the buttons below keep their
+        # place among the page's children when a player joins or leaves: a click on Step as the list changes is
+        # not lost on a button being replaced
+        with solara.Column(classes=["rs-players"]):
+            if game.players and not status["ended"]:
+                solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("reassign", lang)))
+                for i, (token_hash, player) in enumerate(sorted(game.players.items(), key=lambda kv: (kv[1]["name"], kv[0]))):
+                    PlayerRow(lang, key, i, token_hash, player, names)
         offers = status["offers"]
-        if offers:
-            solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("offers", lang)))
-            solara.HTML(
-                tag="div",
-                unsafe_innerHTML="".join(
-                    f"<div class='rs-teacher-offer rs-offer-{o['status']}'>{escape(offer_line(game, o, lang))}</div>" for o in offers
-                ),
-                classes=["rs-teacher-offers"],
-            )
+        with solara.Column(classes=["rs-offers-section"]):
+            if offers:
+                solara.HTML(tag="h3", unsafe_innerHTML=escape(tr("offers", lang)))
+                solara.HTML(
+                    tag="div",
+                    unsafe_innerHTML="".join(
+                        f"<div class='rs-teacher-offer rs-offer-{o['status']}'>{escape(offer_line(game, o, lang))}</div>" for o in offers
+                    ),
+                    classes=["rs-teacher-offers"],
+                )
 
         def step():
             try:

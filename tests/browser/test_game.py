@@ -283,6 +283,7 @@ def test_students_trade_an_offer_and_the_teacher_reassigns_and_ends(browser, tmp
         tpage.click(".rs-remove-2")
         ghost.page.wait_for_selector(".rs-join", timeout=30_000)
         assert len(json.loads((folder / "game.json").read_text())["players"]) == 2
+        tpage.wait_for_selector(".rs-who >> text=Zed", state="detached", timeout=30_000)  # the teacher's list shows it
         ghost.close()
         tpage.click(".rs-step")
         tpage.wait_for_selector(".rs-round:text-is('2')", timeout=60_000)
