@@ -112,7 +112,15 @@ def test_a_teacher_and_six_students_play_three_rounds(browser, tmp_path: Path) -
                 page.wait_for_selector(f".rs-round:text-is('{round_no}')", timeout=60_000)
                 page.wait_for_selector(f".rs-form-round-{round_no}", timeout=60_000)  # this round's form, not the last one's
                 if i != west_one and i != east_ones[0]:  # the form made afresh after the teammate's submission, not the old one
-                    page.wait_for_selector(f".rs-last-by:has-text('Student {east_ones[east_ones.index(i) - 1]} submitted')", timeout=30_000)
+                    before = east_ones[east_ones.index(i) - 1]
+                    page.wait_for_selector(f".rs-last-by:has-text('Student {before} submitted')", timeout=30_000)
+                    # and its fields in place: typing into the old form as it is replaced would be lost (the label
+                    # can arrive before the new fields on a busy machine)
+                    page.wait_for_function(
+                        "v => Math.abs(parseFloat(document.querySelector('.rs-choice-abatement_floor input').value) - v) < 1e-9",
+                        arg=0.1 * round_no + 0.02 * before,
+                        timeout=30_000,
+                    )
                 share = page.locator(".rs-choice-abatement_floor input")
                 value = 0.1 * round_no + 0.02 * i
                 share.fill(f"{value:.2f}")
