@@ -38,11 +38,11 @@ def _lowest_priority() -> None:
     os.nice(19)
 
 
-def status_of(codes: list[int]) -> int:
-    """The suite's exit status from the parts' pytest statuses."""
-    for code in codes:
+def status_of(codes: list[int], names: tuple[str, ...] = ("the tests without a browser", "the browser tests")) -> int:
+    """The suite's exit status from the parts' pytest statuses (in the order of `names`)."""
+    for code, name in zip(codes, names, strict=True):
         if code == NO_TESTS:
-            print("no tests collected", file=sys.stderr)
+            print(f"no tests collected: {name} selected none", file=sys.stderr)
             return 1
         if code != 0:
             return code

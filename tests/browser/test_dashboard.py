@@ -134,7 +134,8 @@ def test_lever_refused_then_changed_and_reset(offline):
     assert "must be from 0 to 1" in error.inner_text()
     field.fill("lots")
     field.press("Enter")
-    page.wait_for_selector(".rs-lever-relocate-annual_quota_share .rs-lever-error:has-text('not')")
+    # this entry's refusal, not the last one's (both say "not"): typing on before it lands races the page's answer
+    page.wait_for_selector(".rs-lever-relocate-annual_quota_share .rs-lever-error:has-text('lots')")
     assert page.locator(".rs-pending").count() == 0, "a refused value must not become a pending change"
     tooltip = page.locator(".rs-lever-relocate-annual_quota_share .rs-lever-label").get_attribute("title")
     assert "capital_metro_area L109" in tooltip and "「" in tooltip, tooltip
