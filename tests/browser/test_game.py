@@ -251,6 +251,7 @@ def test_students_trade_an_offer_and_the_teacher_reassigns_and_ends(browser, tmp
         wpage.click(".rs-accept-1")
         epage.wait_for_selector(".rs-offer-1.rs-offer-accepted", timeout=30_000)
         tpage.wait_for_selector(".rs-teacher-offer.rs-offer-accepted", timeout=30_000)
+        wpage.wait_for_selector(".rs-offer-1.rs-offer-accepted", timeout=30_000)  # West's own screen too, before it types on
 
         # West proposes, on its screen, that East (the origin of the firms that move) keeps 80% of their taxes
         pick(wpage, "rs-offer-kind", "Tax split on firms that moved")
@@ -265,6 +266,7 @@ def test_students_trade_an_offer_and_the_teacher_reassigns_and_ends(browser, tmp
         )
         epage.click(".rs-accept-2")
         wpage.wait_for_selector(".rs-offer-2.rs-offer-accepted", timeout=30_000)
+        epage.wait_for_selector(".rs-offer-2.rs-offer-accepted", timeout=30_000)
 
         # out-of-range and non-numbers are refused in plain words, not changed silently
         share = epage.locator(".rs-choice-abatement_floor input")

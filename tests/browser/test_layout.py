@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import OfflinePage
-from tests.browser.test_dashboard import pick, step
+from tests.browser.test_dashboard import pick, step, wait_text
 
 SIZES = [(1280, 720), (1920, 1080)]
 
@@ -161,6 +161,7 @@ def test_drag_pans_the_map_and_a_city_stays_clickable(browser, dashboard_url, ar
         )
         assert _pan(page)["transform"] == after["transform"], "the pan survives Python's redraw"
         step(page, 1)
+        wait_text(page, "svg.rs-map", "Cities in 2024")  # the new year's map, not the old one
         assert _pan(page)["transform"] == after["transform"], "the pan survives a new year"
 
         # the wheel zooms about the pointer (the point under it stays put); the reset button undoes both

@@ -188,6 +188,9 @@ def _apply_plans(sessions: list[OfflinePage], plans: list[dict]) -> None:
     for session, p in zip(sessions, plans, strict=True):
         if p["seed"] is not None or p["lever"] is not None:
             session.page.locator(".rs-reset").click()
+    for session, p in zip(sessions, plans, strict=True):
+        if p["lever"] is not None:  # its Reset has landed: the run-state line counts the lever it runs with
+            session.page.wait_for_selector(".rs-running:has-text('1')", timeout=60_000)
 
 
 def _step_in_waves(sessions: list[OfflinePage], plans: list[dict]) -> None:

@@ -101,8 +101,16 @@ def test_solaraviz_example_renders_steps_and_resets_offline(browser, example_url
         )
         page.screenshot(path=str(artifacts / "solaraviz-example-stepped.png"))
 
+        stepped = [image["src"] for image in plot_images(page)]
         page.get_by_role("button", name="Reset").click()
         page.wait_for_function("() => document.body.innerText.includes('Time: 0.0')", timeout=30_000)
+        # the plots redrawn for the reset model, not the stepped ones still on the page
+        page.wait_for_function(
+            "(old) => { const now = [...document.querySelectorAll('img')].map(i => i.src);"
+            " return now.length >= 2 && !old.includes(now[0]) && !old.includes(now[1]); }",
+            arg=stepped,
+            timeout=30_000,
+        )
         wait_plots(page, 2)
         text = page.inner_text("body")
         assert not [word for word in ERROR_WORDS if word in text], f"error text on the page after Reset: {text[:2000]}"
