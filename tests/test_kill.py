@@ -171,6 +171,20 @@ def bohai(tmp_path_factory) -> Reference:
 # --- killing a run -------------------------------------------------------------------------------------
 
 
+def wait_until_caught(process: subprocess.Popen, sig: int, seconds: float = 60.0) -> None:
+    """Wait until `process` has a handler for `sig` (its bit in /proc/PID/status SigCgt), or has exited."""
+    deadline = time.monotonic() + seconds
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{process.pid}/status", encoding="ascii") as status:
+                caught = next(int(line.split()[1], 16) for line in status if line.startswith("SigCgt:"))
+        except (OSError, StopIteration):
+            caught = 0
+        if caught >> (sig - 1) & 1:
+            return
+        time.sleep(0.002)
+
+
 def kill_once(
     ref: Reference,
     parent: Path,
@@ -191,8 +205,13 @@ def kill_once(
     args = [a if not a.endswith("/R") else str(parent / out_name) for a in ref.args]
     started, wall_started = time.perf_counter(), time.time()
     process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+    if earliest > 0 and sig != signal.SIGKILL:
+        # not before the process catches the signal: on a busy machine Python's start-up can outlast `earliest`,
+        # and a signal then ends it by the default action, before regionsim exists to handle it
+        wait_until_caught(process, sig)
     if moment == "any":
-        time.sleep(rng.uniform(min(earliest, ref.exit_at), ref.exit_at if sig == signal.SIGKILL else ref.temporary_at))
+        wanted = rng.uniform(min(earliest, ref.exit_at), ref.exit_at if sig == signal.SIGKILL else ref.temporary_at)
+        time.sleep(max(0.0, wanted - (time.perf_counter() - started)))
     else:
         while process.poll() is None and not any(n.startswith(f".{out_name}.tmp-") for n in os.listdir(parent)):
             time.sleep(0.0005)
