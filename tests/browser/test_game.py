@@ -71,6 +71,15 @@ def open_student(browser, url: str, code: str, name: str) -> OfflinePage:
     return session
 
 
+def wait_share_shown(page, value: float, timeout: float = 30.0) -> None:
+    """Wait until the student's form shows `value` as its own abatement effort."""
+    page.wait_for_function(
+        "v => Math.abs(parseFloat(document.querySelector('.rs-choice-abatement_floor input').value) - v) < 1e-9",
+        arg=value,
+        timeout=timeout * 1000,
+    )
+
+
 def test_a_teacher_and_six_students_play_three_rounds(browser, tmp_path: Path) -> None:
     folder = tmp_path / "game"
     with running_game(folder) as (student_url, teacher_url, code):
@@ -116,11 +125,7 @@ def test_a_teacher_and_six_students_play_three_rounds(browser, tmp_path: Path) -
                     page.wait_for_selector(f".rs-last-by:has-text('Student {before} submitted')", timeout=30_000)
                     # and its fields in place: typing into the old form as it is replaced would be lost (the label
                     # can arrive before the new fields on a busy machine)
-                    page.wait_for_function(
-                        "v => Math.abs(parseFloat(document.querySelector('.rs-choice-abatement_floor input').value) - v) < 1e-9",
-                        arg=0.1 * round_no + 0.02 * before,
-                        timeout=30_000,
-                    )
+                    wait_share_shown(page, 0.1 * round_no + 0.02 * before)
                 share = page.locator(".rs-choice-abatement_floor input")
                 value = 0.1 * round_no + 0.02 * i
                 share.fill(f"{value:.2f}")
@@ -138,11 +143,7 @@ def test_a_teacher_and_six_students_play_three_rounds(browser, tmp_path: Path) -
                 mate = students[next(k for k in east_ones if k != i)].page
                 mate.wait_for_selector(f".rs-last-by:has-text('Student {i} submitted')", timeout=30_000)
                 try:
-                    mate.wait_for_function(
-                        "v => Math.abs(parseFloat(document.querySelector('.rs-choice-abatement_floor input').value) - v) < 1e-9",
-                        arg=value,
-                        timeout=30_000,
-                    )
+                    wait_share_shown(mate, value)
                 except Exception:
                     mate.screenshot(path=str(ARTIFACTS / f"game-mate-of-{i}-round{round_no}.png"), full_page=True)
                     shown = mate.locator(".rs-choice-abatement_floor input").input_value()

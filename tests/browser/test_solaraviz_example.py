@@ -71,6 +71,16 @@ def wait_plots(page, count: int, timeout: float = 60.0) -> None:
     )
 
 
+def wait_images_replaced(page, old: list[str], first: int = 2, timeout: float = 30.0) -> None:
+    """Wait until the page shows at least two images and none of its first `first` is one of `old` (plots redrawn)."""
+    page.wait_for_function(
+        "([old, first]) => { const now = [...document.querySelectorAll('img')].map(i => i.src);"
+        " return now.length >= 2 && now.slice(0, first).every(src => !old.includes(src)); }",
+        arg=[old, first],
+        timeout=timeout * 1000,
+    )
+
+
 def counter(page) -> str:
     """Mesa's "Time: …" line in the Information card."""
     return page.get_by_text("Time:").first.inner_text().strip()
@@ -92,37 +102,20 @@ def test_solaraviz_example_renders_steps_and_resets_offline(browser, example_url
         page.wait_for_function("() => document.body.innerText.includes('Time: 1.0')", timeout=30_000)
         page.get_by_role("button", name="Step").click()
         page.wait_for_function("() => document.body.innerText.includes('Time: 2.0')", timeout=30_000)
-        old = [image["src"] for image in before]
-        page.wait_for_function(
-            "(old) => { const now = [...document.querySelectorAll('img')].map(i => i.src);"
-            " return now.length >= 2 && !old.includes(now[0]) && !old.includes(now[1]); }",
-            arg=old,
-            timeout=30_000,
-        )
+        wait_images_replaced(page, [image["src"] for image in before])
         page.screenshot(path=str(artifacts / "solaraviz-example-stepped.png"))
 
         stepped = [image["src"] for image in plot_images(page)]
         page.get_by_role("button", name="Reset").click()
         page.wait_for_function("() => document.body.innerText.includes('Time: 0.0')", timeout=30_000)
-        # the plots redrawn for the reset model, not the stepped ones still on the page
-        page.wait_for_function(
-            "(old) => { const now = [...document.querySelectorAll('img')].map(i => i.src);"
-            " return now.length >= 2 && !old.includes(now[0]) && !old.includes(now[1]); }",
-            arg=stepped,
-            timeout=30_000,
-        )
+        wait_images_replaced(page, stepped)  # the plots redrawn for the reset model, not the stepped ones still on the page
         wait_plots(page, 2)
         text = page.inner_text("body")
         assert not [word for word in ERROR_WORDS if word in text], f"error text on the page after Reset: {text[:2000]}"
         after_reset = [image["src"] for image in plot_images(page)]
         page.get_by_role("button", name="Step").click()
         page.wait_for_function("() => document.body.innerText.includes('Time: 1.0')", timeout=30_000)
-        page.wait_for_function(
-            "(old) => { const now = [...document.querySelectorAll('img')].map(i => i.src);"
-            " return now.length >= 2 && !old.includes(now[0]); }",
-            arg=after_reset,
-            timeout=30_000,
-        )
+        wait_images_replaced(page, after_reset, first=1)
         page.screenshot(path=str(artifacts / "solaraviz-example-reset.png"))
         text = page.inner_text("body")
         assert not [word for word in ERROR_WORDS if word in text], f"error text on the page: {text[:2000]}"
