@@ -29,19 +29,13 @@ install: $(STAMP)
 dashboard: $(STAMP)
 	$(VENV)/bin/regionsim dashboard capital_region
 
-# PYTHONDONTWRITEBYTECODE is emptied: the suite starts a few hundred Python processes (CLI runs, servers,
-# sweep workers), and each would compile the project's modules again (~0.1 s) where writing is switched off.
-PYTEST := PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q --durations=15
-# Tests without a browser run in one pytest process per core (up to 4), an idle process taking tests from a busy one.
-PARALLEL := -n auto --maxprocesses 4 --dist worksteal
-
 # The browser tests in one process, and beside them the rest at nice 19 (tests/suite.py says why and how).
 test: $(STAMP)
 	$(PY) tests/suite.py
 
-# A status of 5 means no tests were collected: an error.
+# The tests without a browser alone: one pytest process per core (up to 4), an idle one taking tests from a busy one.
 check: $(STAMP)
-	$(PYTEST) -m "not browser" $(PARALLEL); s=$$?; if [ $$s -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$s
+	$(PY) tests/suite.py --check
 
 bench: $(STAMP)
 	$(PY) -m pytest -q -s tests/benchmarks -p no:randomly --benchmarks

@@ -10,7 +10,8 @@ that time and never take CPU the browser tests want (the 20-session load test ti
 pytest process competed with it as an equal). On the 2-core CI machine this runs the suite in about the
 time the browser tests take alone plus a minute, where one part after the other took both parts' sum.
 
-    python tests/suite.py [PYTEST ARGS...]      # extra arguments go to both pytest processes
+    python tests/suite.py [PYTEST ARGS...]          # extra arguments go to both pytest processes
+    python tests/suite.py --check [PYTEST ARGS...]  # `make check`: the tests without a browser alone, in the foreground
 
 Exit status: 0 when both parts pass; otherwise the first failing part's status; a part that collected no
 tests (pytest's 5) is a failure, 1. Ctrl-C (or SIGTERM) stops both parts, letting each stop what it started.
@@ -63,10 +64,20 @@ def _stop(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def _environment() -> dict[str, str]:
+    """The parts' environment. The suite starts a few hundred Python processes (CLI runs, servers, sweep workers);
+    each would compile the project's modules again (~0.1 s) where the machine switches bytecode writing off."""
+    return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
+def check(extra: list[str]) -> int:
+    """The tests without a browser alone, at normal priority, reporting to the terminal."""
+    done = subprocess.run([*PYTEST, *WITHOUT_BROWSER, *extra], cwd=ROOT, env=_environment())
+    return status_of([done.returncode], ("the tests without a browser",))
+
+
 def main(extra: list[str]) -> int:
-    # the suite starts a few hundred Python processes (CLI runs, servers, sweep workers); each would compile the
-    # project's modules again (~0.1 s) where the machine switches bytecode writing off
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env = _environment()
     LOG.parent.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parts: list[subprocess.Popen] = []
@@ -102,7 +113,7 @@ def main(extra: list[str]) -> int:
 
 if __name__ == "__main__":
     try:
-        sys.exit(main(sys.argv[1:]))
+        sys.exit(check(sys.argv[2:]) if sys.argv[1:2] == ["--check"] else main(sys.argv[1:]))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)

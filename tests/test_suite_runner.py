@@ -77,3 +77,19 @@ def test_sigterm_stops_both_parts_and_what_they_started(tmp_path):
     alive = [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
     assert alive == [], f"left running: {alive}"
     assert (tmp_path / "report.log").exists()
+
+
+def test_check_runs_the_tests_without_a_browser_alone_and_fails_on_none(tmp_path):
+    """`make check` (`suite.py --check`): a selection with no test is a failure naming that part."""
+    done = subprocess.run(
+        [sys.executable, "tests/suite.py", "--check", "-k", "no_test_has_this_name", "-p", "no:randomly"],
+        cwd=ROOT,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "no tests collected: the tests without a browser selected none" in done.stderr
+    assert "running alongside" not in done.stdout
+    assert not (tmp_path / "report.log").exists()
