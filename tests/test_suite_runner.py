@@ -29,15 +29,20 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "REGIONSIM_SUITE_LOG": str(tmp_path / "report.log")}
 
 
-def test_a_suite_that_selects_no_test_fails_and_says_so(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "tests/suite.py", "-k", "no_test_has_this_name", "-p", "no:randomly"],
+def _selecting_nothing(tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
+    """Run the script with `options` and a selection that matches no test."""
+    return subprocess.run(
+        [sys.executable, "tests/suite.py", *options, "-k", "no_test_has_this_name", "-p", "no:randomly"],
         cwd=ROOT,
         env=_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_a_suite_that_selects_no_test_fails_and_says_so(tmp_path):
+    done = _selecting_nothing(tmp_path)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "no tests collected" in done.stderr
     assert "tests without a browser: running alongside at nice 19" in done.stdout
@@ -81,14 +86,7 @@ def test_sigterm_stops_both_parts_and_what_they_started(tmp_path):
 
 def test_check_runs_the_tests_without_a_browser_alone_and_fails_on_none(tmp_path):
     """`make check` (`suite.py --check`): a selection with no test is a failure naming that part."""
-    done = subprocess.run(
-        [sys.executable, "tests/suite.py", "--check", "-k", "no_test_has_this_name", "-p", "no:randomly"],
-        cwd=ROOT,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = _selecting_nothing(tmp_path, "--check")
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "no tests collected: the tests without a browser selected none" in done.stderr
     assert "running alongside" not in done.stdout
