@@ -35,7 +35,9 @@ def test_classroom_lesson_predict_play_compare(offline, artifacts, lang):
     page.wait_for_selector(".rs-predict-down.v-btn--has-bg, .rs-predict-down.primary")
     step(page, 3)
     result = page.locator(".rs-lesson-result")
-    result.wait_for()
+    # the result as of the third year: the panel is redrawn apart from the year on top, and shows a result from
+    # the first step on
+    page.wait_for_selector(f".rs-lesson-result:has-text('→ {base + 3}')")
     assert page.locator(".rs-lesson-said").get_attribute("data-choice") == "down"
     assert page.locator(".rs-lesson-happened").get_attribute("data-choice") == "up"
     text = result.inner_text()
