@@ -426,7 +426,7 @@ SWEEP = """
 scenario = "capital_region"
 until = 2035
 design = "latin_hypercube"
-samples = 100
+samples = 400
 replicates = 2
 seed = 5
 [levers]
@@ -437,7 +437,10 @@ indicators = ["population_beijing", "pm25_population_weighted"]
 years = [2024, 2028]
 series = ["population_total"]
 """
-SWEEP_RUNS = 200  # large enough that five starts, each killed soon after its first part file, cannot finish it
+SWEEP_RUNS = 800
+"""Large enough that five starts, each killed soon after its first part file, cannot finish it. A start keeps
+what it wrote by its first flush (`store.FLUSH_SECONDS`, 2 s of runs: 73 rows on the CI machine and here, twice
+that on a machine twice as fast), so 200 runs were finished by the third or fourth start."""
 
 
 def test_sweep_killed_five_times_then_finished_has_every_run_once(tmp_path, rng):
